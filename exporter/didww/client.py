@@ -1,0 +1,70 @@
+"""The DIDWW API v3 calls the exporter makes (JSON:API, one page at a time)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from exporter.config import DidwwTarget
+from exporter.deadline import Deadline
+from exporter.didww.models import AccountBalance, Page, parse_balance, parse_page
+from exporter.http_client import (
+    UpstreamError,
+    UpstreamResponse,
+    UpstreamSession,
+    raise_for_status,
+)
+from exporter.telemetry import Telemetry
+
+CAPACITY_POOLS = "/capacity_pools"
+SHARED_CAPACITY_GROUPS = "/shared_capacity_groups"
+BALANCE = "/balance"
+# The documented maximum page size.
+PAGE_SIZE = 100
+# The server rejects any media-type parameter (e.g. "; charset=utf-8") with 406/415.
+JSON_API = "application/vnd.api+json"
+
+
+def didww_headers(target: DidwwTarget) -> dict[str, str]:
+    return {
+        "Api-Key": target.api_key.reveal(),
+        "Accept": JSON_API,
+        "Content-Type": JSON_API,
+        "X-DIDWW-API-Version": target.api_version,
+    }
+
+
+class DidwwClient:
+    """Speaks the DIDWW endpoints the exporter reads, for one account."""
+
+    def __init__(self, target: DidwwTarget, telemetry: Telemetry) -> None:
+        self.target = target
+        self._session = UpstreamSession.for_target(target, telemetry, didww_headers(target))
+
+    def close(self) -> None:
+        self._session.close()
+
+    def fetch_page(
+        self, endpoint: str, page_number: int, deadline: Deadline, include: str | None = None
+    ) -> Page:
+        params = {"page[number]": str(page_number), "page[size]": str(PAGE_SIZE)}
+        if include:
+            params["include"] = include
+        return self._get(endpoint, params, deadline).parse(parse_page)
+
+    def fetch_balance(self, deadline: Deadline) -> AccountBalance:
+        return self._get(BALANCE, {}, deadline).parse(parse_balance)
+
+    def _get(
+        self, endpoint: str, params: Mapping[str, str], deadline: Deadline
+    ) -> UpstreamResponse:
+        response = self._session.request("GET", endpoint, params=params, deadline=deadline)
+        if response.status in (401, 403):
+            raise UpstreamError(
+                "auth",
+                endpoint,
+                f"DIDWW refused the API key (HTTP {response.status}); check the key, and whether "
+                "the account moved to API version 2026-11-19, which accepts only Bearer tokens",
+                response.status,
+            )
+        raise_for_status(response)
+        return response

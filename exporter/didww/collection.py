@@ -1,0 +1,267 @@
+"""One collection of a DIDWW account: pools, shared capacity groups and balance, concurrently.
+
+Collections are paginated: the first page tells how many there are (`links.last` or
+`meta.total_records`), and the rest are then fetched concurrently within the rate limit.
+Without either, `links.next` is followed one page at a time, stopping at a loop or the cap.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from exporter.collection_result import CollectionError, ErrorLog
+from exporter.deadline import Deadline
+from exporter.didww.client import (
+    CAPACITY_POOLS,
+    SHARED_CAPACITY_GROUPS,
+    DidwwClient,
+)
+from exporter.didww.models import (
+    AccountBalance,
+    CapacityPool,
+    Page,
+    Resource,
+    SharedCapacityGroup,
+    parse_capacity_pool,
+    parse_shared_capacity_group,
+)
+from exporter.fanout import FanOut
+from exporter.http_client import UpstreamError
+from exporter.payload import InvalidPayload
+
+log = logging.getLogger(__name__)
+
+Named = TypeVar("Named", CapacityPool, SharedCapacityGroup)
+
+# Far more than any account has; stops a server that keeps announcing more pages.
+MAX_PAGES = 200
+
+
+@dataclass(frozen=True)
+class DidwwSnapshot:
+    """Everything one collection of a DIDWW account found."""
+
+    pools: tuple[CapacityPool, ...]
+    groups: tuple[SharedCapacityGroup, ...]
+    balance: AccountBalance | None
+    api_version: str | None
+    errors: tuple[CollectionError, ...]
+
+    @property
+    def up(self) -> bool:
+        """Every DIDWW call of this collection succeeded."""
+        return not self.errors
+
+    @property
+    def complete(self) -> bool:
+        return not self.errors
+
+
+def failed_didww_snapshot(errors: tuple[CollectionError, ...] = ()) -> DidwwSnapshot:
+    return DidwwSnapshot((), (), None, None, errors)
+
+
+class _Collected:
+    """Pages and the balance as they arrive from concurrent tasks."""
+
+    def __init__(self, target: str) -> None:
+        self.errors = ErrorLog(target)
+        self._lock = threading.Lock()
+        self.pages: dict[str, dict[int, Page]] = {CAPACITY_POOLS: {}, SHARED_CAPACITY_GROUPS: {}}
+        self.balance: AccountBalance | None = None
+
+    def add_page(self, endpoint: str, number: int, page: Page) -> None:
+        with self._lock:
+            self.pages[endpoint][number] = page
+
+    def has_page(self, endpoint: str, number: int) -> bool:
+        with self._lock:
+            return number in self.pages[endpoint]
+
+    def set_balance(self, balance: AccountBalance) -> None:
+        with self._lock:
+            self.balance = balance
+
+
+class DidwwCollection:
+    """Fetches one snapshot of a DIDWW account under a deadline."""
+
+    def __init__(self, client: DidwwClient) -> None:
+        self._client = client
+        self._target = client.target
+
+    def __call__(self, deadline: Deadline) -> DidwwSnapshot:
+        collected = _Collected(self._target.name)
+        with FanOut(self._target.max_concurrency, f"didww-{self._target.name}") as fan_out:
+            fan_out.submit(
+                self._collect_collection, fan_out, collected, CAPACITY_POOLS, None, deadline
+            )
+            fan_out.submit(
+                self._collect_collection,
+                fan_out,
+                collected,
+                SHARED_CAPACITY_GROUPS,
+                "capacity_pool,dids",
+                deadline,
+            )
+            fan_out.submit(self._collect_balance, collected, deadline)
+            if not fan_out.wait(deadline):
+                collected.errors.add(
+                    CollectionError("timeout", "", "DIDWW calls unfinished at the scrape deadline")
+                )
+        return self._build(collected)
+
+    def _collect_balance(self, collected: _Collected, deadline: Deadline) -> None:
+        try:
+            collected.set_balance(self._client.fetch_balance(deadline))
+        except UpstreamError as error:
+            collected.errors.add_upstream(error)
+
+    def _collect_collection(
+        self,
+        fan_out: FanOut,
+        collected: _Collected,
+        endpoint: str,
+        include: str | None,
+        deadline: Deadline,
+    ) -> None:
+        try:
+            first = self._client.fetch_page(endpoint, 1, deadline, include)
+        except UpstreamError as error:
+            collected.errors.add_upstream(error)
+            return
+        collected.add_page(endpoint, 1, first)
+        last = _announced_last_page(first)
+        if last is None:
+            self._follow_next_links(collected, endpoint, include, first, deadline)
+            return
+        if last > MAX_PAGES:
+            collected.errors.add(
+                CollectionError(
+                    "invalid_response", endpoint, f"{last} pages announced, reading {MAX_PAGES}"
+                )
+            )
+        for number in range(2, min(last, MAX_PAGES) + 1):
+            fan_out.submit(self._collect_page, collected, endpoint, include, number, deadline)
+
+    def _collect_page(
+        self,
+        collected: _Collected,
+        endpoint: str,
+        include: str | None,
+        number: int,
+        deadline: Deadline,
+    ) -> None:
+        try:
+            collected.add_page(
+                endpoint, number, self._client.fetch_page(endpoint, number, deadline, include)
+            )
+        except UpstreamError as error:
+            collected.errors.add_upstream(error)
+
+    def _follow_next_links(
+        self,
+        collected: _Collected,
+        endpoint: str,
+        include: str | None,
+        page: Page,
+        deadline: Deadline,
+    ) -> None:
+        while page.next_page is not None:
+            if (
+                collected.has_page(endpoint, page.next_page)
+                or len(collected.pages[endpoint]) >= MAX_PAGES
+            ):
+                collected.errors.add(
+                    CollectionError(
+                        "invalid_response",
+                        endpoint,
+                        f"pagination loops: links.next points back at page {page.next_page}",
+                    )
+                )
+                return
+            number = page.next_page
+            try:
+                page = self._client.fetch_page(endpoint, number, deadline, include)
+            except UpstreamError as error:
+                collected.errors.add_upstream(error)
+                return
+            collected.add_page(endpoint, number, page)
+
+    def _build(self, collected: _Collected) -> DidwwSnapshot:
+        pool_pages = [
+            collected.pages[CAPACITY_POOLS][n] for n in sorted(collected.pages[CAPACITY_POOLS])
+        ]
+        group_pages = [
+            collected.pages[SHARED_CAPACITY_GROUPS][n]
+            for n in sorted(collected.pages[SHARED_CAPACITY_GROUPS])
+        ]
+        pool_resources = [r for page in pool_pages for r in page.data]
+        # A pool without groups appears only in /capacity_pools; one only referenced by
+        # groups is still worth exporting, so `included` pools come second.
+        pool_resources += [
+            r for page in group_pages for r in page.included if r.type == "capacity_pools"
+        ]
+        pools = self._parse_unique(collected, CAPACITY_POOLS, pool_resources, parse_capacity_pool)
+        group_resources = [r for page in group_pages for r in page.data]
+        groups = self._parse_unique(
+            collected, SHARED_CAPACITY_GROUPS, group_resources, parse_shared_capacity_group
+        )
+        versions = [p.api_version for p in (*pool_pages, *group_pages) if p.api_version]
+        balance = collected.balance
+        if balance is not None and balance.api_version:
+            versions.append(balance.api_version)
+        return DidwwSnapshot(
+            pools=tuple(pools),
+            groups=tuple(groups),
+            balance=balance,
+            api_version=versions[0] if versions else None,
+            errors=collected.errors.snapshot(),
+        )
+
+    def _parse_unique(
+        self,
+        collected: _Collected,
+        endpoint: str,
+        resources: list[Resource],
+        parser: Callable[[Resource], Named],
+    ) -> list[Named]:
+        """Parse resources once per id and once per name (names label the metrics)."""
+        parsed: list[Named] = []
+        seen_ids: set[str] = set()
+        seen_names: set[str] = set()
+        for resource in resources:
+            if resource.id in seen_ids:
+                continue
+            seen_ids.add(resource.id)
+            try:
+                item = parser(resource)
+            except InvalidPayload as error:
+                collected.errors.add(CollectionError("invalid_response", endpoint, str(error)))
+                continue
+            if item.name in seen_names:
+                collected.errors.add(
+                    CollectionError(
+                        "invalid_response", endpoint, f"name {item.name[:60]!r} is used twice"
+                    )
+                )
+                continue
+            seen_names.add(item.name)
+            parsed.append(item)
+        return parsed
+
+
+def _announced_last_page(first: Page) -> int | None:
+    """How many pages the collection has, from `links.last` or `meta.total_records`."""
+    if first.next_page is None:
+        return 1
+    if first.last_page is not None:
+        return first.last_page
+    if first.total_records is not None and first.data:
+        return math.ceil(first.total_records / len(first.data))
+    return None

@@ -1,0 +1,349 @@
+"""HTTP to the upstream APIs: one pooled session per target, bounded by the scrape deadline.
+
+Every request gets a (connect, read) timeout no longer than what is left of the deadline,
+a client-side rate limit, retries with jittered backoff for 429, 5xx and connection errors
+(honouring Retry-After, never sleeping past the deadline), a cap on the body size, and a
+sample in the exporter's request metrics. Failures surface as `UpstreamError` with one of
+the fixed collection error reasons.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
+
+from exporter import __version__
+from exporter.config import DidwwTarget, OdinTarget, TlsSettings
+from exporter.deadline import Deadline
+from exporter.payload import InvalidPayload
+from exporter.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+USER_AGENT = f"trunk-capacity-exporter/{__version__}"
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A BroadWorks report for a large enterprise is tens of kB; anything near this is not an answer.
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+_CONNECT_TIMEOUT = 3.05
+
+
+class UpstreamError(Exception):
+    """A failed upstream call, classified by one of `telemetry.ERROR_REASONS`."""
+
+    def __init__(self, reason: str, endpoint: str, detail: str, status: int | None = None):
+        super().__init__(f"{endpoint}: {detail}")
+        self.reason = reason
+        self.endpoint = endpoint
+        self.detail = detail
+        self.status = status
+
+
+@dataclass(frozen=True)
+class UpstreamResponse:
+    endpoint: str
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+
+    def json(self) -> Any:
+        """The decoded body; a body that is not JSON is an `invalid_response`."""
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError):
+            raise UpstreamError(
+                "invalid_response",
+                self.endpoint,
+                f"HTTP {self.status} body is not JSON ({self.describe_body()})",
+                self.status,
+            ) from None
+
+    def parse(self, parser: Callable[..., T], *args: Any) -> T:
+        """`parser(json, *args)`; a body of the wrong shape is an `invalid_response`."""
+        try:
+            return parser(self.json(), *args)
+        except InvalidPayload as error:
+            raise UpstreamError("invalid_response", self.endpoint, str(error)) from None
+
+    def describe_body(self) -> str:
+        """A short, printable hint of what came back (content type and first characters)."""
+        content_type = self.headers.get("Content-Type", "no content type")
+        start = self.body[:60].decode("utf-8", "replace").replace("\n", " ").strip()
+        return f"{content_type}, {len(self.body)} bytes starting {start!r}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 3
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+
+
+class RateLimiter:
+    """Spaces requests at least 1/rate apart; a rate of 0 means no limit."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._clock = clock
+        self._next_slot = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self, deadline: Deadline, endpoint: str) -> None:
+        if not self._interval:
+            return
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next_slot)
+            delay = slot - now
+            if delay > deadline.remaining():
+                raise UpstreamError(
+                    "timeout", endpoint, "rate limit leaves no time before the deadline"
+                )
+            self._next_slot = slot + self._interval
+        if delay > 0:
+            time.sleep(delay)
+
+
+class UpstreamSession:
+    """A `requests.Session` for one target, safe to share between its worker threads."""
+
+    def __init__(
+        self,
+        *,
+        target: str,
+        base_url: str,
+        timeout: float,
+        max_concurrency: int,
+        rate_limit: float,
+        tls: TlsSettings,
+        telemetry: Telemetry,
+        headers: Mapping[str, str] | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
+        self.target = target
+        self.base_url = base_url
+        self._timeout = timeout
+        self._telemetry = telemetry
+        self._retry = retry
+        self._max_body_bytes = max_body_bytes
+        self._rate_limiter = RateLimiter(rate_limit)
+        self._session = requests.Session()
+        self._session.verify = tls.verify
+        self._session.headers["User-Agent"] = USER_AGENT
+        self._session.headers.update(headers or {})
+        # One keep-alive connection per worker thread, so no request waits for a socket.
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_concurrency, max_retries=0)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+
+    @classmethod
+    def for_target(
+        cls,
+        target: OdinTarget | DidwwTarget,
+        telemetry: Telemetry,
+        headers: Mapping[str, str] | None = None,
+    ) -> UpstreamSession:
+        return cls(
+            target=target.name,
+            base_url=target.url,
+            timeout=target.timeout,
+            max_concurrency=target.max_concurrency,
+            rate_limit=target.rate_limit,
+            tls=target.tls,
+            telemetry=telemetry,
+            headers=headers,
+        )
+
+    def close(self) -> None:
+        self._session.close()
+
+    def request(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        deadline: Deadline,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> UpstreamResponse:
+        """Send one request, retrying transient failures while the deadline allows.
+
+        Returns the final response whatever its status (callers decide what a 400 means);
+        raises `UpstreamError` for timeouts, connection errors and oversized bodies.
+        """
+        for attempt in range(1, self._retry.attempts + 1):
+            last_attempt = attempt == self._retry.attempts
+            try:
+                response = self._send_once(method, endpoint, deadline, params, json_body, headers)
+            except UpstreamError as error:
+                if error.reason != "connection" or last_attempt:
+                    raise
+                self._pause_before_retry(endpoint, attempt, None, deadline, error)
+                continue
+            if response.status not in RETRYABLE_STATUSES or last_attempt:
+                return response
+            retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+            if not self._pause_before_retry(endpoint, attempt, retry_after, deadline, None):
+                return response
+        raise AssertionError("unreachable: the last attempt always returns or raises")
+
+    def _pause_before_retry(
+        self,
+        endpoint: str,
+        attempt: int,
+        retry_after: float | None,
+        deadline: Deadline,
+        error: UpstreamError | None,
+    ) -> bool:
+        """Sleep before the next attempt; False (no sleep) when that would pass the deadline."""
+        ceiling = min(self._retry.max_delay, self._retry.base_delay * 2 ** (attempt - 1))
+        delay = random.uniform(0, ceiling)
+        if retry_after is not None:
+            delay = retry_after + random.uniform(0, min(1.0, retry_after * 0.1))
+        if delay >= deadline.remaining():
+            if error is not None:
+                raise error
+            return False
+        log.debug(
+            "retrying upstream request",
+            extra={"target": self.target, "endpoint": endpoint, "attempt": attempt + 1},
+        )
+        time.sleep(delay)
+        return True
+
+    def _send_once(
+        self,
+        method: str,
+        endpoint: str,
+        deadline: Deadline,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        headers: Mapping[str, str] | None,
+    ) -> UpstreamResponse:
+        self._rate_limiter.wait(deadline, endpoint)
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            raise UpstreamError("timeout", endpoint, "deadline reached before the request")
+        timeout = (min(_CONNECT_TIMEOUT, self._timeout, remaining), min(self._timeout, remaining))
+        started = time.monotonic()
+        code = "error"
+        try:
+            response = self._session.request(
+                method,
+                self.base_url + endpoint,
+                params=params,
+                json=json_body,
+                headers=headers,
+                timeout=timeout,
+                stream=True,
+                allow_redirects=False,
+            )
+            code = str(response.status_code)
+            with response:
+                body = self._read_body(response, endpoint, deadline)
+            return UpstreamResponse(endpoint, response.status_code, body, response.headers)
+        except requests.RequestException as error:
+            if not _is_timeout(error):
+                code = "connection"
+                raise UpstreamError(
+                    "connection", endpoint, _describe_connection_error(error)
+                ) from None
+            code = "timeout"
+            raise UpstreamError(
+                "timeout", endpoint, f"no answer within {timeout[1]:.1f}s"
+            ) from None
+        finally:
+            self._telemetry.observe_request(self.target, endpoint, code, time.monotonic() - started)
+
+    def _read_body(self, response: requests.Response, endpoint: str, deadline: Deadline) -> bytes:
+        """Read at most max_body_bytes, giving up at the deadline even if data keeps trickling."""
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(chunk_size=65536):
+            size += len(chunk)
+            if size > self._max_body_bytes:
+                raise UpstreamError(
+                    "invalid_response",
+                    endpoint,
+                    f"response body exceeds {self._max_body_bytes // (1024 * 1024)} MiB",
+                    response.status_code,
+                )
+            if deadline.expired:
+                raise UpstreamError("timeout", endpoint, "deadline reached while reading the body")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def raise_for_status(response: UpstreamResponse) -> None:
+    """Turn an error status into an `UpstreamError` with the upstream's own explanation."""
+    if response.status < 400:
+        return
+    if response.status in (401, 403):
+        reason = "auth"
+    elif response.status == 429:
+        reason = "rate_limited"
+    else:
+        reason = "http_error"
+    detail = f"HTTP {response.status}: {error_detail(response)}"
+    raise UpstreamError(reason, response.endpoint, detail, response.status)
+
+
+def error_detail(response: UpstreamResponse) -> str:
+    """The message of an Odin (`error`, `details`) or JSON:API (`errors[]`) error body."""
+    try:
+        body = json.loads(response.body)
+    except (ValueError, UnicodeDecodeError):
+        return response.describe_body()
+    parts: list[str] = []
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        first = errors[0] if isinstance(errors, list) and errors else None
+        source = first if isinstance(first, dict) else body
+        for key in ("error", "title", "detail", "details"):
+            value = source.get(key)
+            if isinstance(value, str) and value and value not in parts:
+                parts.append(value)
+    return "; ".join(parts)[:300] if parts else response.describe_body()
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _is_timeout(error: requests.RequestException) -> bool:
+    # requests re-raises a read timeout met while streaming the body as a ConnectionError.
+    wrapped = error.args[0] if error.args else None
+    return isinstance(error, requests.Timeout) or isinstance(wrapped, ReadTimeoutError)
+
+
+def _describe_connection_error(error: requests.RequestException) -> str:
+    """The innermost cause, without the URL (which may carry query values)."""
+    cause: BaseException = error
+    while cause.__cause__ is not None or cause.__context__ is not None:
+        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
+    text = str(cause) or type(cause).__name__
+    return f"connection failed: {text.split(': ', 1)[-1][:200]}"

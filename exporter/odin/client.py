@@ -1,0 +1,181 @@
+"""The Odin API calls the exporter makes, with login and token refresh.
+
+One `OdinClient` per configured Odin target. Its token is shared by every thread and
+every concurrent collection of that target: one login at a time, refreshed shortly before
+the JWT's `exp`, and re-acquired once when a data call answers 401 or 403.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+from exporter.config import OdinTarget
+from exporter.deadline import Deadline
+from exporter.http_client import (
+    UpstreamError,
+    UpstreamResponse,
+    UpstreamSession,
+    raise_for_status,
+)
+from exporter.odin.models import (
+    ServiceProvider,
+    TrunkCallCapacityReport,
+    TrunkGroup,
+    parse_service_providers,
+    parse_trunk_call_capacity_report,
+    parse_trunk_group_detail,
+    parse_trunk_group_names,
+)
+from exporter.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
+
+LOGIN = "/auth/token"
+SERVICE_PROVIDERS = "/service-providers"
+CALL_CAPACITY_REPORT = "/service-providers/trunk-groups/call-capacity/reports"
+TRUNK_GROUPS = "/groups/trunk-groups"
+# Used when a token's `exp` cannot be read; Odin's lifetime is about 24 h.
+_UNKNOWN_LIFETIME = 15 * 60.0
+
+
+class OdinTokenCache:
+    """The current token of one target and when to replace it."""
+
+    def __init__(self, login: Callable[[Deadline], str], clock: Callable[[], float] = time.time):
+        self._login = login
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._refresh_at = 0.0
+
+    def token(self, deadline: Deadline) -> str:
+        with self._lock:
+            if self._token is None or self._clock() >= self._refresh_at:
+                self._token = None
+                token = self._login(deadline)
+                self._token, self._refresh_at = token, self._refresh_time(token)
+            return self._token
+
+    def invalidate(self, token: str) -> None:
+        """Forget `token` if it is still current (another thread may have replaced it)."""
+        with self._lock:
+            if self._token == token:
+                self._token = None
+
+    def _refresh_time(self, token: str) -> float:
+        now = self._clock()
+        expiry = jwt_expiry(token)
+        lifetime = expiry - now if expiry is not None else _UNKNOWN_LIFETIME
+        # Refresh a minute early, or a fifth of the lifetime early for short-lived tokens.
+        return now + lifetime - min(60.0, max(0.0, lifetime) * 0.2)
+
+
+def jwt_expiry(token: str) -> float | None:
+    """The `exp` claim of a JWT, or None when the token is not a readable JWT."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (ValueError, binascii.Error):
+        return None
+    expiry = claims.get("exp") if isinstance(claims, dict) else None
+    is_number = isinstance(expiry, int | float) and not isinstance(expiry, bool)
+    return float(expiry) if is_number else None
+
+
+class OdinClient:
+    """Speaks the few Odin endpoints the exporter reads, for one target."""
+
+    def __init__(self, target: OdinTarget, telemetry: Telemetry) -> None:
+        self.target = target
+        self._session = UpstreamSession.for_target(target, telemetry)
+        self._tokens = OdinTokenCache(self._login)
+
+    def close(self) -> None:
+        self._session.close()
+
+    def log_in(self, deadline: Deadline) -> None:
+        """Make sure a valid token is at hand (a no-op while the cached one is fresh)."""
+        self._tokens.token(deadline)
+
+    def list_service_providers(self, deadline: Deadline) -> list[ServiceProvider]:
+        params = {"resellerId": self.target.reseller} if self.target.reseller else {}
+        return self._get(SERVICE_PROVIDERS, params, deadline).parse(parse_service_providers)
+
+    def fetch_trunk_call_capacity_report(
+        self, service_provider_id: str, deadline: Deadline
+    ) -> TrunkCallCapacityReport:
+        params = {"serviceProviderId": service_provider_id}
+        response = self._get(CALL_CAPACITY_REPORT, params, deadline)
+        return response.parse(parse_trunk_call_capacity_report, service_provider_id)
+
+    def list_trunk_group_names(
+        self, service_provider_id: str, group_id: str, deadline: Deadline
+    ) -> list[str]:
+        params = {"serviceProviderId": service_provider_id, "groupId": group_id}
+        return self._get(TRUNK_GROUPS, params, deadline).parse(parse_trunk_group_names)
+
+    def fetch_trunk_group_detail(
+        self, service_provider_id: str, group_id: str, name: str, deadline: Deadline
+    ) -> TrunkGroup:
+        params = {"serviceProviderId": service_provider_id, "groupId": group_id, "name": name}
+        response = self._get(TRUNK_GROUPS, params, deadline)
+        return response.parse(parse_trunk_group_detail, group_id, name)
+
+    def _get(
+        self, endpoint: str, params: Mapping[str, str], deadline: Deadline
+    ) -> UpstreamResponse:
+        """GET with the current token; on 401/403 log in again once and retry once."""
+        token = self._tokens.token(deadline)
+        response = self._session.request(
+            "GET", endpoint, params=params, deadline=deadline, headers=_bearer(token)
+        )
+        if response.status in (401, 403):
+            log.info(
+                "Odin refused the token; logging in again",
+                extra={"target": self.target.name, "endpoint": endpoint},
+            )
+            self._tokens.invalidate(token)
+            token = self._tokens.token(deadline)
+            response = self._session.request(
+                "GET", endpoint, params=params, deadline=deadline, headers=_bearer(token)
+            )
+        raise_for_status(response)
+        return response
+
+    def _login(self, deadline: Deadline) -> str:
+        credentials = {
+            "username": self.target.username,
+            "password": self.target.password.reveal(),
+        }
+        response = self._session.request("POST", LOGIN, json_body=credentials, deadline=deadline)
+        if response.status == 402:
+            raise UpstreamError(
+                "auth",
+                LOGIN,
+                f"password must be changed: Odin refuses user {self.target.username!r} until "
+                "its password is changed in Odin; then update the exporter's secret",
+                402,
+            )
+        if response.status in (401, 403):
+            raise UpstreamError(
+                "auth", LOGIN, f"login refused for user {self.target.username!r}", response.status
+            )
+        raise_for_status(response)
+        body = response.json()
+        token = body.get("token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise UpstreamError("invalid_response", LOGIN, "login answer carries no token")
+        log.debug("logged in to Odin", extra={"target": self.target.name})
+        return token
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

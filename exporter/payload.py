@@ -1,0 +1,134 @@
+"""Typed reading of decoded JSON, with errors that say which field was wrong and how.
+
+Both API parsers go through these helpers so that a string where an object belongs, a
+negative count or a missing list becomes one `InvalidPayload` naming the field, never a
+KeyError or TypeError deep inside a collection.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+# Far beyond any real channel count or call limit; a bigger number is a broken answer.
+_ABSURD = 1e12
+
+
+class InvalidPayload(ValueError):
+    """The upstream answer does not have the documented shape."""
+
+
+def as_object(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidPayload(f"{what} is {describe(value)}, expected an object")
+    return value
+
+
+def as_list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise InvalidPayload(f"{what} is {describe(value)}, expected a list")
+    return value
+
+
+def optional_object(obj: Mapping[str, Any], key: str, what: str) -> Mapping[str, Any] | None:
+    value = obj.get(key)
+    return None if value is None else as_object(value, f"{what}.{key}")
+
+
+def required_string(obj: Mapping[str, Any], key: str, what: str) -> str:
+    value = obj.get(key)
+    if not isinstance(value, str) or not value:
+        raise InvalidPayload(f"{what}.{key} is {describe(value)}, expected a non-empty string")
+    return value
+
+
+def optional_string(obj: Mapping[str, Any], key: str, what: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidPayload(f"{what}.{key} is {describe(value)}, expected a string")
+    return value
+
+
+def optional_bool(obj: Mapping[str, Any], key: str, what: str) -> bool | None:
+    value = obj.get(key)
+    if value is None or isinstance(value, bool):
+        return value
+    raise InvalidPayload(f"{what}.{key} is {describe(value)}, expected true or false")
+
+
+def optional_count(obj: Mapping[str, Any], key: str, what: str) -> float | None:
+    """A non-negative number; missing or null is None (no sample, never 0)."""
+    value = _number(obj, key, what)
+    if value is not None and value < 0:
+        raise InvalidPayload(f"{what}.{key} is {value:g}, expected a count of zero or more")
+    return value
+
+
+def optional_limit(obj: Mapping[str, Any], key: str, what: str) -> float | None:
+    """A capacity limit where -1 means unlimited (+Inf); missing or null is None."""
+    value = _number(obj, key, what)
+    if value == -1:
+        return math.inf
+    if value is not None and value < 0:
+        raise InvalidPayload(f"{what}.{key} is {value:g}, expected -1 (unlimited) or more")
+    return value
+
+
+def optional_decimal(obj: Mapping[str, Any], key: str, what: str) -> float | None:
+    """A decimal string such as "25.0" (DIDWW prices and balances); numbers are tolerated."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidPayload(f"{what}.{key} is {describe(value)}, expected a decimal string")
+    try:
+        number = float(value)
+    except ValueError:
+        raise InvalidPayload(f"{what}.{key} is {value[:40]!r}, expected a decimal string") from None
+    if not math.isfinite(number) or abs(number) > _ABSURD:
+        raise InvalidPayload(f"{what}.{key} is {value!r}, not a plausible amount")
+    return number
+
+
+def optional_date_timestamp(obj: Mapping[str, Any], key: str, what: str) -> float | None:
+    """A "YYYY-MM-DD" date as seconds since the epoch at UTC midnight."""
+    value = optional_string(obj, key, what)
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidPayload(f"{what}.{key} is {value[:40]!r}, expected YYYY-MM-DD") from None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+
+
+def _number(obj: Mapping[str, Any], key: str, what: str) -> float | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidPayload(f"{what}.{key} is {describe(value)}, expected a number")
+    if not math.isfinite(value) or abs(value) > _ABSURD:
+        raise InvalidPayload(f"{what}.{key} is {value!r}, not a plausible number")
+    return float(value)
+
+
+def describe(value: Any) -> str:
+    """How a value reads in an error message, without echoing long content."""
+    if value is None:
+        return "missing"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
