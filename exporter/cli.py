@@ -1,0 +1,228 @@
+"""Command line: serve, check a config, collect once, or run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import generate_latest
+
+from exporter import __version__
+from exporter.collector import Exporter
+from exporter.config import Config, ConfigError, load_config, parse_duration
+from exporter.deadline import Deadline
+from exporter.logs import LEVELS, setup_logging
+from exporter.server import (
+    ExporterApp,
+    ScrapeTimeouts,
+    create_server,
+    is_loopback,
+    parse_listen_address,
+)
+
+log = logging.getLogger("exporter")
+
+EXIT_OK, EXIT_DOWN, EXIT_CONFIG = 0, 1, 2
+DEFAULT_CONFIG_FILE = "/etc/trunk-capacity-exporter/config.yml"
+
+
+def _duration(text: str) -> float:
+    seconds = parse_duration(text)
+    if seconds is None:
+        raise argparse.ArgumentTypeError(f"invalid duration {text!r} (use 10s, 500ms, 1m)")
+    return seconds
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trunk-capacity-exporter",
+        description="Prometheus exporter for voice trunk capacity (Odin/BroadWorks and DIDWW).",
+    )
+    parser.add_argument(
+        "--config.file",
+        dest="config_file",
+        default=DEFAULT_CONFIG_FILE,
+        help="YAML configuration file (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--web.listen-address",
+        dest="listen_address",
+        default=":10042",
+        help="HOST:PORT to serve on (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--web.config.file",
+        dest="web_config_file",
+        help="TLS and basic auth, in the Prometheus exporter-toolkit format",
+    )
+    parser.add_argument("--log.level", dest="log_level", choices=LEVELS, default="info")
+    parser.add_argument(
+        "--log.format", dest="log_format", choices=("logfmt", "json"), default="logfmt"
+    )
+    parser.add_argument(
+        "--scrape.default-timeout",
+        dest="default_timeout",
+        type=_duration,
+        default=10.0,
+        metavar="DURATION",
+        help="deadline when Prometheus sends no scrape timeout header, and for "
+        "--once (default: 10s)",
+    )
+    parser.add_argument(
+        "--scrape.timeout-offset",
+        dest="timeout_offset",
+        type=_duration,
+        default=0.5,
+        metavar="DURATION",
+        help="kept back from Prometheus' scrape timeout (default: 0.5s)",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--config.check",
+        dest="config_check",
+        action="store_true",
+        help="validate the config file and exit 0 (valid) or 2",
+    )
+    mode.add_argument(
+        "--once",
+        action="store_true",
+        help="collect every target once, print the exposition, exit 0 if all up",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="serve metrics from simulated Odin and DIDWW upstreams, no config",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_level, args.log_format)
+    if args.demo and args.config_check:
+        print("--config.check has no file to check in --demo mode", file=sys.stderr)
+        return EXIT_CONFIG
+    with _configuration(args) as loaded:
+        if loaded is None:
+            return EXIT_CONFIG
+        config, config_file = loaded
+        if args.config_check:
+            print(
+                f"config OK: {len(config.target_names)} targets ({', '.join(config.target_names)})"
+            )
+            return EXIT_OK
+        exporter = Exporter(config)
+        try:
+            if args.once:
+                return _collect_once(exporter, args.default_timeout)
+            return _serve(exporter, args, config_file)
+        finally:
+            exporter.close()
+
+
+@contextlib.contextmanager
+def _configuration(args: argparse.Namespace) -> Iterator[tuple[Config, Path | None] | None]:
+    """The config to run with: the demo's (with its simulator running) or the file's."""
+    if args.demo:
+        from exporter.demo import demo_config
+        from exporter.simulator import Simulator
+
+        with Simulator() as simulator:
+            log.info(
+                "demo mode: simulated upstreams started",
+                extra={"odin": simulator.odin_url, "didww": simulator.didww_url},
+            )
+            yield demo_config(simulator), None
+        return
+    try:
+        config = load_config(args.config_file)
+    except ConfigError as error:
+        print(f"config error: {error}", file=sys.stderr)
+        yield None
+        return
+    yield config, Path(args.config_file)
+
+
+def _collect_once(exporter: Exporter, timeout: float) -> int:
+    registry = exporter.scrape(Deadline(timeout))
+    exposition = generate_latest(registry)
+    sys.stdout.write(exposition.decode())
+    all_up = all(
+        sample.value == 1.0
+        for family in registry.collect()
+        if family.name in ("odin_up", "didww_up")
+        for sample in family.samples
+    )
+    return EXIT_OK if all_up else EXIT_DOWN
+
+
+def _serve(exporter: Exporter, args: argparse.Namespace, config_file: Path | None) -> int:
+    def reload() -> None:
+        if config_file is None:
+            raise ConfigError("demo mode has no config file to reload")
+        try:
+            config = load_config(config_file)
+        except ConfigError as error:
+            exporter.reload_failed()
+            log.error(
+                "config reload failed; the previous config keeps serving",
+                extra={"error": str(error)},
+            )
+            raise
+        exporter.apply_config(config)
+        log.info("config reloaded", extra={"targets": ",".join(config.target_names)})
+
+    app = ExporterApp(
+        exporter,
+        ScrapeTimeouts(default=args.default_timeout, offset=args.timeout_offset),
+        reload=reload if config_file is not None else None,
+    )
+    try:
+        server = create_server(app, args.listen_address)
+    except (OSError, ValueError) as error:
+        print(f"cannot listen on {args.listen_address}: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    host, _ = parse_listen_address(args.listen_address)
+    if not is_loopback(host):
+        log.warning(
+            "listening beyond loopback without TLS and basic auth: anyone who can reach "
+            "this port can read capacity data; see --web.config.file",
+            extra={"address": args.listen_address},
+        )
+    _install_signal_handlers(server, reload)
+    port = server.server_address[1]
+    log.info(
+        "listening",
+        extra={
+            "address": f"{host}:{port}",
+            "version": __version__,
+            "targets": ",".join(exporter.target_names),
+        },
+    )
+    server.serve_forever()
+    server.server_close()
+    log.info("stopped")
+    return EXIT_OK
+
+
+def _install_signal_handlers(server: WSGIServer, reload: Callable[[], None]) -> None:
+    def stop(signum: int, frame: object) -> None:
+        log.info("shutting down", extra={"signal": signal.Signals(signum).name})
+        # shutdown() waits for serve_forever to return, so it cannot run on its thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    def hangup(signum: int, frame: object) -> None:
+        with contextlib.suppress(ConfigError):
+            reload()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGHUP, hangup)
