@@ -89,7 +89,7 @@ class TargetSource:
         self._telemetry = telemetry
         self._lock = threading.Lock()
         self._in_flight: Future[Collection] | None = None
-        self._last_complete: Collection | None = None
+        self._last_good: Collection | None = None
         self._last_success: float | None = None
 
     def outcome(self, deadline: Deadline) -> TargetOutcome:
@@ -127,7 +127,7 @@ class TargetSource:
             in_flight.add_done_callback(lambda _: self._close())
 
     def _fresh_cache(self) -> Collection | None:
-        cached = self._last_complete
+        cached = self._last_good
         if cached is None or time.time() - cached.finished_at >= self._min_interval:
             return None
         return cached
@@ -149,8 +149,10 @@ class TargetSource:
             self._in_flight = None
             if snapshot.complete:
                 self._last_success = collection.finished_at
-                if self._min_interval > 0:
-                    self._last_complete = collection
+            # Only data from a target that is up is worth serving again; a failure is not
+            # cached, so the next scrape tries afresh.
+            if snapshot.up and self._min_interval > 0:
+                self._last_good = collection
         in_flight.set_result(collection)
 
 

@@ -74,7 +74,11 @@ class _SnapshotBuilder:
         with self._lock:
             reports = dict(self._reports)
             failed = dict(self._failed)
-            trunk_groups = tuple(self._trunk_groups)
+            trunk_groups = tuple(
+                sorted(
+                    self._trunk_groups, key=lambda item: (item[0], item[1].group_id, item[1].name)
+                )
+            )
         unfinished = [sp for sp in service_providers if sp not in reports and sp not in failed]
         for service_provider in unfinished:
             failed[service_provider] = "timeout"
