@@ -74,14 +74,18 @@ class _Collected:
         self._lock = threading.Lock()
         self.pages: dict[str, dict[int, Page]] = {CAPACITY_POOLS: {}, SHARED_CAPACITY_GROUPS: {}}
         self.balance: AccountBalance | None = None
+        self._looped: set[str] = set()
 
     def add_page(self, endpoint: str, number: int, page: Page) -> None:
         with self._lock:
             self.pages[endpoint][number] = page
 
-    def has_page(self, endpoint: str, number: int) -> bool:
+    def first_loop(self, endpoint: str) -> bool:
+        """True the first time a pagination loop is seen on `endpoint`."""
         with self._lock:
-            return number in self.pages[endpoint]
+            first = endpoint not in self._looped
+            self._looped.add(endpoint)
+            return first
 
     def set_balance(self, balance: AccountBalance) -> None:
         with self._lock:
@@ -140,6 +144,7 @@ class DidwwCollection:
         if last is None:
             self._follow_next_links(collected, endpoint, include, first, deadline)
             return
+        _next_link_moves_forward(collected, endpoint, 1, first)
         if last > MAX_PAGES:
             collected.errors.add(
                 CollectionError(
@@ -158,11 +163,12 @@ class DidwwCollection:
         deadline: Deadline,
     ) -> None:
         try:
-            collected.add_page(
-                endpoint, number, self._client.fetch_page(endpoint, number, deadline, include)
-            )
+            page = self._client.fetch_page(endpoint, number, deadline, include)
         except UpstreamError as error:
             collected.errors.add_upstream(error)
+            return
+        collected.add_page(endpoint, number, page)
+        _next_link_moves_forward(collected, endpoint, number, page)
 
     def _follow_next_links(
         self,
@@ -172,17 +178,13 @@ class DidwwCollection:
         page: Page,
         deadline: Deadline,
     ) -> None:
-        while page.next_page is not None:
-            if (
-                collected.has_page(endpoint, page.next_page)
-                or len(collected.pages[endpoint]) >= MAX_PAGES
-            ):
+        number = 1
+        while page.next_page is not None and _next_link_moves_forward(
+            collected, endpoint, number, page
+        ):
+            if len(collected.pages[endpoint]) >= MAX_PAGES:
                 collected.errors.add(
-                    CollectionError(
-                        "invalid_response",
-                        endpoint,
-                        f"pagination loops: links.next points back at page {page.next_page}",
-                    )
+                    CollectionError("invalid_response", endpoint, f"more than {MAX_PAGES} pages")
                 )
                 return
             number = page.next_page
@@ -254,6 +256,22 @@ class DidwwCollection:
             seen_names.add(item.name)
             parsed.append(item)
         return parsed
+
+
+def _next_link_moves_forward(collected: _Collected, endpoint: str, number: int, page: Page) -> bool:
+    """False when links.next points at this page or an earlier one (reported once)."""
+    if page.next_page is None or page.next_page > number:
+        return True
+    if collected.first_loop(endpoint):
+        collected.errors.add(
+            CollectionError(
+                "invalid_response",
+                endpoint,
+                f"pagination loops: links.next of page {number} points back at page "
+                f"{page.next_page}",
+            )
+        )
+    return False
 
 
 def _announced_last_page(first: Page) -> int | None:
