@@ -231,6 +231,7 @@ def test_deployment_probes_and_serves_on_the_exporter_port(base: list[dict[str, 
         assert ports.get(get["port"], get["port"]) == PORT, probe
     assert f"--config.file={CONFIG_PATH}" in container["args"]
     assert f"--web.listen-address=:{PORT}" in container["args"]
+    assert container["image"].endswith(f":{VERSION}"), "keep the image tag with pyproject.toml"
     service = one(base, "Service")
     (service_port,) = service["spec"]["ports"]
     assert service_port["port"] == PORT
