@@ -1,0 +1,231 @@
+"""Prometheus recording and alert rules: promtool checks and unit tests, conventions, runbooks."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PROM_DIR = ROOT / "deploy" / "prometheus"
+RULES_DIR = PROM_DIR / "rules"
+RECORDING_RULES = RULES_DIR / "trunk-capacity-recording.yml"
+ALERT_RULES = RULES_DIR / "trunk-capacity-alerts.yml"
+UNIT_TESTS = sorted((PROM_DIR / "tests").glob("*.yml"))
+RUNBOOKS = ROOT / "docs" / "runbooks.md"
+RUNBOOK_BASE = (
+    "https://github.com/trunk-capacity-exporter/trunk-capacity-exporter/blob/main/docs/runbooks.md#"
+)
+BALANCE_THRESHOLD = "trunk_capacity:didww_account_balance:threshold"
+
+# Alerts on a capacity limit: each must have a unit test showing it does not fire on +Inf.
+CAPACITY_ALERTS = {
+    "TrunkCapacityServiceProviderOversubscribed",
+    "TrunkCapacityGroupAllocationAboveAvailable",
+    "TrunkCapacityTrunkGroupLicencesExhausted",
+    "TrunkCapacityTrunkGroupNearCallLimit",
+    "TrunkCapacityTrunkGroupAtCallLimit",
+    "TrunkCapacityTrunkGroupBursting",
+    "TrunkCapacityServiceProviderNearCallLimit",
+    "TrunkCapacityServiceProviderAtCallLimit",
+    "TrunkCapacityPoolNearExhaustion",
+    "TrunkCapacityPoolUnassignedBelowOrderMinimum",
+}
+
+
+@pytest.fixture(scope="module")
+def promtool() -> str:
+    path = shutil.which("promtool")
+    if path is None:
+        pytest.skip("promtool not found: install Debian's prometheus package")
+    return path
+
+
+def run(cmd: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def rules_of(path: Path) -> list[dict]:
+    return [rule for group in load(path)["groups"] for rule in group["rules"]]
+
+
+def alerts() -> list[dict]:
+    return [rule for rule in rules_of(ALERT_RULES) if "alert" in rule]
+
+
+def github_anchor(heading: str) -> str:
+    """The id GitHub gives a Markdown heading."""
+    slug = heading.strip().lower()
+    slug = re.sub(r"[^\w\- ]", "", slug)
+    return slug.replace(" ", "-")
+
+
+def runbook_anchors() -> set[str]:
+    return {
+        github_anchor(m.group(1)) for m in re.finditer(r"^#{1,6} (.+)$", RUNBOOKS.read_text(), re.M)
+    }
+
+
+# ---- promtool -------------------------------------------------------------------------------
+
+
+def test_rule_files_are_exactly_the_two_shipped():
+    # deploy/kubernetes generates its PrometheusRule from these two names.
+    assert sorted(p.name for p in RULES_DIR.iterdir()) == [
+        "trunk-capacity-alerts.yml",
+        "trunk-capacity-recording.yml",
+    ]
+
+
+def test_promtool_check_rules(promtool):
+    result = run([promtool, "check", "rules", str(RECORDING_RULES), str(ALERT_RULES)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("SUCCESS") == 2, result.stdout
+
+
+def test_promtool_check_example_config(promtool):
+    result = run([promtool, "check", "config", str(PROM_DIR / "prometheus.yml")])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 rule files found" in result.stdout, result.stdout
+
+
+def test_promtool_test_rules(promtool):
+    assert UNIT_TESTS, "no promtool unit tests in deploy/prometheus/tests"
+    result = run([promtool, "test", "rules", *map(str, UNIT_TESTS)])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("SUCCESS") == len(UNIT_TESTS), result.stdout
+
+
+def test_promtool_test_rules_detects_a_wrong_expectation(promtool, tmp_path):
+    """Guard against a vacuous suite: a unit test expecting the wrong alert must fail."""
+    bad = load(UNIT_TESTS[0])
+    bad["rule_files"] = [str((UNIT_TESTS[0].parent / f).resolve()) for f in bad["rule_files"]]
+    for group in bad["tests"]:
+        for case in group.get("alert_rule_test", []):
+            if case["exp_alerts"]:
+                case["exp_alerts"] = []
+                break
+        else:
+            continue
+        break
+    path = tmp_path / "bad.yml"
+    path.write_text(yaml.safe_dump(bad))
+    result = run([promtool, "test", "rules", str(path)])
+    assert result.returncode != 0, result.stdout
+
+
+# ---- unit-test coverage ---------------------------------------------------------------------
+
+
+def unit_test_cases() -> list[tuple[dict, dict]]:
+    """(test group, alert_rule_test case) for every case of every unit-test file."""
+    cases = []
+    for path in UNIT_TESTS:
+        doc = load(path)
+        assert {Path(f).name for f in doc["rule_files"]} == {RECORDING_RULES.name, ALERT_RULES.name}
+        for group in doc["tests"]:
+            for case in group.get("alert_rule_test", []):
+                cases.append((group, case))
+    return cases
+
+
+def test_every_alert_has_a_firing_and_a_not_firing_unit_test():
+    cases = unit_test_cases()
+    firing = {case["alertname"] for _, case in cases if case.get("exp_alerts")}
+    quiet = {case["alertname"] for _, case in cases if not case.get("exp_alerts")}
+    names = {rule["alert"] for rule in alerts()}
+    assert names - firing == set(), "alerts without a firing test case"
+    assert names - quiet == set(), "alerts without a not-firing test case"
+    assert (firing | quiet) - names == set(), "test cases for alerts that do not exist"
+
+
+def test_every_capacity_alert_has_an_unlimited_not_firing_unit_test():
+    covered = set()
+    for group, case in unit_test_cases():
+        inf_input = any("Inf" in str(s["values"]) for s in group["input_series"])
+        if inf_input and "unlimited" in group.get("name", "") and not case.get("exp_alerts"):
+            covered.add(case["alertname"])
+    assert {rule["alert"] for rule in alerts()} >= CAPACITY_ALERTS
+    assert CAPACITY_ALERTS - covered == set(), "capacity alerts without an unlimited (+Inf) case"
+
+
+# ---- conventions ----------------------------------------------------------------------------
+
+
+def test_alerts_follow_the_mixin_conventions():
+    problems = []
+    anchors = runbook_anchors()
+    seen = set()
+    for rule in alerts():
+        name = rule["alert"]
+        if name in seen:
+            problems.append(f"{name}: duplicate alert name")
+        seen.add(name)
+        if not re.fullmatch(r"TrunkCapacity(?:[A-Z][a-z0-9]+)+", name):
+            problems.append(f"{name}: not CamelCase with the TrunkCapacity prefix")
+        if rule.get("labels", {}).get("severity") not in {"critical", "warning", "info"}:
+            problems.append(f"{name}: severity must be critical, warning or info")
+        annotations = rule.get("annotations", {})
+        for key in ("summary", "description", "runbook_url"):
+            if not str(annotations.get(key, "")).strip():
+                problems.append(f"{name}: no {key}")
+        url = annotations.get("runbook_url", "")
+        if not url.startswith(RUNBOOK_BASE):
+            problems.append(f"{name}: runbook_url does not start with {RUNBOOK_BASE}")
+        elif url.removeprefix(RUNBOOK_BASE) not in anchors:
+            problems.append(
+                f"{name}: runbook anchor {url.split('#')[1]} missing in docs/runbooks.md"
+            )
+    assert not problems, "\n".join(problems)
+
+
+def test_warning_critical_pairs():
+    severity = {rule["alert"]: rule["labels"]["severity"] for rule in alerts()}
+    for level in ("TrunkGroup", "ServiceProvider"):
+        assert severity[f"TrunkCapacity{level}NearCallLimit"] == "warning"
+        assert severity[f"TrunkCapacity{level}AtCallLimit"] == "critical"
+
+
+def test_every_runbook_section_belongs_to_an_alert():
+    names = {rule["alert"] for rule in alerts()}
+    sections = set(re.findall(r"^## (TrunkCapacity\w+)$", RUNBOOKS.read_text(), re.M))
+    assert sections == names
+
+
+def test_recording_rules_are_named_level_metric_operation():
+    records = [rule["record"] for rule in rules_of(RECORDING_RULES) if "record" in rule]
+    assert len(records) >= 8
+    bad = [r for r in records if not re.fullmatch(r"[a-z_]+:[a-z_]+:[a-z_]+", r)]
+    assert not bad, bad
+    assert len(records) == len(set(records)), "a series is recorded twice"
+    # Every series the alerts build on is recorded here.
+    used = set(re.findall(r"\b[a-z_]+:[a-z_]+:[a-z_]+\b", ALERT_RULES.read_text()))
+    assert used <= set(records), used - set(records)
+
+
+def test_the_balance_threshold_is_set_in_one_place():
+    recorded = [
+        rule for rule in rules_of(RECORDING_RULES) if rule.get("record") == BALANCE_THRESHOLD
+    ]
+    assert len(recorded) == 1
+    assert re.fullmatch(r"vector\(\d+(\.\d+)?\)", recorded[0]["expr"].strip())
+    (balance_low,) = [rule for rule in alerts() if rule["alert"] == "TrunkCapacityBalanceLow"]
+    assert BALANCE_THRESHOLD in balance_low["expr"]
+    # No number in the alert expression: the threshold comes from the recording rule only.
+    assert not re.search(r"\d", balance_low["expr"].replace(BALANCE_THRESHOLD, ""))
+    docs = (ROOT / "docs" / "dashboards-and-alerts.md").read_text()
+    assert BALANCE_THRESHOLD in docs, "docs must say where to change the threshold"
+
+
+def test_every_alert_is_listed_in_the_docs():
+    docs = (ROOT / "docs" / "dashboards-and-alerts.md").read_text()
+    missing = [rule["alert"] for rule in alerts() if f"`{rule['alert']}`" not in docs]
+    assert not missing, f"alerts missing from docs/dashboards-and-alerts.md: {missing}"
