@@ -35,11 +35,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# promtool and prometheus (Debian's `prometheus` package) and systemd-analyze are used by the
-# suite; install them when missing and permitted. Tests that still lack them say so when skipped.
+# promtool and prometheus (Debian's `prometheus` package), amtool (`prometheus-alertmanager`) and
+# systemd-analyze are used by the suite; install them when missing and permitted. Tests that
+# still lack them say so when skipped.
 test-tools:
 	@missing=""; \
 	command -v promtool >/dev/null && command -v prometheus >/dev/null || missing="$$missing prometheus"; \
+	command -v amtool >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
