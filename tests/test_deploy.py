@@ -45,7 +45,7 @@ DOCKERFILE = DEPLOY / "Dockerfile"
 SYSTEMD_UNIT = DEPLOY / "systemd" / "trunk-capacity-exporter.service"
 SYSTEMD_CONFIG = DEPLOY / "systemd" / "config.example.yml"
 EXAMPLE_CONFIG = DEPLOY / "config.example.yml"
-DEPLOY_DOC = ROOT / "docs" / "deploy.md"
+DEPLOY_DOC = ROOT / "README.md"  # its "Deploy" section
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 VERSION = PROJECT["version"]
@@ -587,7 +587,7 @@ def test_compose_file_refers_only_to_files_in_the_repo(name: str) -> None:
         assert path.is_relative_to(ROOT), f"{what}: {path} is outside the repository"
         if what.startswith("secret "):
             # Credentials are the user's own files, which must never be committed: they go to
-            # deploy/compose/secrets/, which git ignores (and docs/deploy.md says how to fill).
+            # deploy/compose/secrets/, which git ignores (and the README says how to fill).
             assert path.is_relative_to(COMPOSE / "secrets"), what
             assert git_ignored(path), f"{what}: {path} is not git-ignored"
         else:
@@ -1093,11 +1093,11 @@ def test_image_healthcheck_command_passes_against_the_installed_exporter(
 
 
 # --------------------------------------------------------------------------------------------
-# docs/deploy.md
+# The README's Deploy section
 
 
 def test_deploy_doc_prometheus_configs_pass_promtool(tmp_path: Path) -> None:
-    promtool = require_tool("promtool", "the prometheus.yml examples of docs/deploy.md")
+    promtool = require_tool("promtool", "the prometheus.yml examples of the README")
     configs = docs_prometheus_configs()
     assert len(configs) >= 2
     for index, block in enumerate(configs):
@@ -1112,4 +1112,4 @@ def test_deploy_doc_names_only_files_that_exist() -> None:
     paths = set(re.findall(r"(?<![\w./-])((?:deploy|scripts|grafana|docs)/[\w./-]*\w/?)", text))
     assert len(paths) > 10
     missing = sorted(p for p in paths if not (ROOT / p).exists())
-    assert not missing, f"docs/deploy.md names files that do not exist: {missing}"
+    assert not missing, f"the README names files that do not exist: {missing}"
