@@ -1111,5 +1111,6 @@ def test_deploy_doc_names_only_files_that_exist() -> None:
     text = DEPLOY_DOC.read_text(encoding="utf-8")
     paths = set(re.findall(r"(?<![\w./-])((?:deploy|scripts|grafana|docs)/[\w./-]*\w/?)", text))
     assert len(paths) > 10
-    missing = sorted(p for p in paths if not (ROOT / p).exists())
+    images = {"grafana/grafana"}  # a container image name, not a path of this repository
+    missing = sorted(p for p in paths - images if not (ROOT / p).exists())
     assert not missing, f"the README names files that do not exist: {missing}"
