@@ -163,28 +163,22 @@ def _failed_snapshot(kind: Kind) -> Snapshot:
 def build_sources(config: Config, telemetry: Telemetry) -> dict[str, TargetSource]:
     """One source per configured target, each with its own client and connection pool."""
     sources: dict[str, TargetSource] = {}
-    for odin_target in config.odin:
-        odin_client = OdinClient(odin_target, telemetry)
-        sources[odin_target.name] = TargetSource(
-            odin_target.name,
-            "odin",
-            OdinCollection(odin_client),
-            odin_client.close,
-            odin_target.min_interval,
-            telemetry,
-        )
-    for didww_target in config.didww:
-        didww_client = DidwwClient(didww_target, telemetry)
-        sources[didww_target.name] = TargetSource(
-            didww_target.name,
-            "didww",
-            DidwwCollection(didww_client),
-            didww_client.close,
-            didww_target.min_interval,
-            telemetry,
-        )
-    for name in sources:
-        telemetry.register_target(name)
+    kinds: list[tuple[Kind, Sequence[Any], Any, Any]] = [
+        ("odin", config.odin, OdinClient, OdinCollection),
+        ("didww", config.didww, DidwwClient, DidwwCollection),
+    ]
+    for kind, targets, client_class, collection_class in kinds:
+        for target in targets:
+            client = client_class(target, telemetry)
+            sources[target.name] = TargetSource(
+                target.name,
+                kind,
+                collection_class(client),
+                client.close,
+                target.min_interval,
+                telemetry,
+            )
+            telemetry.register_target(target.name)
     return sources
 
 

@@ -162,13 +162,26 @@ class DidwwCollection:
         number: int,
         deadline: Deadline,
     ) -> None:
+        page = self._fetch_page(collected, endpoint, include, number, deadline)
+        if page is not None:
+            _next_link_moves_forward(collected, endpoint, number, page)
+
+    def _fetch_page(
+        self,
+        collected: _Collected,
+        endpoint: str,
+        include: str | None,
+        number: int,
+        deadline: Deadline,
+    ) -> Page | None:
+        """Fetch and keep one page; None (and the error recorded) when that failed."""
         try:
             page = self._client.fetch_page(endpoint, number, deadline, include)
         except UpstreamError as error:
             collected.errors.add_upstream(error)
-            return
+            return None
         collected.add_page(endpoint, number, page)
-        _next_link_moves_forward(collected, endpoint, number, page)
+        return page
 
     def _follow_next_links(
         self,
@@ -178,22 +191,20 @@ class DidwwCollection:
         page: Page,
         deadline: Deadline,
     ) -> None:
-        number = 1
-        while page.next_page is not None and _next_link_moves_forward(
-            collected, endpoint, number, page
+        number, current = 1, page
+        while current.next_page is not None and _next_link_moves_forward(
+            collected, endpoint, number, current
         ):
             if len(collected.pages[endpoint]) >= MAX_PAGES:
                 collected.errors.add(
                     CollectionError("invalid_response", endpoint, f"more than {MAX_PAGES} pages")
                 )
                 return
-            number = page.next_page
-            try:
-                page = self._client.fetch_page(endpoint, number, deadline, include)
-            except UpstreamError as error:
-                collected.errors.add_upstream(error)
+            number = current.next_page
+            following = self._fetch_page(collected, endpoint, include, number, deadline)
+            if following is None:
                 return
-            collected.add_page(endpoint, number, page)
+            current = following
 
     def _build(self, collected: _Collected) -> DidwwSnapshot:
         pool_pages = [
