@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.test_rules import CAPACITY_ALERTS  # capacity, not exporter health
+
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARDS = sorted((ROOT / "grafana" / "dashboards").glob("*.json"))
 RULES_DIR = ROOT / "deploy" / "prometheus" / "rules"
@@ -34,19 +36,6 @@ ALERT_RULES = RULES_DIR / "trunk-capacity-alerts.yml"
 # query must return data. Empty today: the demo serves every metric the dashboards use.
 ALLOWED_EMPTY: dict[tuple[str, str, str], str] = {}
 
-# Alerts about capacity (as opposed to the exporter's own health).
-CAPACITY_ALERTS = {
-    "TrunkCapacityServiceProviderOversubscribed",
-    "TrunkCapacityGroupAllocationAboveAvailable",
-    "TrunkCapacityTrunkGroupLicencesExhausted",
-    "TrunkCapacityTrunkGroupNearCallLimit",
-    "TrunkCapacityTrunkGroupAtCallLimit",
-    "TrunkCapacityTrunkGroupBursting",
-    "TrunkCapacityServiceProviderNearCallLimit",
-    "TrunkCapacityServiceProviderAtCallLimit",
-    "TrunkCapacityPoolNearExhaustion",
-    "TrunkCapacityPoolUnassignedBelowOrderMinimum",
-}
 
 # The demo's designed conditions (see exporter/simulator): ent.acme's groups are allocated beyond
 # its cap, the Extended pool is nearly exhausted, sp.legacy has no trunking.
