@@ -26,6 +26,7 @@ from exporter.server import (
     is_loopback,
     parse_listen_address,
 )
+from exporter.web_config import WebConfig, WebConfigError, load_web_config
 
 log = logging.getLogger("exporter")
 
@@ -180,18 +181,26 @@ def _serve(exporter: Exporter, args: argparse.Namespace, config_file: Path | Non
         exporter.apply_config(config)
         log.info("config reloaded", extra={"targets": ",".join(config.target_names)})
 
+    try:
+        web = load_web_config(args.web_config_file) if args.web_config_file else WebConfig()
+        ssl_context, auth = web.ssl_context(), web.basic_auth()
+    except WebConfigError as error:
+        print(f"web config error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
     app = ExporterApp(
         exporter,
         ScrapeTimeouts(default=args.default_timeout, offset=args.timeout_offset),
         reload=reload if config_file is not None else None,
+        auth=auth,
+        headers=web.headers,
     )
     try:
-        server = create_server(app, args.listen_address)
+        server = create_server(app, args.listen_address, ssl_context)
     except (OSError, ValueError) as error:
         print(f"cannot listen on {args.listen_address}: {error}", file=sys.stderr)
         return EXIT_CONFIG
     host, _ = parse_listen_address(args.listen_address)
-    if not is_loopback(host):
+    if not is_loopback(host) and ssl_context is None and auth is None:
         log.warning(
             "listening beyond loopback without TLS and basic auth: anyone who can reach "
             "this port can read capacity data; see --web.config.file",
@@ -203,6 +212,8 @@ def _serve(exporter: Exporter, args: argparse.Namespace, config_file: Path | Non
         "listening",
         extra={
             "address": f"{host}:{port}",
+            "tls": ssl_context is not None,
+            "basic_auth": auth is not None,
             "version": __version__,
             "targets": ",".join(exporter.target_names),
         },

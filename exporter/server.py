@@ -3,6 +3,7 @@
 Exposition format follows the Accept header (text or OpenMetrics) and is gzipped when
 asked. Every scrape's deadline comes from Prometheus' X-Prometheus-Scrape-Timeout-Seconds.
 Hostile or malformed requests get a 4xx with a one-line reason; only a bug answers 500.
+With a web config, every path asks for basic auth and TLS is negotiated per connection.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import html
 import logging
 import socket
 import ssl
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -25,6 +26,7 @@ from exporter import __version__
 from exporter.collector import Exporter
 from exporter.config import ConfigError
 from exporter.deadline import Deadline
+from exporter.web_config import REALM, BasicAuth
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,8 @@ MAX_QUERY_LENGTH = 2048
 # Never wait less than this, whatever the header says: a scrape needs a few round trips.
 MIN_DEADLINE = 1.0
 MAX_DEADLINE = 300.0
+# Long enough for a client across the world, short enough that a silent one frees its thread.
+HANDSHAKE_TIMEOUT = 5.0
 
 StartResponse = Callable[..., Any]
 
@@ -68,10 +72,14 @@ class ExporterApp:
         exporter: Exporter,
         timeouts: ScrapeTimeouts = ScrapeTimeouts(),
         reload: Callable[[], None] | None = None,
+        auth: BasicAuth | None = None,
+        headers: Sequence[tuple[str, str]] = (),
     ) -> None:
         self._exporter = exporter
         self._timeouts = timeouts
         self._reload = reload
+        self._auth = auth
+        self._headers = list(headers)  # the web config's, on every answer
         self._routes: dict[str, tuple[tuple[str, ...], Callable[..., tuple[str, str, bytes]]]] = {
             "/": (("GET", "HEAD"), self._landing_page),
             "/metrics": (("GET", "HEAD"), self._metrics),
@@ -94,11 +102,20 @@ class ExporterApp:
                 b"internal error; see the exporter's log\n",
                 [],
             )
-        headers = [("Content-Type", content_type), ("Content-Length", str(len(body))), *headers]
+        headers = [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            *headers,
+            *self._headers,
+        ]
         start_response(status, headers)
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
     def _dispatch(self, environ: dict[str, Any]) -> tuple[str, str, bytes, list[tuple[str, str]]]:
+        if self._auth is not None and not self._auth.check(environ.get("HTTP_AUTHORIZATION")):
+            # The same answer whichever part was wrong: nothing to learn about usernames.
+            challenge = ("WWW-Authenticate", f'Basic realm="{REALM}"')
+            raise HttpError("401 Unauthorized", "unauthorized", [challenge])
         path = environ.get("PATH_INFO", "")
         if path not in self._routes:
             raise HttpError("404 Not Found", f"no page at {path[:100]!r}")
@@ -205,6 +222,37 @@ class _QuietHandler(WSGIRequestHandler):
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    ssl_context: ssl.SSLContext | None = None
+    handshake_timeout = HANDSHAKE_TIMEOUT
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        """TLS is negotiated here, in the connection's own thread rather than in accept():
+        a slow or silent client then holds up only itself."""
+        if self.ssl_context is not None:
+            request = self._tls_handshake(self.ssl_context, request, client_address)
+            if request is None:
+                return
+        super().process_request_thread(request, client_address)
+
+    def _tls_handshake(
+        self, context: ssl.SSLContext, connection: socket.socket, client_address: Any
+    ) -> ssl.SSLSocket | None:
+        """The TLS connection, or None once a failed handshake is closed: failures are
+        scanners, probes and misconfigured clients, worth a debug line at most."""
+        blocking_timeout = connection.gettimeout()
+        tls: ssl.SSLSocket | None = None
+        try:
+            connection.settimeout(self.handshake_timeout)
+            tls = context.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+            tls.do_handshake()
+        except OSError as error:
+            log.debug(
+                "TLS handshake failed", extra={"client": client_address[0], "error": str(error)}
+            )
+            (connection if tls is None else tls).close()
+            return None
+        tls.settimeout(blocking_timeout)
+        return tls
 
 
 class _ThreadingServerV6(_ThreadingServer):
@@ -220,13 +268,16 @@ def parse_listen_address(address: str) -> tuple[str, int]:
 
 
 def create_server(
-    app: ExporterApp, address: str, ssl_context: ssl.SSLContext | None = None
+    app: ExporterApp,
+    address: str,
+    ssl_context: ssl.SSLContext | None = None,
+    handshake_timeout: float = HANDSHAKE_TIMEOUT,
 ) -> WSGIServer:
     host, port = parse_listen_address(address)
     server_class = _ThreadingServerV6 if ":" in host else _ThreadingServer
     server = make_server(host, port, app, server_class=server_class, handler_class=_QuietHandler)
-    if ssl_context is not None:
-        server.socket = ssl_context.wrap_socket(server.socket, server_side=True)
+    server.ssl_context = ssl_context
+    server.handshake_timeout = handshake_timeout
     return server
 
 

@@ -1,0 +1,523 @@
+"""--web.config.file: TLS, mutual TLS, basic auth and headers, end to end on loopback.
+
+Certificates are made here with the openssl command (the `cryptography` package is not a
+dependency): a CA, a server certificate for 127.0.0.1, a client certificate from the CA and a
+self-signed "stranger" client certificate that the CA never signed.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import shutil
+import socket
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import bcrypt
+import pytest
+import requests
+import yaml
+
+from exporter.collector import Exporter
+from exporter.server import ExporterApp, ScrapeTimeouts, create_server
+from exporter.simulator import Simulator
+from exporter.web_config import WebConfig, WebConfigError, load_web_config
+from tests.helpers import simulator_config
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "deploy" / "web-config.example.yml"
+CHALLENGE = 'Basic realm="trunk-capacity-exporter"'
+OPENSSL_CONFIG = """
+[req]
+distinguished_name = dn
+x509_extensions = ca
+[dn]
+[ca]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server]
+subjectAltName = IP:127.0.0.1, DNS:localhost
+extendedKeyUsage = serverAuth
+authorityKeyIdentifier = keyid
+[client]
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+"""
+
+
+@dataclass(frozen=True)
+class Pki:
+    directory: Path
+
+    def path(self, name: str) -> str:
+        return str(self.directory / name)
+
+    @property
+    def ca(self) -> str:
+        return self.path("ca.crt")
+
+    @property
+    def server_crt(self) -> str:
+        return self.path("server.crt")
+
+    @property
+    def server_key(self) -> str:
+        return self.path("server.key")
+
+    def client(self, name: str = "client") -> tuple[str, str]:
+        """(certificate, key) as requests' `cert=` takes them."""
+        return self.path(f"{name}.crt"), self.path(f"{name}.key")
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl command to make test certificates (and no cryptography package)")
+    directory = tmp_path_factory.mktemp("pki")
+    (directory / "openssl.cnf").write_text(OPENSSL_CONFIG)
+
+    def run(*args: str) -> None:
+        subprocess.run([openssl, *args], cwd=directory, check=True, capture_output=True, timeout=30)
+
+    new_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    config = ["-config", "openssl.cnf"]
+    run("req", "-x509", *config, *new_key, "-keyout", "ca.key", "-out", "ca.crt",
+        "-days", "1", "-subj", "/CN=test-ca")  # fmt: skip
+    for name, extensions in (("server", "server"), ("client", "client")):
+        run("req", "-new", *config, *new_key, "-keyout", f"{name}.key", "-out", f"{name}.csr",
+            "-subj", f"/CN={name}")  # fmt: skip
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "1", "-out", f"{name}.crt",
+            "-extfile", "openssl.cnf", "-extensions", extensions)  # fmt: skip
+    run("req", "-x509", *config, "-extensions", "client", *new_key, "-keyout",
+        "stranger.key", "-out", "stranger.crt", "-days", "1", "-subj", "/CN=stranger")  # fmt: skip
+    return Pki(directory)
+
+
+def write_web_config(directory: Path, document: dict[str, Any]) -> Path:
+    path = directory / "web-config.yml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def web_config(directory: Path, document: dict[str, Any]) -> WebConfig:
+    return load_web_config(write_web_config(directory, document))
+
+
+def tls_section(pki: Pki, **settings: str) -> dict[str, Any]:
+    return {
+        "tls_server_config": {"cert_file": pki.server_crt, "key_file": pki.server_key, **settings}
+    }
+
+
+def bcrypt_hash(password: str, cost: int = 4) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(cost)).decode()
+
+
+@contextmanager
+def serving(simulator: Simulator, web: WebConfig, handshake_timeout: float = 5.0) -> Iterator[str]:
+    """The exporter's real server with `web` applied, on a free loopback port; its base URL."""
+    exporter = Exporter(simulator_config(simulator))
+    app = ExporterApp(
+        exporter, ScrapeTimeouts(default=5.0), auth=web.basic_auth(), headers=web.headers
+    )
+    server = create_server(app, "127.0.0.1:0", web.ssl_context(), handshake_timeout)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    scheme = "https" if web.tls else "http"
+    try:
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        exporter.close()
+
+
+def tls_client(pki: Pki, url: str, maximum: ssl.TLSVersion | None = None) -> str:
+    """Handshake with the server at `url` and return the negotiated TLS version."""
+    context = ssl.create_default_context(cafile=pki.ca)
+    if maximum is not None:
+        context.maximum_version = maximum
+    port = int(url.rsplit(":", 1)[1])
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        return str(tls.version())
+
+
+def test_https_with_the_ca_serves_metrics_and_plain_http_is_refused(
+    simulator: Simulator, tmp_path: Path, pki: Pki
+) -> None:
+    with serving(simulator, web_config(tmp_path, tls_section(pki))) as url:
+        response = requests.get(f"{url}/metrics", verify=pki.ca, timeout=10)
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(url.replace("https://", "http://") + "/-/healthy", timeout=5)
+    assert response.status_code == 200
+    assert 'odin_up{target="odin-demo"} 1.0' in response.text
+
+
+def test_mutual_tls_accepts_only_clients_with_a_certificate_from_the_client_ca(
+    simulator: Simulator, tmp_path: Path, pki: Pki
+) -> None:
+    web = web_config(
+        tmp_path,
+        tls_section(pki, client_auth_type="RequireAndVerifyClientCert", client_ca_file=pki.ca),
+    )
+    with serving(simulator, web) as url:
+        healthy = f"{url}/-/healthy"
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(healthy, verify=pki.ca, timeout=5)
+        with pytest.raises(requests.exceptions.ConnectionError):
+            requests.get(healthy, verify=pki.ca, cert=pki.client("stranger"), timeout=5)
+        response = requests.get(healthy, verify=pki.ca, cert=pki.client(), timeout=5)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("client_auth_type", "verify_mode"),
+    [
+        ("NoClientCert", ssl.CERT_NONE),
+        ("RequestClientCert", ssl.CERT_NONE),
+        ("RequireAnyClientCert", ssl.CERT_REQUIRED),
+        ("VerifyClientCertIfGiven", ssl.CERT_OPTIONAL),
+        ("RequireAndVerifyClientCert", ssl.CERT_REQUIRED),
+    ],
+)
+def test_client_auth_types_map_to_what_python_ssl_can_do(
+    tmp_path: Path, pki: Pki, client_auth_type: str, verify_mode: ssl.VerifyMode
+) -> None:
+    ca = {} if verify_mode == ssl.CERT_NONE else {"client_ca_file": pki.ca}
+    web = web_config(tmp_path, tls_section(pki, client_auth_type=client_auth_type, **ca))
+    context = web.ssl_context()
+    assert context is not None
+    assert context.verify_mode == verify_mode
+
+
+def test_min_version_tls13_refuses_a_tls12_only_client(
+    simulator: Simulator, tmp_path: Path, pki: Pki
+) -> None:
+    with serving(simulator, web_config(tmp_path, tls_section(pki))) as url:
+        assert tls_client(pki, url, maximum=ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
+    with serving(simulator, web_config(tmp_path, tls_section(pki, min_version="TLS13"))) as url:
+        assert tls_client(pki, url) == "TLSv1.3"
+        with pytest.raises(ssl.SSLError):
+            tls_client(pki, url, maximum=ssl.TLSVersion.TLSv1_2)
+
+
+def test_basic_auth_guards_every_path_and_never_says_what_was_wrong(
+    simulator: Simulator, tmp_path: Path
+) -> None:
+    web = web_config(tmp_path, {"basic_auth_users": {"prometheus": bcrypt_hash("s3cret")}})
+    refused = {
+        "missing": {},
+        "wrong password": {"auth": ("prometheus", "guess")},
+        "unknown user": {"auth": ("admin", "s3cret")},
+        "not basic": {"headers": {"Authorization": "Bearer s3cret"}},
+        "bad base64": {"headers": {"Authorization": "Basic !!!"}},
+    }
+    with serving(simulator, web) as url:
+        right = requests.get(f"{url}/-/healthy", auth=("prometheus", "s3cret"), timeout=5)
+        answers = {
+            case: requests.get(f"{url}/-/healthy", timeout=5, **kwargs)
+            for case, kwargs in refused.items()
+        }
+        unknown_path = requests.get(f"{url}/nope", timeout=5)
+    assert right.status_code == 200
+    for case, answer in [*answers.items(), ("unknown path", unknown_path)]:
+        assert answer.status_code == 401, case
+        assert answer.headers["WWW-Authenticate"] == CHALLENGE, case
+        assert answer.text == "unauthorized\n", case
+    assert simulator.stats.count("odin") == 0
+
+
+def test_right_credentials_pay_for_bcrypt_once_and_wrong_ones_every_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auth = web_config(tmp_path, {"basic_auth_users": {"u": bcrypt_hash("pw")}}).basic_auth()
+    assert auth is not None
+    calls = count_checkpw(monkeypatch)
+    assert all(auth.check(basic("u", "pw")) for _ in range(3))
+    assert len(calls) == 1
+    assert not any(auth.check(basic("u", "nope")) for _ in range(2))
+    assert len(calls) == 3
+    assert not auth.check(basic("u", "pw" + "x" * 80))  # beyond bcrypt's 72 bytes
+    assert len(calls) == 3
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def count_checkpw(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    calls: list[bytes] = []
+    real = bcrypt.checkpw
+
+    def counting(password: bytes, hashed: bytes) -> bool:
+        calls.append(password)
+        return real(password, hashed)
+
+    monkeypatch.setattr(bcrypt, "checkpw", counting)
+    return calls
+
+
+def test_two_clients_run_their_bcrypt_checks_in_parallel(
+    simulator: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = {"a": bcrypt_hash("pa"), "b": bcrypt_hash("pb")}
+    web = web_config(tmp_path, {"basic_auth_users": users})
+    # Each check waits for the other to start: serialised checks would break the barrier.
+    barrier = threading.Barrier(2, timeout=5)
+    wrap_checkpw(monkeypatch, before=barrier.wait)
+    statuses: dict[str, int] = {}
+    with serving(simulator, web) as url:
+
+        def scrape(user: str) -> None:
+            response = requests.get(f"{url}/-/healthy", auth=(user, f"p{user}"), timeout=10)
+            statuses[user] = response.status_code
+
+        clients = [threading.Thread(target=scrape, args=(user,)) for user in users]
+        for client in clients:
+            client.start()
+        for client in clients:
+            client.join(timeout=10)
+    assert statuses == {"a": 200, "b": 200}
+    assert not barrier.broken
+
+
+def test_a_slow_bcrypt_check_does_not_stall_a_client_already_verified(
+    simulator: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = {"fast": bcrypt_hash("pw"), "slow": bcrypt_hash("pw", cost=13)}
+    web = web_config(tmp_path, {"basic_auth_users": users})
+    started, finished = threading.Event(), threading.Event()
+    with serving(simulator, web) as url:
+        healthy = f"{url}/-/healthy"
+        assert requests.get(healthy, auth=("fast", "pw"), timeout=5).status_code == 200
+        wrap_checkpw(monkeypatch, before=started.set, after=finished.set)
+        slow = threading.Thread(
+            target=requests.get, args=(healthy,), kwargs={"auth": ("slow", "x"), "timeout": 10}
+        )
+        slow.start()
+        assert started.wait(timeout=5)
+        time.sleep(0.05)  # bcrypt at cost 13 is now hundreds of milliseconds from done
+        cached = requests.get(healthy, auth=("fast", "pw"), timeout=5)
+        answered_during_check = not finished.is_set()
+        slow.join(timeout=10)
+    assert cached.status_code == 200
+    assert answered_during_check, "a cached client waited for another client's bcrypt check"
+
+
+def wrap_checkpw(
+    monkeypatch: pytest.MonkeyPatch,
+    before: Callable[[], object],
+    after: Callable[[], object] = lambda: None,
+) -> None:
+    real = bcrypt.checkpw
+
+    def wrapped(password: bytes, hashed: bytes) -> bool:
+        before()
+        try:
+            return real(password, hashed)
+        finally:
+            after()
+
+    monkeypatch.setattr(bcrypt, "checkpw", wrapped)
+
+
+def test_a_silent_client_neither_blocks_others_nor_keeps_its_connection(
+    simulator: Simulator, tmp_path: Path, pki: Pki
+) -> None:
+    web = web_config(tmp_path, tls_section(pki))
+    with serving(simulator, web, handshake_timeout=1.0) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as silent:
+            started = time.monotonic()
+            response = requests.get(f"{url}/-/healthy", verify=pki.ca, timeout=3)
+            served_in = time.monotonic() - started
+            closed = silent.recv(1) == b""  # waits for the server to give up on it
+            dropped_after = time.monotonic() - started
+    assert response.status_code == 200
+    assert served_in < 1.0
+    assert closed
+    assert 0.5 < dropped_after < 4.0
+
+
+def test_headers_are_added_and_go_only_keys_are_ignored_with_a_warning(
+    simulator: Simulator, tmp_path: Path, pki: Pki, caplog: pytest.LogCaptureFixture
+) -> None:
+    document = tls_section(pki, cipher_suites=["TLS_AES_128_GCM_SHA256"])
+    document["tls_server_config"]["prefer_server_cipher_suites"] = False
+    document["http_server_config"] = {
+        "http2": False,
+        "headers": {"X-Frame-Options": "deny", "Strict-Transport-Security": "max-age=60"},
+    }
+    document["basic_auth_users"] = {"u": bcrypt_hash("pw")}
+    with caplog.at_level(logging.WARNING, logger="exporter.web_config"):
+        web = web_config(tmp_path, document)
+    ignored = {getattr(record, "key", None) for record in caplog.records}
+    assert ignored == {
+        "tls_server_config.cipher_suites",
+        "tls_server_config.prefer_server_cipher_suites",
+        "http_server_config.http2",
+    }
+    with serving(simulator, web) as url:
+        ok = requests.get(f"{url}/-/healthy", verify=pki.ca, auth=("u", "pw"), timeout=5)
+        refused = requests.get(f"{url}/-/healthy", verify=pki.ca, timeout=5)
+    for response in (ok, refused):
+        assert response.headers["X-Frame-Options"] == "deny"
+        assert response.headers["Strict-Transport-Security"] == "max-age=60"
+    assert (ok.status_code, refused.status_code) == (200, 401)
+
+
+TLS = "tls_server_config"
+HEADERS = "http_server_config.headers"
+
+
+def tls(**settings: object) -> dict[str, Any]:
+    """A tls_server_config with placeholders CERT and KEY, overridden by `settings`."""
+    return {TLS: {"cert_file": "CERT", "key_file": "KEY", **settings}}
+
+
+def header(name: str, value: str) -> dict[str, Any]:
+    return {"http_server_config": {"headers": {name: value}}}
+
+
+@pytest.mark.parametrize(
+    ("key", "document"),
+    [
+        ("basic_auth", {**tls(), "basic_auth": {}}),
+        (f"{TLS}.client_allowed_sans", tls(client_allowed_sans=["a"])),
+        (f"{TLS}.cert_file", tls(cert_file="absent.crt")),
+        (f"{TLS}.cert_file", tls(cert_file=None)),
+        (f"{TLS}.client_auth_type", tls(client_auth_type="Sometimes")),
+        (f"{TLS}.client_ca_file", tls(client_auth_type="VerifyClientCertIfGiven")),
+        (f"{TLS}.client_auth_type", tls(client_ca_file="CA")),
+        (f"{TLS}.min_version", tls(min_version="TLS1.3")),
+        (f"{TLS}.min_version", tls(min_version="TLS13", max_version="TLS12")),
+        (f"{TLS}.cipher_suites", tls(cipher_suites="TLS_AES_128_GCM_SHA256")),
+        (f"{TLS}.cert_file, key_file", tls(key_file="CA_KEY")),
+        (f"{HEADERS}.X-Powered-By", header("X-Powered-By", "me")),
+        (f"{HEADERS}.X-Frame-Options", header("X-Frame-Options", "allow")),
+        ("basic_auth_users.prometheus", {"basic_auth_users": {"prometheus": "s3cret"}}),
+        ("basic_auth_users.prometheus", {"basic_auth_users": {"prometheus": "$2b$10$" + "v" * 53}}),
+        ("basic_auth_users", {"basic_auth_users": ["prometheus"]}),
+    ],
+)
+def test_a_bad_web_config_is_one_line_naming_the_key(
+    tmp_path: Path, pki: Pki, key: str, document: dict[str, Any]
+) -> None:
+    """CERT, KEY, CA and CA_KEY stand for the real files; the rest is wrong on purpose."""
+    real = {"CERT": pki.server_crt, "KEY": pki.server_key, "CA": pki.ca}
+    real["CA_KEY"] = pki.path("ca.key")  # a key, but not the server certificate's
+    if TLS in document:
+        settings = document[TLS].items()
+        document = {**document, TLS: {k: real.get(str(v), v) for k, v in settings}}
+    with pytest.raises(WebConfigError) as caught:
+        web_config(tmp_path, document)
+    message = str(caught.value)
+    assert message.startswith(f"{key}: "), message
+    assert "\n" not in message
+    assert "s3cret" not in message
+
+
+def test_missing_bcrypt_is_a_config_error_naming_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "bcrypt", None)  # import bcrypt now raises ImportError
+    with pytest.raises(WebConfigError, match=r"trunk-capacity-exporter\[auth\]"):
+        web_config(tmp_path, {"basic_auth_users": {"u": bcrypt_hash("pw")}})
+
+
+def run_cli(*args: str, **popen: Any) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "exporter", "--demo", *args]
+    return subprocess.Popen(command, cwd=ROOT, text=True, stderr=subprocess.PIPE, **popen)
+
+
+def test_cli_exits_2_with_one_line_for_a_bad_web_config(tmp_path: Path, pki: Pki) -> None:
+    path = write_web_config(tmp_path, tls_section(pki, client_auth_type="Sometimes"))
+    cli = run_cli("--log.level=error", f"--web.config.file={path}")
+    _, stderr = cli.communicate(timeout=30)
+    assert cli.returncode == 2
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("web config error: tls_server_config.client_auth_type: ")
+
+
+@pytest.mark.parametrize("secured", ["nothing", "tls", "basic auth"])
+def test_cli_warns_about_open_access_only_without_tls_and_basic_auth(
+    tmp_path: Path, pki: Pki, secured: str
+) -> None:
+    documents = {
+        "nothing": None,
+        "tls": tls_section(pki),
+        "basic auth": {"basic_auth_users": {"u": bcrypt_hash("pw")}},
+    }
+    document = documents[secured]
+    flags = (
+        [] if document is None else [f"--web.config.file={write_web_config(tmp_path, document)}"]
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cli = run_cli(f"--web.listen-address=0.0.0.0:{port}", *flags, stdout=subprocess.DEVNULL)
+    try:
+        scheme = "https" if secured == "tls" else "http"
+        wait_until_serving(f"{scheme}://127.0.0.1:{port}/-/healthy", pki)
+    finally:
+        cli.terminate()
+        _, stderr = cli.communicate(timeout=10)
+    assert "msg=listening" in stderr
+    assert ("listening beyond loopback without TLS" in stderr) == (secured == "nothing")
+
+
+def wait_until_serving(url: str, pki: Pki) -> None:
+    """Until any HTTP answer: the start-up log lines are written by then."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            requests.get(url, verify=pki.ca, timeout=2)
+            return
+        except requests.exceptions.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_the_example_passes_promtool_and_loads(tmp_path: Path, pki: Pki) -> None:
+    text = EXAMPLE.read_text()
+    assert "/etc/trunk-capacity-exporter/tls/" in text
+    for name in ("server.crt", "server.key"):
+        shutil.copy(pki.directory / name, tmp_path / name)
+    copy = tmp_path / "web-config.yml"
+    copy.write_text(text.replace("/etc/trunk-capacity-exporter/tls/", f"{tmp_path}/"))
+    web = load_web_config(copy)
+    assert web.tls is not None and web.tls.min_version == ssl.TLSVersion.TLSv1_2
+    assert web.ssl_context() is not None
+    assert web.basic_auth() is not None
+    assert ("X-Content-Type-Options", "nosniff") in web.headers
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not found: install Debian's prometheus package (make test does)")
+    check = subprocess.run(
+        [promtool, "check", "web-config", str(copy)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "SUCCESS" in check.stdout + check.stderr
