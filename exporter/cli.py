@@ -6,9 +6,11 @@ import argparse
 import contextlib
 import logging
 import signal
+import ssl
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from wsgiref.simple_server import WSGIServer
 
@@ -26,7 +28,7 @@ from exporter.server import (
     is_loopback,
     parse_listen_address,
 )
-from exporter.web_config import WebConfig, WebConfigError, load_web_config
+from exporter.web_config import BasicAuth, WebConfig, WebConfigError, load_web_config
 
 log = logging.getLogger("exporter")
 
@@ -111,6 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.demo and args.config_check:
         print("--config.check has no file to check in --demo mode", file=sys.stderr)
         return EXIT_CONFIG
+    web = _web_security(args.web_config_file)
+    if web is None:
+        return EXIT_CONFIG
     with _configuration(args) as loaded:
         if loaded is None:
             return EXIT_CONFIG
@@ -124,9 +129,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             if args.once:
                 return _collect_once(exporter, args.default_timeout)
-            return _serve(exporter, args, config_file)
+            return _serve(exporter, args, config_file, web)
         finally:
             exporter.close()
+
+
+@dataclass(frozen=True)
+class WebSecurity:
+    """What --web.config.file asks of the HTTP server."""
+
+    ssl_context: ssl.SSLContext | None
+    auth: BasicAuth | None
+    headers: tuple[tuple[str, str], ...]
+
+
+def _web_security(path: str | None) -> WebSecurity | None:
+    """The web config, checked at start-up (also by --config.check); None after an error."""
+    try:
+        web = load_web_config(path) if path else WebConfig()
+        return WebSecurity(web.ssl_context(), web.basic_auth(), web.headers)
+    except WebConfigError as error:
+        print(f"web config error: {error}", file=sys.stderr)
+        return None
 
 
 @contextlib.contextmanager
@@ -165,7 +189,9 @@ def _collect_once(exporter: Exporter, timeout: float) -> int:
     return EXIT_OK if all_up else EXIT_DOWN
 
 
-def _serve(exporter: Exporter, args: argparse.Namespace, config_file: Path | None) -> int:
+def _serve(
+    exporter: Exporter, args: argparse.Namespace, config_file: Path | None, web: WebSecurity
+) -> int:
     def reload() -> None:
         if config_file is None:
             raise ConfigError("demo mode has no config file to reload")
@@ -181,12 +207,7 @@ def _serve(exporter: Exporter, args: argparse.Namespace, config_file: Path | Non
         exporter.apply_config(config)
         log.info("config reloaded", extra={"targets": ",".join(config.target_names)})
 
-    try:
-        web = load_web_config(args.web_config_file) if args.web_config_file else WebConfig()
-        ssl_context, auth = web.ssl_context(), web.basic_auth()
-    except WebConfigError as error:
-        print(f"web config error: {error}", file=sys.stderr)
-        return EXIT_CONFIG
+    ssl_context, auth = web.ssl_context, web.auth
     app = ExporterApp(
         exporter,
         ScrapeTimeouts(default=args.default_timeout, offset=args.timeout_offset),

@@ -205,3 +205,17 @@ def test_load_config_reads_the_file(tmp_path: Path) -> None:
     path = tmp_path / "config.yml"
     path.write_text(ODIN_OK)
     assert load_config(path).target_names == ("o",)
+
+
+def test_config_check_also_checks_the_web_config(tmp_path: Path) -> None:
+    config = tmp_path / "config.yml"
+    config.write_text(ODIN_OK)
+    web = tmp_path / "web.yml"
+    web.write_text(
+        "tls_server_config:\n  cert_file: /nonexistent.crt\n  key_file: /nonexistent.key\n"
+    )
+    result = run_cli("--config.check", "--config.file", str(config), "--web.config.file", str(web))
+    assert result.returncode == 2
+    assert result.stderr.startswith("web config error: ")
+    assert "cert_file" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
