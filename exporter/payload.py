@@ -14,6 +14,7 @@ from typing import Any
 
 # Far beyond any real channel count or call limit; a bigger number is a broken answer.
 _ABSURD = 1e12
+_NUMBER_TYPES = (int, float)  # a tuple: isinstance with `int | float` is twice as slow
 
 
 class InvalidPayload(ValueError):
@@ -107,12 +108,16 @@ def optional_date_timestamp(obj: Mapping[str, Any], key: str, what: str) -> floa
 
 
 def _number(obj: Mapping[str, Any], key: str, what: str) -> float | None:
+    """A JSON number as a float. Called for every field of every group of every report, so
+    the checks are kept to a type test and one range comparison (the profile's top item)."""
     value = obj.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, _NUMBER_TYPES):
         raise InvalidPayload(f"{what}.{key} is {describe(value)}, expected a number")
-    if not math.isfinite(value) or abs(value) > _ABSURD:
+    # One chained comparison rejects NaN (every comparison with it is false), +-Inf and
+    # absurd sizes; unlike math.isfinite it cannot overflow on a huge integer.
+    if not -_ABSURD <= value <= _ABSURD:
         raise InvalidPayload(f"{what}.{key} is {value!r}, not a plausible number")
     return float(value)
 
