@@ -12,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -143,6 +144,7 @@ class UpstreamSession:
         self._session.verify = tls.verify
         self._session.headers["User-Agent"] = USER_AGENT
         self._session.headers.update(headers or {})
+        _read_environment_once(self._session, base_url)
         # One keep-alive connection per worker thread, so no request waits for a socket.
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_concurrency, max_retries=0)
         self._session.mount("http://", adapter)
@@ -285,6 +287,23 @@ class UpstreamSession:
                 raise UpstreamError("timeout", endpoint, "deadline reached while reading the body")
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _read_environment_once(session: requests.Session, base_url: str) -> None:
+    """Take the proxy and CA bundle settings from the environment now, for the session's life.
+
+    With `trust_env` on, requests reads them again for every request, walking all of
+    os.environ twice and looking for ~/.netrc: a quarter of the client-side CPU of a request in
+    the profile of a 1,000-SP scrape, and more in a pod with many service variables. A session
+    only ever talks to `base_url`'s host, so one reading gives the same answer. Two differences,
+    both deliberate: the configured `ca_file` or `insecure_skip_verify` is no longer overridden
+    by REQUESTS_CA_BUNDLE, and no ~/.netrc entry can replace the exporter's own credentials.
+    """
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    if session.verify is True:
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        session.verify = bundle or True
+    session.trust_env = False
 
 
 def raise_for_status(response: UpstreamResponse) -> None:
