@@ -1,0 +1,1 @@
+"""`make bench`: the exporter against the simulator with injected latency (see BENCHMARKS.md)."""

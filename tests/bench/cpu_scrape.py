@@ -1,0 +1,102 @@
+"""One measured scrape in a process of its own, so that its CPU time and peak RSS are its own.
+
+    python -m tests.bench.cpu_scrape exporter URL USERNAME PASSWORD EXPOSITION_FILE
+    python -m tests.bench.cpu_scrape baseline EXPOSITION_FILE RUNS
+
+`exporter` builds an `Exporter` for the simulated Odin at URL (every SP it lists, no trunk
+groups), then scrapes once and renders with `generate_latest`: that scrape is what is measured.
+The exposition is written to EXPOSITION_FILE afterwards, outside the measurement.
+
+`baseline` is prometheus_client alone producing the same exposition (see baseline.py): it
+reads the file (not measured), then builds every sample again with `add_metric` and renders
+with `generate_latest` (measured), RUNS times. The ratio of the two is the cost of everything
+the exporter adds: HTTP, JSON, parsing, scheduling and its own way of building families.
+
+`exporter` prints one JSON object, `baseline` a list of one per run: CPU seconds (user +
+system, every thread), wall seconds, sample count, the RSS before the measured work and the
+peak RSS of the process so far, in MiB.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from prometheus_client import generate_latest
+
+from exporter.collector import Exporter
+from exporter.deadline import Deadline
+from tests.bench import baseline
+from tests.bench.simulator_process import SimulatedOdin, exporter_config
+
+_DEADLINE_SECONDS = 120.0
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _rss_mib() -> float:
+    """The resident set size now (ru_maxrss only gives the peak)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
+def measure(work: Callable[[], bytes]) -> tuple[dict[str, float], bytes]:
+    """Run `work` once; its CPU and wall time, and the process's RSS before and at peak."""
+    rss_before = _rss_mib()
+    cpu, wall = _cpu_seconds(), time.perf_counter()
+    exposition = work()
+    cpu, wall = _cpu_seconds() - cpu, time.perf_counter() - wall
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before counting
+    figures = {
+        "cpu_seconds": cpu,
+        "wall_seconds": wall,
+        "rss_before_mib": rss_before,
+        "peak_rss_mib": peak_rss,
+        "samples": float(count_samples(exposition)),
+    }
+    return figures, exposition
+
+
+def count_samples(exposition: bytes) -> int:
+    return sum(1 for line in exposition.splitlines() if line and not line.startswith(b"#"))
+
+
+def exporter_scrape(odin: SimulatedOdin, out: Path) -> dict[str, float]:
+    exporter = Exporter(exporter_config(odin, odin.service_provider_ids()))
+    try:
+        figures, exposition = measure(
+            lambda: generate_latest(exporter.scrape(Deadline(_DEADLINE_SECONDS)))
+        )
+    finally:
+        exporter.close()
+    out.write_bytes(exposition)
+    return figures
+
+
+def baseline_build_and_render(exposition: Path, runs: int) -> list[dict[str, float]]:
+    """prometheus_client alone, `runs` times: add_metric for every sample, generate_latest."""
+    parsed = baseline.parse_exposition(exposition.read_text())
+    return [measure(lambda: baseline.build_and_render(parsed))[0] for _ in range(runs)]
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["exporter"] and len(argv) == 5:
+        figures: object = exporter_scrape(SimulatedOdin(*argv[1:4]), Path(argv[4]))
+    elif argv[:1] == ["baseline"] and len(argv) == 3:
+        figures = baseline_build_and_render(Path(argv[1]), int(argv[2]))
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,68 @@
+"""Wall time of exporter scrapes against the simulator with injected latency.
+
+Each run makes a fresh `Exporter` and scrapes it twice. The first scrape is cold: it logs in
+(one more round trip, before any data call can start) and opens its connections. The second
+is warm, as every scrape of a running exporter is until its token nears expiry (about 24 h):
+the token is cached and the keep-alive connections are reused. A scrape is timed from
+`Exporter.scrape` to the end of `generate_latest`, since the families are built while rendering.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass
+from statistics import median
+
+from prometheus_client import generate_latest
+
+from exporter.collector import Exporter
+from exporter.config import Config
+from exporter.deadline import Deadline
+
+_DEADLINE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class ScrapeTimes:
+    cold: float  # median seconds, first scrape of a fresh exporter (login, new connections)
+    warm: float  # median seconds, the next scrape (cached token, kept-alive connections)
+    exposition: bytes  # of the last warm scrape
+
+
+def time_scrapes(config: Config, runs: int, expect: dict[bytes, int]) -> ScrapeTimes:
+    """Median cold and warm scrape times over `runs` fresh exporters.
+
+    `expect` maps a regular expression to how many lines of the exposition must match it, so
+    that a scrape cannot look fast by failing (every SP up, every trunk group collected).
+    """
+    cold: list[float] = []
+    warm: list[float] = []
+    exposition = b""
+    for _ in range(runs):
+        exporter = Exporter(config)
+        try:
+            seconds, exposition = _timed_scrape(exporter, expect)
+            cold.append(seconds)
+            seconds, exposition = _timed_scrape(exporter, expect)
+            warm.append(seconds)
+        finally:
+            exporter.close()
+    return ScrapeTimes(median(cold), median(warm), exposition)
+
+
+def _timed_scrape(exporter: Exporter, expect: dict[bytes, int]) -> tuple[float, bytes]:
+    started = time.perf_counter()
+    exposition = generate_latest(exporter.scrape(Deadline(_DEADLINE_SECONDS)))
+    seconds = time.perf_counter() - started
+    for pattern, count in expect.items():
+        found = len(re.findall(pattern, exposition, re.MULTILINE))
+        if found != count:
+            raise RuntimeError(f"scrape incomplete: {found} lines match {pattern!r}, not {count}")
+    return seconds, exposition
+
+
+def rounds(calls: int, concurrency: int) -> int:
+    """Round trips that `calls` independent calls need with `concurrency` in flight."""
+    return math.ceil(calls / concurrency)

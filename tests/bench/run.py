@@ -1,0 +1,267 @@
+"""`make bench`: the exporter against the simulator, next to the bounds and the sequential client.
+
+Prints one table and writes it into BENCHMARKS.md. Every simulator runs in its own process on
+127.0.0.1 and is stopped at the end; the CPU and memory figures come from a separate process
+that does nothing but the one measured scrape (see cpu_scrape.py).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+from tests.bench import report, sequential
+from tests.bench.baseline import render_seconds
+from tests.bench.latency import ScrapeTimes, rounds, time_scrapes
+from tests.bench.report import Row
+from tests.bench.simulator_process import (
+    CONCURRENCY,
+    SimulatedOdin,
+    exporter_config,
+    simulated_odin,
+)
+
+LATENCY = 0.05  # seconds the simulator waits before each answer
+RUNS = 5  # exporter scrapes per measured workload (medians)
+SEQUENTIAL_RUNS = 3  # the sequential client is slow and steady
+CPU_RUNS = 3  # exporter and prometheus_client runs, interleaved
+FAN_OUT_SPS = 200
+LINEARITY_SPS = (100, 200, 400)
+GROUPS_PER_SP = 10
+TRUNK_SPS, TRUNK_GROUPS_PER_SP, TRUNK_GROUPS_PER_GROUP = 2, 20, 4
+CPU_SPS, CPU_GROUPS_PER_SP = 1000, 50
+FAN_OUT_TARGET, TRUNK_TARGET = 1.2, 1.3  # scrape time / bound
+FAN_OUT_SPEED_UP, TRUNK_SPEED_UP = 10.0, 12.0  # sequential time / exporter time
+CPU_TARGET, RSS_TARGET_MIB = 1.3, 300.0
+REPO = Path(__file__).resolve().parents[2]
+
+_SP_UP = rb"^odin_service_provider_up\{.*\} 1\.0$"
+_TARGET_UP = rb'^odin_up\{target="bench"\} 1\.0$'
+_TRUNK_GROUP = rb"^odin_trunk_group_info\{"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def seconds(value: float) -> str:
+    return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+
+
+def ratio(value: float) -> str:
+    return f"{value:.2f}x"
+
+
+def bound_row(workload: str, measured: float, rounds_: int, render: float, target: float) -> Row:
+    """A scrape against L·rounds + prometheus_client's render time for its samples."""
+    bound = LATENCY * rounds_ + render
+    return Row(
+        workload,
+        seconds(measured),
+        f"{rounds_} x {LATENCY * 1000:.0f} ms + {seconds(render)} render = {seconds(bound)}",
+        ratio(measured / bound),
+        f"≤ {target}x bound",
+        measured / bound <= target,
+    )
+
+
+def speed_up_row(
+    workload: str, sequential_time: float, calls: int, exporter: float, target: float
+) -> Row:
+    return Row(
+        f"{workload} ({calls} calls, one at a time)",
+        seconds(sequential_time),
+        f"exporter, cold scrape: {seconds(exporter)}",
+        f"{sequential_time / exporter:.1f}x faster",
+        f"exporter ≥ {target:.0f}x faster",
+        sequential_time / exporter >= target,
+    )
+
+
+def report_fan_out() -> list[Row]:
+    """Workloads 1, 3 (reports) and 5: one report per SP, no trunk groups."""
+    rows: list[Row] = []
+    with simulated_odin(max(LINEARITY_SPS), GROUPS_PER_SP, latency=LATENCY) as odin:
+        sps = odin.service_provider_ids()
+        times: dict[int, ScrapeTimes] = {}
+        for count in LINEARITY_SPS:
+            log(f"report fan-out: {count} SPs x {GROUPS_PER_SP} groups ...")
+            runs = RUNS if count == FAN_OUT_SPS else 3
+            times[count] = time_scrapes(
+                exporter_config(odin, sps[:count]), runs, {_TARGET_UP: 1, _SP_UP: count}
+            )
+        log(f"sequential: a report per SP for {FAN_OUT_SPS} SPs, {SEQUENTIAL_RUNS} runs ...")
+        sequential_runs = [
+            sequential.timed(sequential.report_per_service_provider, odin, sps[:FAN_OUT_SPS])
+            for _ in range(SEQUENTIAL_RUNS)
+        ]
+    render = {count: render_seconds(t.exposition, RUNS) for count, t in times.items()}
+    data_rounds = rounds(FAN_OUT_SPS, CONCURRENCY)
+    main = times[FAN_OUT_SPS]
+    title = f"1. Report fan-out, {FAN_OUT_SPS} SPs x {GROUPS_PER_SP} groups"
+    rows.append(
+        bound_row(
+            f"{title}, warm scrape", main.warm, data_rounds, render[FAN_OUT_SPS], FAN_OUT_TARGET
+        )
+    )
+    rows.append(
+        bound_row(
+            f"{title}, cold scrape (login first)",
+            main.cold,
+            1 + data_rounds,
+            render[FAN_OUT_SPS],
+            FAN_OUT_TARGET,
+        )
+    )
+    sequential_time = median(t for t, _ in sequential_runs)
+    rows.append(
+        speed_up_row(
+            "3. Sequential (odins_spear): login + a report per SP",
+            sequential_time,
+            sequential_runs[0][1],
+            main.cold,
+            FAN_OUT_SPEED_UP,
+        )
+    )
+    for count in LINEARITY_SPS:
+        rows.append(
+            bound_row(
+                f"5. Linearity: {count} SPs x {GROUPS_PER_SP} groups, warm scrape",
+                times[count].warm,
+                rounds(count, CONCURRENCY),
+                render[count],
+                FAN_OUT_TARGET,
+            )
+        )
+    return rows
+
+
+def trunk_group_detail() -> list[Row]:
+    """Workloads 2 and 3 (Scripter): reports, trunk-group lists and details."""
+    with simulated_odin(
+        TRUNK_SPS, TRUNK_GROUPS_PER_SP, TRUNK_GROUPS_PER_GROUP, latency=LATENCY
+    ) as odin:
+        sps = odin.service_provider_ids()
+        trunk_groups = TRUNK_SPS * TRUNK_GROUPS_PER_SP * TRUNK_GROUPS_PER_GROUP
+        log(f"trunk-group detail: {TRUNK_SPS} x {TRUNK_GROUPS_PER_SP} x {TRUNK_GROUPS_PER_GROUP}")
+        times = time_scrapes(
+            exporter_config(odin, sps, trunk_groups=True),
+            RUNS,
+            {_TARGET_UP: 1, _SP_UP: TRUNK_SPS, _TRUNK_GROUP: trunk_groups},
+        )
+        log(f"sequential: the Scripter's 2 + 2N + T calls per SP, {SEQUENTIAL_RUNS} runs ...")
+        sequential_runs = [
+            sequential.timed(sequential.scripter_trunking_capacity, odin, sps)
+            for _ in range(SEQUENTIAL_RUNS)
+        ]
+    render = render_seconds(times.exposition, RUNS)
+    calls = TRUNK_SPS + TRUNK_SPS * TRUNK_GROUPS_PER_SP + trunk_groups
+    # Independent calls need ceil(calls / C) rounds; report -> list -> detail is a chain of 3.
+    data_rounds = max(rounds(calls, CONCURRENCY), 3)
+    title = (
+        f"2. Trunk-group detail, {TRUNK_SPS} SPs x {TRUNK_GROUPS_PER_SP} groups x "
+        f"{TRUNK_GROUPS_PER_GROUP} trunk groups ({calls} calls)"
+    )
+    sequential_time = median(t for t, _ in sequential_runs)
+    return [
+        bound_row(f"{title}, warm scrape", times.warm, data_rounds, render, TRUNK_TARGET),
+        bound_row(
+            f"{title}, cold scrape (login first)", times.cold, 1 + data_rounds, render, TRUNK_TARGET
+        ),
+        speed_up_row(
+            "3. Sequential (odins_spear Scripter): login + 2 + 2N + T per SP",
+            sequential_time,
+            sequential_runs[0][1],
+            times.cold,
+            TRUNK_SPEED_UP,
+        ),
+    ]
+
+
+def cpu_and_memory() -> list[Row]:
+    """Workload 4: one scrape of 1,000 SPs x 50 groups without latency, in its own process."""
+    exporter_runs: list[dict[str, float]] = []
+    baseline_runs: list[dict[str, float]] = []
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        simulated_odin(CPU_SPS, CPU_GROUPS_PER_SP) as odin,
+    ):
+        exposition = Path(scratch) / "exposition.txt"
+        for run in range(CPU_RUNS):
+            log(f"CPU and memory: {CPU_SPS} SPs x {CPU_GROUPS_PER_SP} groups, run {run + 1} ...")
+            exporter_runs.append(
+                _measure_in_subprocess("exporter", *_odin_args(odin), str(exposition))
+            )
+            baseline_runs += _measure_in_subprocess("baseline", str(exposition), "1")
+    exporter_cpu = median(r["cpu_seconds"] for r in exporter_runs)
+    baseline_cpu = median(r["cpu_seconds"] for r in baseline_runs)
+    peak = max(r["peak_rss_mib"] for r in exporter_runs)
+    baseline_growth = max(r["peak_rss_mib"] - r["rss_before_mib"] for r in baseline_runs)
+    samples = int(exporter_runs[0]["samples"])
+    title = (
+        f"4. One scrape of {CPU_SPS:,} SPs x {CPU_GROUPS_PER_SP} groups, no latency "
+        f"({samples:,} samples)"
+    )
+    return [
+        Row(
+            f"{title}: CPU of the exporter process (scrape + render)",
+            seconds(exporter_cpu),
+            f"prometheus_client add_metric + generate_latest: {seconds(baseline_cpu)}",
+            ratio(exporter_cpu / baseline_cpu),
+            f"≤ {CPU_TARGET}x",
+            exporter_cpu / baseline_cpu <= CPU_TARGET,
+        ),
+        Row(
+            f"{title}: peak RSS of the exporter process",
+            f"{peak:.0f} MiB",
+            f"prometheus_client alone: +{baseline_growth:.0f} MiB for its build + render",
+            "",
+            f"≤ {RSS_TARGET_MIB:.0f} MiB",
+            peak <= RSS_TARGET_MIB,
+        ),
+    ]
+
+
+def _odin_args(odin: SimulatedOdin) -> tuple[str, str, str]:
+    return odin.url, odin.username, odin.password
+
+
+def _measure_in_subprocess(*args: str) -> Any:
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.bench.cpu_scrape", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"cpu_scrape {args[0]} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout)
+
+
+def main() -> int:
+    started = time.monotonic()
+    rows = report_fan_out() + trunk_group_detail() + cpu_and_memory()
+    rows.sort(key=lambda row: row.workload[:2])
+    settings = (
+        f"Latency workloads: L = {LATENCY * 1000:.0f} ms per request, C = max_concurrency = "
+        f"{CONCURRENCY}, medians of {RUNS} scrapes ({SEQUENTIAL_RUNS} sequential runs); "
+        f"CPU and RSS: medians of {CPU_RUNS} interleaved runs."
+    )
+    section = report.results_section(rows, settings, time.monotonic() - started)
+    print(section)
+    report.write_benchmarks(section)
+    missed = [row for row in rows if row.met is False]
+    print(f"\n{len(rows) - len(missed)} of {len(rows)} targets met; wrote {report.BENCHMARKS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
