@@ -8,7 +8,7 @@ a time rather than every sample of the scrape (the peak memory of a 1,000 x 50 s
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
@@ -16,12 +16,32 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample
 
 from exporter.odin.collection import OdinSnapshot
-from exporter.odin.models import GroupTrunkCapacity, TrunkCallCapacityReport, TrunkGroup
+from exporter.odin.models import TrunkCallCapacityReport
 
 SP_LABELS = ["target", "service_provider"]
 Labels = dict[str, str]
-# (labels of the sample, the object its value is read from): one row per sample of a family.
-Rows = Iterable[tuple[Labels, Any]]
+
+
+@dataclass
+class Rows:
+    """The samples of a family to be: the labels of each and the object its value is read from.
+
+    Two parallel lists rather than a list of (labels, object) pairs, so that a family is built
+    by zip and map, without a Python-level loop per sample, and so that the cyclic garbage
+    collector has 100,000 fewer objects to traverse at each of the full collections that
+    making half a million Sample tuples sets off. The labels dicts hold only strings, which
+    the collector does not track.
+    """
+
+    labels: list[Labels] = field(default_factory=list)
+    items: list[Any] = field(default_factory=list)
+
+    def add(self, labels: Labels, item: Any) -> None:
+        self.labels.append(labels)
+        self.items.append(item)
+
+    def __iter__(self) -> Iterator[tuple[Labels, Any]]:
+        return zip(self.labels, self.items, strict=True)
 
 
 @dataclass(frozen=True)
@@ -33,9 +53,10 @@ class Gauge:
     value: Callable[[Any], float | None]
 
     def family(self, rows: Rows) -> GaugeMetricFamily:
-        value_of = self.value
         return gauge_family(
-            self.name, self.documentation, ((labels, value_of(item)) for labels, item in rows)
+            self.name,
+            self.documentation,
+            zip(rows.labels, map(self.value, rows.items), strict=True),
         )
 
 
@@ -208,29 +229,28 @@ class OdinCollector:
         yield sp_up
 
     def _service_provider_families(self) -> Iterator[Metric]:
-        rows = [
-            ({"target": target, "service_provider": report.service_provider_id}, report)
-            for target, report in self._reports()
-        ]
+        rows = Rows()
+        for target, report in self._reports():
+            rows.add({"target": target, "service_provider": report.service_provider_id}, report)
         for gauge in SERVICE_PROVIDER_GAUGES:
             yield gauge.family(rows)
 
     def _group_families(self) -> Iterator[Metric]:
-        rows: list[tuple[Labels, GroupTrunkCapacity]] = [
-            (
-                {
+        rows = Rows()
+        for target, report in self._reports():
+            for group in report.groups:
+                labels = {
                     "target": target,
                     "service_provider": report.service_provider_id,
                     "group": group.group_id,
-                },
-                group,
-            )
-            for target, report in self._reports()
-            for group in report.groups
-        ]
+                }
+                rows.add(labels, group)
         for gauge in GROUP_GAUGES:
             yield gauge.family(rows)
-        licensed = [(labels, group.licence) for labels, group in rows if group.licence is not None]
+        licensed = Rows()
+        for labels, group in rows:
+            if group.licence is not None:
+                licensed.add(labels, group.licence)
         for gauge in LICENCE_GAUGES:
             yield gauge.family(licensed)
         yield _info(
@@ -244,19 +264,16 @@ class OdinCollector:
         )
 
     def _trunk_group_families(self) -> Iterator[Metric]:
-        rows: list[tuple[Labels, TrunkGroup]] = [
-            (
-                {
+        rows = Rows()
+        for target, snapshot in self._snapshots:
+            for service_provider, trunk_group in snapshot.trunk_groups if snapshot else ():
+                labels = {
                     "target": target,
                     "service_provider": service_provider,
                     "group": trunk_group.group_id,
                     "trunk_group": trunk_group.name,
-                },
-                trunk_group,
-            )
-            for target, snapshot in self._snapshots
-            for service_provider, trunk_group in (snapshot.trunk_groups if snapshot else ())
-        ]
+                }
+                rows.add(labels, trunk_group)
         for gauge in TRUNK_GROUP_GAUGES:
             yield gauge.family(rows)
         yield gauge_family(
