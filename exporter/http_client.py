@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import ReadTimeoutError
 
 from exporter import __version__
@@ -243,12 +244,8 @@ class UpstreamSession:
         started = time.monotonic()
         code = "error"
         try:
-            response = self._session.request(
-                method,
-                self.base_url + endpoint,
-                params=params,
-                json=json_body,
-                headers=headers,
+            response = self._session.send(
+                self._prepare(method, endpoint, params, json_body, headers),
                 timeout=timeout,
                 stream=True,
                 allow_redirects=False,
@@ -269,6 +266,34 @@ class UpstreamSession:
             ) from None
         finally:
             self._telemetry.observe_request(self.target, endpoint, code, time.monotonic() - started)
+
+    def _prepare(
+        self,
+        method: str,
+        endpoint: str,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        headers: Mapping[str, str] | None,
+    ) -> requests.PreparedRequest:
+        """The request with the session's headers and cookies, prepared without Session.request.
+
+        Session.request merges every session setting into every request (headers, params,
+        hooks, proxies), and on Python 3.11 each merge makes isinstance checks against a typing
+        Protocol that cost tens of microseconds: a sixth of the client CPU of a request in the
+        profile. This session's only settings are its headers and cookies, merged here; its
+        proxies and `verify` are applied by Session.send as before.
+        """
+        merged_headers = CaseInsensitiveDict(self._session.headers)
+        merged_headers.update(headers or {})
+        request = requests.Request(
+            method,
+            self.base_url + endpoint,
+            headers=merged_headers,
+            params=params,
+            json=json_body,
+            cookies=self._session.cookies,
+        )
+        return request.prepare()
 
     def _read_body(self, response: requests.Response, endpoint: str, deadline: Deadline) -> bytes:
         """Read at most max_body_bytes, giving up at the deadline even if data keeps trickling."""
