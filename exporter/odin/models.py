@@ -2,14 +2,17 @@
 
 Limits use +Inf for Odin's -1 ("unlimited"); a field the answer lacks is None, which the
 collector turns into no sample (never 0). Shape problems raise `InvalidPayload`.
+
+The records are NamedTuples, immutable like frozen dataclasses but four times cheaper to
+build: a frozen dataclass sets each field through object.__setattr__, and building two of them
+per group was the largest single cost of parsing a 1,000-SP scrape's reports.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from exporter.payload import (
     InvalidPayload,
@@ -24,15 +27,13 @@ from exporter.payload import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceProvider:
+class ServiceProvider(NamedTuple):
     service_provider_id: str
     name: str | None
     is_enterprise: bool | None
 
 
-@dataclass(frozen=True, slots=True)
-class TrunkGroupLicence:
+class TrunkGroupLicence(NamedTuple):
     """The group's "Trunk Group" row of the BroadWorks service authorisation table."""
 
     quantity: float | None
@@ -42,8 +43,7 @@ class TrunkGroupLicence:
     licensed: bool | None
 
 
-@dataclass(frozen=True, slots=True)
-class GroupTrunkCapacity:
+class GroupTrunkCapacity(NamedTuple):
     group_id: str
     group_name: str | None
     user_limit: float | None
@@ -54,8 +54,7 @@ class GroupTrunkCapacity:
     licence: TrunkGroupLicence | None
 
 
-@dataclass(frozen=True, slots=True)
-class TrunkGroup:
+class TrunkGroup(NamedTuple):
     """One trunk group's capacity and, from the detail call, its live call counts."""
 
     group_id: str
@@ -69,8 +68,7 @@ class TrunkGroup:
     state: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TrunkCallCapacityReport:
+class TrunkCallCapacityReport(NamedTuple):
     service_provider_id: str
     max_active_calls: float | None
     bursting_max_active_calls: float | None
