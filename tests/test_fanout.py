@@ -1,0 +1,109 @@
+"""The bounded pool behind every collection: follow-up tasks, the bound, the deadline."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+
+from exporter.deadline import Deadline
+from exporter.fanout import FanOut
+
+
+class InFlight:
+    """Counts tasks running at once and remembers the most seen."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._now = 0
+        self.most = 0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self._now += 1
+            self.most = max(self.most, self._now)
+
+    def __exit__(self, *exc_info: object) -> None:
+        with self._lock:
+            self._now -= 1
+
+
+def test_tasks_submitting_follow_ups_all_run_and_wait_returns_true() -> None:
+    done: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def leaf(parent: int, child: int) -> None:
+        with lock:
+            done.append((parent, child))
+
+    def parent(fan_out: FanOut, index: int) -> None:
+        for child in range(3):
+            fan_out.submit(leaf, index, child)
+
+    with FanOut(4, "test") as fan_out:
+        for index in range(10):
+            fan_out.submit(parent, fan_out, index)
+        assert fan_out.wait(Deadline(5))
+        assert fan_out.pending == 0
+
+    assert sorted(done) == [(p, c) for p in range(10) for c in range(3)]
+
+
+def test_never_more_than_max_workers_tasks_at_once() -> None:
+    in_flight = InFlight()
+
+    def task(fan_out: FanOut, depth: int) -> None:
+        with in_flight:
+            time.sleep(0.005)
+        if depth < 2:
+            for _ in range(3):
+                fan_out.submit(task, fan_out, depth + 1)
+
+    with FanOut(4, "test") as fan_out:
+        for _ in range(8):
+            fan_out.submit(task, fan_out, 0)
+        assert fan_out.wait(Deadline(10))
+
+    assert in_flight.most == 4  # the pool was used to its bound, and never beyond
+
+
+def test_wait_returns_false_at_the_deadline_with_a_task_still_running() -> None:
+    release = threading.Event()
+    with FanOut(2, "test") as fan_out:
+        fan_out.submit(release.wait, 5.0)
+        started = time.monotonic()
+
+        assert fan_out.wait(Deadline(0.2)) is False
+
+        assert 0.15 <= time.monotonic() - started < 2.0
+        assert fan_out.pending == 1
+        release.set()
+
+
+def test_close_drops_queued_tasks_and_later_submissions() -> None:
+    release = threading.Event()
+    ran: list[str] = []
+    fan_out = FanOut(1, "test")
+    fan_out.submit(release.wait, 5.0)
+    fan_out.submit(ran.append, "queued")
+    fan_out.close()
+    fan_out.submit(ran.append, "after close")
+    release.set()
+    time.sleep(0.1)
+
+    assert ran == []
+
+
+def test_a_failing_task_is_logged_and_does_not_hold_up_wait(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def fail() -> None:
+        raise RuntimeError("boom")
+
+    with caplog.at_level(logging.ERROR, logger="exporter.fanout"), FanOut(2, "test") as fan_out:
+        fan_out.submit(fail)
+        assert fan_out.wait(Deadline(5))
+
+    assert "collection task failed" in caplog.text
