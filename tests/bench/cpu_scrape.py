@@ -1,25 +1,29 @@
 """One measured scrape in a process of its own, so that its CPU time and peak RSS are its own.
 
     python -m tests.bench.cpu_scrape exporter URL USERNAME PASSWORD EXPOSITION_FILE
-    python -m tests.bench.cpu_scrape baseline EXPOSITION_FILE RUNS
+    python -m tests.bench.cpu_scrape parse EXPOSITION_FILE PARSED_FILE
+    python -m tests.bench.cpu_scrape baseline PARSED_FILE
 
 `exporter` builds an `Exporter` for the simulated Odin at URL (every SP it lists, no trunk
 groups), then scrapes once and renders with `generate_latest`: that scrape is what is measured.
 The exposition is written to EXPOSITION_FILE afterwards, outside the measurement.
 
-`baseline` is prometheus_client alone producing the same exposition (see baseline.py): it
-reads the file (not measured), then builds every sample again with `add_metric` and renders
-with `generate_latest` (measured), RUNS times. The ratio of the two is the cost of everything
-the exporter adds: HTTP, JSON, parsing, scheduling and its own way of building families.
+`parse` reads an exposition into the samples `baseline` rebuilds, once, and pickles them.
 
-`exporter` prints one JSON object, `baseline` a list of one per run: CPU seconds (user +
-system, every thread), wall seconds, sample count, the RSS before the measured work and the
-peak RSS of the process so far, in MiB.
+`baseline` is prometheus_client alone producing the same exposition (see baseline.py): it
+loads the parsed samples (not measured), then builds every sample again with `add_metric` and
+renders with `generate_latest` (measured). The ratio of the two is the cost of everything the
+exporter adds: HTTP, JSON, parsing, scheduling and its own way of building families.
+
+`exporter` and `baseline` print one JSON object: CPU seconds (user + system, every thread),
+wall seconds, sample count, the RSS before the measured work and the peak RSS of the
+process, in MiB.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 import resource
 import sys
 import time
@@ -80,17 +84,25 @@ def exporter_scrape(odin: SimulatedOdin, out: Path) -> dict[str, float]:
     return figures
 
 
-def baseline_build_and_render(exposition: Path, runs: int) -> list[dict[str, float]]:
-    """prometheus_client alone, `runs` times: add_metric for every sample, generate_latest."""
-    parsed = baseline.parse_exposition(exposition.read_text())
-    return [measure(lambda: baseline.build_and_render(parsed))[0] for _ in range(runs)]
+def parse(exposition: Path, parsed: Path) -> dict[str, float]:
+    families = baseline.parse_exposition(exposition.read_text())
+    parsed.write_bytes(pickle.dumps(families, protocol=pickle.HIGHEST_PROTOCOL))
+    return {"samples": float(sum(len(family.samples) for family in families))}
+
+
+def baseline_build_and_render(parsed: Path) -> dict[str, float]:
+    """prometheus_client alone: add_metric for every sample, then generate_latest."""
+    families = pickle.loads(parsed.read_bytes())
+    return measure(lambda: baseline.build_and_render(families))[0]
 
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["exporter"] and len(argv) == 5:
         figures: object = exporter_scrape(SimulatedOdin(*argv[1:4]), Path(argv[4]))
-    elif argv[:1] == ["baseline"] and len(argv) == 3:
-        figures = baseline_build_and_render(Path(argv[1]), int(argv[2]))
+    elif argv[:1] == ["parse"] and len(argv) == 3:
+        figures = parse(Path(argv[1]), Path(argv[2]))
+    elif argv[:1] == ["baseline"] and len(argv) == 2:
+        figures = baseline_build_and_render(Path(argv[1]))
     else:
         print(__doc__, file=sys.stderr)
         return 2

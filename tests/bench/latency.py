@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from statistics import median
 
 from prometheus_client import generate_latest
+from prometheus_client.core import Metric
 
 from exporter.collector import Exporter
 from exporter.config import Config
 from exporter.deadline import Deadline
+from tests.bench import baseline
 
 _DEADLINE_SECONDS = 60.0
 
@@ -28,7 +30,7 @@ _DEADLINE_SECONDS = 60.0
 class ScrapeTimes:
     cold: float  # median seconds, first scrape of a fresh exporter (login, new connections)
     warm: float  # median seconds, the next scrape (cached token, kept-alive connections)
-    exposition: bytes  # of the last warm scrape
+    render: float  # median seconds prometheus_client takes to render the same samples
 
 
 def time_scrapes(config: Config, runs: int, expect: dict[bytes, int]) -> ScrapeTimes:
@@ -36,20 +38,27 @@ def time_scrapes(config: Config, runs: int, expect: dict[bytes, int]) -> ScrapeT
 
     `expect` maps a regular expression to how many lines of the exposition must match it, so
     that a scrape cannot look fast by failing (every SP up, every trunk group collected).
+    The render term of the bound is timed right after each warm scrape, so that both see the
+    same state of a machine whose speed drifts.
     """
     cold: list[float] = []
     warm: list[float] = []
-    exposition = b""
+    render: list[float] = []
+    families: list[Metric] | None = None
     for _ in range(runs):
         exporter = Exporter(config)
         try:
-            seconds, exposition = _timed_scrape(exporter, expect)
-            cold.append(seconds)
+            cold.append(_timed_scrape(exporter, expect)[0])
             seconds, exposition = _timed_scrape(exporter, expect)
             warm.append(seconds)
         finally:
             exporter.close()
-    return ScrapeTimes(median(cold), median(warm), exposition)
+        if families is None:
+            families = baseline.build(baseline.parse_exposition(exposition.decode()))
+        started = time.perf_counter()
+        baseline.render(families)
+        render.append(time.perf_counter() - started)
+    return ScrapeTimes(median(cold), median(warm), median(render))
 
 
 def _timed_scrape(exporter: Exporter, expect: dict[bytes, int]) -> tuple[float, bytes]:

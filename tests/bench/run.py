@@ -12,12 +12,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from statistics import median
 from typing import Any
 
 from tests.bench import report, sequential
-from tests.bench.baseline import render_seconds
 from tests.bench.latency import ScrapeTimes, rounds, time_scrapes
 from tests.bench.report import Row
 from tests.bench.simulator_process import (
@@ -30,13 +30,14 @@ from tests.bench.simulator_process import (
 LATENCY = 0.05  # seconds the simulator waits before each answer
 RUNS = 5  # exporter scrapes per measured workload (medians)
 SEQUENTIAL_RUNS = 3  # the sequential client is slow and steady
-CPU_RUNS = 3  # exporter and prometheus_client runs, interleaved
+CPU_RUNS = 5  # exporter and prometheus_client runs, interleaved
 FAN_OUT_SPS = 200
 LINEARITY_SPS = (100, 200, 400)
 GROUPS_PER_SP = 10
 TRUNK_SPS, TRUNK_GROUPS_PER_SP, TRUNK_GROUPS_PER_GROUP = 2, 20, 4
 CPU_SPS, CPU_GROUPS_PER_SP = 1000, 50
 FAN_OUT_TARGET, TRUNK_TARGET = 1.2, 1.3  # scrape time / bound
+LINEARITY_SPREAD = 1.2  # the ratios to the bound at 100, 200 and 400 SPs stay within this
 FAN_OUT_SPEED_UP, TRUNK_SPEED_UP = 10.0, 12.0  # sequential time / exporter time
 CPU_TARGET, RSS_TARGET_MIB = 1.3, 300.0
 REPO = Path(__file__).resolve().parents[2]
@@ -74,8 +75,14 @@ def bound_row(workload: str, measured: float, rounds_: int, render: float, targe
 def speed_up_row(
     workload: str, sequential_time: float, calls: int, exporter: float, target: float
 ) -> Row:
+    """The sequential client against the exporter's cold scrape (both log in first).
+
+    Its time per call is the round trip of one request on this machine: L plus both ends'
+    HTTP handling, which the L-only bound leaves out.
+    """
+    per_call = sequential_time / calls * 1000
     return Row(
-        f"{workload} ({calls} calls, one at a time)",
+        f"{workload} ({calls} calls, one at a time: {per_call:.1f} ms each)",
         seconds(sequential_time),
         f"exporter, cold scrape: {seconds(exporter)}",
         f"{sequential_time / exporter:.1f}x faster",
@@ -92,30 +99,26 @@ def report_fan_out() -> list[Row]:
         times: dict[int, ScrapeTimes] = {}
         for count in LINEARITY_SPS:
             log(f"report fan-out: {count} SPs x {GROUPS_PER_SP} groups ...")
-            runs = RUNS if count == FAN_OUT_SPS else 3
             times[count] = time_scrapes(
-                exporter_config(odin, sps[:count]), runs, {_TARGET_UP: 1, _SP_UP: count}
+                exporter_config(odin, sps[:count]), RUNS, {_TARGET_UP: 1, _SP_UP: count}
             )
         log(f"sequential: a report per SP for {FAN_OUT_SPS} SPs, {SEQUENTIAL_RUNS} runs ...")
         sequential_runs = [
             sequential.timed(sequential.report_per_service_provider, odin, sps[:FAN_OUT_SPS])
             for _ in range(SEQUENTIAL_RUNS)
         ]
-    render = {count: render_seconds(t.exposition, RUNS) for count, t in times.items()}
     data_rounds = rounds(FAN_OUT_SPS, CONCURRENCY)
     main = times[FAN_OUT_SPS]
     title = f"1. Report fan-out, {FAN_OUT_SPS} SPs x {GROUPS_PER_SP} groups"
     rows.append(
-        bound_row(
-            f"{title}, warm scrape", main.warm, data_rounds, render[FAN_OUT_SPS], FAN_OUT_TARGET
-        )
+        bound_row(f"{title}, warm scrape", main.warm, data_rounds, main.render, FAN_OUT_TARGET)
     )
     rows.append(
         bound_row(
             f"{title}, cold scrape (login first)",
             main.cold,
             1 + data_rounds,
-            render[FAN_OUT_SPS],
+            main.render,
             FAN_OUT_TARGET,
         )
     )
@@ -129,16 +132,38 @@ def report_fan_out() -> list[Row]:
             FAN_OUT_SPEED_UP,
         )
     )
-    for count in LINEARITY_SPS:
-        rows.append(
-            bound_row(
-                f"5. Linearity: {count} SPs x {GROUPS_PER_SP} groups, warm scrape",
-                times[count].warm,
-                rounds(count, CONCURRENCY),
-                render[count],
-                FAN_OUT_TARGET,
-            )
+    rows += linearity_rows({count: (times[count].warm, times[count].render) for count in times})
+    return rows
+
+
+def linearity_rows(times: dict[int, tuple[float, float]]) -> list[Row]:
+    """Warm scrape time per SP count against its bound; linear when the ratio stays put.
+
+    `times` maps an SP count to (median warm scrape, median render of its samples).
+    """
+    rows = []
+    ratios = []
+    for count, (scrape, render) in sorted(times.items()):
+        row = bound_row(
+            f"5. Linearity: {count} SPs x {GROUPS_PER_SP} groups, warm scrape",
+            scrape,
+            rounds(count, CONCURRENCY),
+            render,
+            FAN_OUT_TARGET,
         )
+        rows.append(replace(row, target="", met=None))
+        ratios.append(scrape / (LATENCY * rounds(count, CONCURRENCY) + render))
+    spread = max(ratios) / min(ratios)
+    rows.append(
+        Row(
+            f"5. Linearity: scrape time / bound at {', '.join(map(str, sorted(times)))} SPs",
+            ", ".join(ratio(r) for r in ratios),
+            "the bound grows linearly: L x ceil(N/C) + render",
+            f"largest / smallest = {ratio(spread)}",
+            f"≤ {LINEARITY_SPREAD}x",
+            spread <= LINEARITY_SPREAD,
+        )
+    )
     return rows
 
 
@@ -160,7 +185,6 @@ def trunk_group_detail() -> list[Row]:
             sequential.timed(sequential.scripter_trunking_capacity, odin, sps)
             for _ in range(SEQUENTIAL_RUNS)
         ]
-    render = render_seconds(times.exposition, RUNS)
     calls = TRUNK_SPS + TRUNK_SPS * TRUNK_GROUPS_PER_SP + trunk_groups
     # Independent calls need ceil(calls / C) rounds; report -> list -> detail is a chain of 3.
     data_rounds = max(rounds(calls, CONCURRENCY), 3)
@@ -170,9 +194,13 @@ def trunk_group_detail() -> list[Row]:
     )
     sequential_time = median(t for t, _ in sequential_runs)
     return [
-        bound_row(f"{title}, warm scrape", times.warm, data_rounds, render, TRUNK_TARGET),
+        bound_row(f"{title}, warm scrape", times.warm, data_rounds, times.render, TRUNK_TARGET),
         bound_row(
-            f"{title}, cold scrape (login first)", times.cold, 1 + data_rounds, render, TRUNK_TARGET
+            f"{title}, cold scrape (login first)",
+            times.cold,
+            1 + data_rounds,
+            times.render,
+            TRUNK_TARGET,
         ),
         speed_up_row(
             "3. Sequential (odins_spear Scripter): login + 2 + 2N + T per SP",
@@ -192,13 +220,15 @@ def cpu_and_memory() -> list[Row]:
         tempfile.TemporaryDirectory() as scratch,
         simulated_odin(CPU_SPS, CPU_GROUPS_PER_SP) as odin,
     ):
-        exposition = Path(scratch) / "exposition.txt"
+        exposition, parsed = Path(scratch) / "exposition.txt", Path(scratch) / "parsed.pickle"
         for run in range(CPU_RUNS):
             log(f"CPU and memory: {CPU_SPS} SPs x {CPU_GROUPS_PER_SP} groups, run {run + 1} ...")
             exporter_runs.append(
                 _measure_in_subprocess("exporter", *_odin_args(odin), str(exposition))
             )
-            baseline_runs += _measure_in_subprocess("baseline", str(exposition), "1")
+            if run == 0:
+                _measure_in_subprocess("parse", str(exposition), str(parsed))
+            baseline_runs.append(_measure_in_subprocess("baseline", str(parsed)))
     exporter_cpu = median(r["cpu_seconds"] for r in exporter_runs)
     baseline_cpu = median(r["cpu_seconds"] for r in baseline_runs)
     peak = max(r["peak_rss_mib"] for r in exporter_runs)
