@@ -62,8 +62,10 @@ def optional_bool(obj: Mapping[str, Any], key: str, what: str) -> bool | None:
 
 
 def optional_count(obj: Mapping[str, Any], key: str, what: str) -> float | None:
-    """A non-negative number; missing or null is None (no sample, never 0)."""
+    """A non-negative number; missing, null or Odin's -1 ("not applicable") is None."""
     value = _number(obj, key, what)
+    if value == -1:
+        return None
     if value is not None and value < 0:
         raise InvalidPayload(f"{what}.{key} is {value:g}, expected a count of zero or more")
     return value

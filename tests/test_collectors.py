@@ -6,6 +6,7 @@ import json
 import math
 from pathlib import Path
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from exporter.collection_result import CollectionError
@@ -20,6 +21,7 @@ from exporter.didww.models import (
 from exporter.odin.collection import OdinSnapshot, failed_odin_snapshot
 from exporter.odin.collector import OdinCollector
 from exporter.odin.models import TrunkGroup, parse_trunk_call_capacity_report
+from exporter.payload import InvalidPayload
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ODIN_SEED = json.loads((FIXTURES / "odin_report_seed.json").read_text())
@@ -231,3 +233,23 @@ def test_didww_down_when_any_call_failed_but_data_kept() -> None:
     assert registry.get_sample_value("didww_account_balance", {"target": "didww"}) is None
     pool = {"target": "didww", "pool": "Extended"}
     assert registry.get_sample_value("didww_capacity_pool_total_channels", pool) == 10
+
+
+def test_odin_minus_one_count_is_no_sample_and_keeps_the_sp() -> None:
+    report = json.loads(json.dumps(ODIN_SEED))
+    report["groups"][0]["service"]["usage"] = -1
+    registry = registry_of(
+        OdinCollector(
+            [(T, OdinSnapshot((parse_trunk_call_capacity_report(report, "s"),), {}, (), ()))]
+        )
+    )
+    labels = {"target": T, "service_provider": "s", "group": "connections.demo"}
+    assert registry.get_sample_value("odin_group_trunk_group_service_usage", labels) is None
+    assert registry.get_sample_value("odin_group_max_active_calls", labels) == 10
+
+
+def test_odin_legacy_rows_with_the_same_trunk_group_twice_are_refused() -> None:
+    row = {"groupId": "g1", "name": "tg", "maxActiveCalls": 5}
+    legacy = {"groupTrunkGroupDetails": [row, {**row, "maxActiveCalls": 7}]}
+    with pytest.raises(InvalidPayload, match="more than once"):
+        parse_trunk_call_capacity_report(legacy, "sp.old")

@@ -24,7 +24,6 @@ from exporter.http_client import (
     raise_for_status,
 )
 from exporter.odin.models import (
-    ServiceProvider,
     TrunkCallCapacityReport,
     TrunkGroup,
     parse_service_providers,
@@ -105,7 +104,7 @@ class OdinClient:
         """Make sure a valid token is at hand (a no-op while the cached one is fresh)."""
         self._tokens.token(deadline)
 
-    def list_service_providers(self, deadline: Deadline) -> list[ServiceProvider]:
+    def list_service_providers(self, deadline: Deadline) -> list[str]:
         params = {"resellerId": self.target.reseller} if self.target.reseller else {}
         return self._get(SERVICE_PROVIDERS, params, deadline).parse(parse_service_providers)
 

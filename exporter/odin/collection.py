@@ -123,12 +123,10 @@ class OdinCollection:
         if not self._target.discover:
             return list(self._target.service_providers)
         discovered = self._client.list_service_providers(deadline)
-        wanted = {
-            sp.service_provider_id: None
-            for sp in discovered
-            if self._target.wants_service_provider(sp.service_provider_id)
-        }
-        return list(wanted)
+        # dict.fromkeys: discovery order, each SP once even if listed twice.
+        return list(
+            dict.fromkeys(sp for sp in discovered if self._target.wants_service_provider(sp))
+        )
 
     def _collect_report(
         self, fan_out: FanOut, builder: _SnapshotBuilder, service_provider: str, deadline: Deadline

@@ -3,16 +3,17 @@
 Limits use +Inf for Odin's -1 ("unlimited"); a field the answer lacks is None, which the
 collector turns into no sample (never 0). Shape problems raise `InvalidPayload`.
 
-The records are NamedTuples, immutable like frozen dataclasses but four times cheaper to
-build: a frozen dataclass sets each field through object.__setattr__, and building two of them
-per group was the largest single cost of parsing a 1,000-SP scrape's reports.
+The records are slotted dataclasses that nothing mutates after parsing. They are not declared
+frozen: a frozen dataclass sets each field through object.__setattr__, and building two records
+per group made that the largest single cost of parsing a 1,000-SP scrape's reports.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any
 
 from exporter.payload import (
     InvalidPayload,
@@ -27,13 +28,8 @@ from exporter.payload import (
 )
 
 
-class ServiceProvider(NamedTuple):
-    service_provider_id: str
-    name: str | None
-    is_enterprise: bool | None
-
-
-class TrunkGroupLicence(NamedTuple):
+@dataclass(slots=True)
+class TrunkGroupLicence:
     """The group's "Trunk Group" row of the BroadWorks service authorisation table."""
 
     quantity: float | None
@@ -43,7 +39,8 @@ class TrunkGroupLicence(NamedTuple):
     licensed: bool | None
 
 
-class GroupTrunkCapacity(NamedTuple):
+@dataclass(slots=True)
+class GroupTrunkCapacity:
     group_id: str
     group_name: str | None
     user_limit: float | None
@@ -54,7 +51,8 @@ class GroupTrunkCapacity(NamedTuple):
     licence: TrunkGroupLicence | None
 
 
-class TrunkGroup(NamedTuple):
+@dataclass(slots=True)
+class TrunkGroup:
     """One trunk group's capacity and, from the detail call, its live call counts."""
 
     group_id: str
@@ -68,7 +66,8 @@ class TrunkGroup(NamedTuple):
     state: str | None = None
 
 
-class TrunkCallCapacityReport(NamedTuple):
+@dataclass(slots=True)
+class TrunkCallCapacityReport:
     service_provider_id: str
     max_active_calls: float | None
     bursting_max_active_calls: float | None
@@ -77,20 +76,17 @@ class TrunkCallCapacityReport(NamedTuple):
     legacy_trunk_groups: tuple[TrunkGroup, ...] = ()
 
 
-def parse_service_providers(payload: Any) -> list[ServiceProvider]:
-    """`GET /service-providers`."""
-    providers = []
-    for index, item in enumerate(as_list(payload, "service provider list")):
-        what = f"service provider list[{index}]"
-        row = as_object(item, what)
-        providers.append(
-            ServiceProvider(
-                service_provider_id=required_string(row, "serviceProviderId", what),
-                name=optional_string(row, "serviceProviderName", what),
-                is_enterprise=optional_bool(row, "isEnterprise", what),
-            )
+def parse_service_providers(payload: Any) -> list[str]:
+    """`GET /service-providers`: the ids (names and flags are not used, so not checked)."""
+    rows = as_list(payload, "service provider list")
+    return [
+        required_string(
+            as_object(row, f"service provider list[{i}]"),
+            "serviceProviderId",
+            f"service provider list[{i}]",
         )
-    return providers
+        for i, row in enumerate(rows)
+    ]
 
 
 def parse_trunk_call_capacity_report(
@@ -105,6 +101,11 @@ def parse_trunk_call_capacity_report(
         legacy = tuple(
             _parse_legacy_trunk_group(row, f"report.groupTrunkGroupDetails[{i}]")
             for i, row in enumerate(rows)
+        )
+        _reject_duplicates(
+            [f"{row.group_id}/{row.name}" for row in legacy],
+            "report.groupTrunkGroupDetails",
+            "groupId/name",
         )
         groups: tuple[GroupTrunkCapacity, ...] = ()
     else:
