@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from exporter.collection_result import CollectionError
-from exporter.config import Config
+from exporter.config import Config, DidwwTarget, OdinTarget
 from exporter.deadline import Deadline
 from exporter.didww.client import DidwwClient
 from exporter.didww.collection import DidwwCollection, failed_didww_snapshot
@@ -34,8 +34,9 @@ from exporter.telemetry import Telemetry
 log = logging.getLogger(__name__)
 
 Kind = Literal["odin", "didww"]
-# A waiting scrape gives an in-flight collection this long past the deadline to hand over.
-_HANDOVER_GRACE = 0.25
+# A waiting scrape gives an in-flight collection this long past the deadline to hand over
+# (a collection stops waiting for upstream calls at the deadline and is built in milliseconds).
+_HANDOVER_GRACE = 0.1
 
 
 class Snapshot(Protocol):
@@ -54,7 +55,8 @@ class Collection:
     """A finished collection of one target."""
 
     snapshot: Snapshot
-    finished_at: float  # wall-clock time
+    finished_at: float  # wall-clock time, for last_success
+    finished_monotonic: float  # for ages: immune to the wall clock being stepped
     duration: float
 
 
@@ -74,14 +76,15 @@ class TargetSource:
 
     def __init__(
         self,
-        name: str,
+        target: OdinTarget | DidwwTarget,
         kind: Kind,
         collect: Callable[[Deadline], Snapshot],
         close: Callable[[], None],
         min_interval: float,
         telemetry: Telemetry,
     ) -> None:
-        self.name = name
+        self.target = target
+        self.name = target.name
         self.kind = kind
         self._collect = collect
         self._close = close
@@ -96,7 +99,7 @@ class TargetSource:
         with self._lock:
             cached = self._fresh_cache()
             if cached is not None:
-                return self._outcome(cached, age=time.time() - cached.finished_at)
+                return self._outcome(cached, age=time.monotonic() - cached.finished_monotonic)
             if self._in_flight is None:
                 self._in_flight = Future()
                 threading.Thread(
@@ -109,11 +112,11 @@ class TargetSource:
         try:
             collection = in_flight.result(timeout=deadline.remaining() + _HANDOVER_GRACE)
         except FutureTimeout:
+            # The collection counts its own timeouts when it ends; this scrape only reports it.
             log.warning(
                 "collection did not finish before the scrape deadline",
                 extra={"target": self.name, "reason": "timeout"},
             )
-            self._telemetry.count_error(self.name, "timeout")
             return self._outcome(None, age=0.0)
         return self._outcome(collection, age=0.0)
 
@@ -128,7 +131,7 @@ class TargetSource:
 
     def _fresh_cache(self) -> Collection | None:
         cached = self._last_good
-        if cached is None or time.time() - cached.finished_at >= self._min_interval:
+        if cached is None or time.monotonic() - cached.finished_monotonic >= self._min_interval:
             return None
         return cached
 
@@ -142,7 +145,8 @@ class TargetSource:
         except Exception:  # a bug, not an upstream problem: keep serving, say where
             log.exception("collection failed unexpectedly", extra={"target": self.name})
             snapshot = _failed_snapshot(self.kind)
-        collection = Collection(snapshot, time.time(), time.monotonic() - started)
+        finished = time.monotonic()
+        collection = Collection(snapshot, time.time(), finished, finished - started)
         for error in snapshot.errors:
             self._telemetry.count_error(self.name, error.reason)
         with self._lock:
@@ -157,11 +161,17 @@ class TargetSource:
 
 
 def _failed_snapshot(kind: Kind) -> Snapshot:
-    return failed_odin_snapshot("bug") if kind == "odin" else failed_didww_snapshot()
+    return failed_odin_snapshot("bug") if kind == "odin" else failed_didww_snapshot("bug")
 
 
-def build_sources(config: Config, telemetry: Telemetry) -> dict[str, TargetSource]:
-    """One source per configured target, each with its own client and connection pool."""
+def build_sources(
+    config: Config, telemetry: Telemetry, current: Mapping[str, TargetSource] | None = None
+) -> dict[str, TargetSource]:
+    """One source per configured target, each with its own client and connection pool.
+
+    A target whose settings did not change keeps its `current` source, and with it its
+    token, connections, cache and last success.
+    """
     sources: dict[str, TargetSource] = {}
     kinds: list[tuple[Kind, Sequence[Any], Any, Any]] = [
         ("odin", config.odin, OdinClient, OdinCollection),
@@ -169,9 +179,13 @@ def build_sources(config: Config, telemetry: Telemetry) -> dict[str, TargetSourc
     ]
     for kind, targets, client_class, collection_class in kinds:
         for target in targets:
+            unchanged = (current or {}).get(target.name)
+            if unchanged is not None and unchanged.target == target:
+                sources[target.name] = unchanged
+                continue
             client = client_class(target, telemetry)
             sources[target.name] = TargetSource(
-                target.name,
+                target,
                 kind,
                 collection_class(client),
                 client.close,
@@ -252,12 +266,15 @@ class Exporter:
             return name in self._sources
 
     def apply_config(self, config: Config) -> None:
-        """Replace every target; collections already running finish on the old clients."""
-        sources = build_sources(config, self.telemetry)
+        """Replace changed targets; collections already running finish on the old clients."""
         with self._lock:
-            old, self._sources, self.config = self._sources, sources, config
-        for source in old.values():
-            source.close()
+            current = dict(self._sources)
+        sources = build_sources(config, self.telemetry, current)
+        with self._lock:
+            self._sources, self.config = sources, config
+        for name, source in current.items():
+            if sources.get(name) is not source:
+                source.close()
         self.telemetry.record_reload(True, time.time())
 
     def reload_failed(self) -> None:

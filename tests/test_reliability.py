@@ -298,3 +298,38 @@ def test_collection_threads_do_not_outlive_a_hang_past_the_request_timeout(
         time.sleep(1.5)  # the hung requests' read timeout (1 s) has passed
         lingering = [t.name for t in threading.enumerate() if t.name.startswith(OWN_THREADS)]
     assert lingering == []
+
+
+def test_a_reload_keeps_unchanged_targets_token_and_cache(simulator: Simulator) -> None:
+    config = simulator_config(simulator, trunk_groups=False, min_interval=60.0)
+    exporter = Exporter(config)
+    with serving(exporter) as url:
+        scrape(url)
+        exporter.apply_config(config)
+        parsed, _ = scrape(url)
+    assert simulator.stats.logins == 1
+    assert simulator.stats.count("odin", path=REPORTS, serviceProviderId="ent.acme") == 1
+    assert value(parsed, "trunk_capacity_exporter_data_age_seconds", target="odin-demo") > 0
+
+
+def test_a_collection_that_crashes_is_down_and_never_a_success(
+    simulator: Simulator, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(self: object, deadline: object) -> None:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr("exporter.didww.collection.DidwwCollection.__call__", crash)
+    config = simulator_config(simulator, min_interval=60.0)
+    with serving(Exporter(config)) as url:
+        first, _ = scrape(url)
+        second, _ = scrape(url)
+    for parsed in (first, second):
+        assert value(parsed, "didww_up", target="didww-demo") == 0
+        assert value(parsed, "odin_up", target="odin-demo") == 1
+    assert (
+        value(first, "trunk_capacity_exporter_last_success_timestamp_seconds", target="didww-demo")
+        is None
+    )
+    crashes = [r for r in caplog.records if r.getMessage() == "collection failed unexpectedly"]
+    # One per scrape: the failure was not cached in spite of min_interval.
+    assert [r.target for r in crashes] == ["didww-demo", "didww-demo"]

@@ -51,19 +51,20 @@ class DidwwSnapshot:
     balance: AccountBalance | None
     api_version: str | None
     errors: tuple[CollectionError, ...]
+    target_error: str | None = None  # the collection itself failed: nothing was read
 
     @property
     def up(self) -> bool:
         """Every DIDWW call of this collection succeeded."""
-        return not self.errors
+        return self.target_error is None and not self.errors
 
     @property
     def complete(self) -> bool:
-        return not self.errors
+        return self.up
 
 
-def failed_didww_snapshot(errors: tuple[CollectionError, ...] = ()) -> DidwwSnapshot:
-    return DidwwSnapshot((), (), None, None, errors)
+def failed_didww_snapshot(reason: str) -> DidwwSnapshot:
+    return DidwwSnapshot((), (), None, None, (), target_error=reason)
 
 
 class _Collected:

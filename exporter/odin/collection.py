@@ -40,7 +40,8 @@ class OdinSnapshot:
 
     @property
     def complete(self) -> bool:
-        return not self.errors
+        """Up, and no call of the collection failed."""
+        return self.up and not self.errors
 
 
 def failed_odin_snapshot(reason: str, errors: tuple[CollectionError, ...] = ()) -> OdinSnapshot:
