@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import ReadTimeoutError
@@ -252,7 +253,11 @@ class UpstreamSession:
             )
             code = str(response.status_code)
             with response:
-                body = self._read_body(response, endpoint, deadline)
+                try:
+                    body = self._read_body(response, endpoint, deadline)
+                except UpstreamError as error:
+                    code = "timeout" if error.reason == "timeout" else code
+                    raise
             return UpstreamResponse(endpoint, response.status_code, body, response.headers)
         except requests.RequestException as error:
             if not _is_timeout(error):
@@ -296,21 +301,33 @@ class UpstreamSession:
         return request.prepare()
 
     def _read_body(self, response: requests.Response, endpoint: str, deadline: Deadline) -> bytes:
-        """Read at most max_body_bytes, giving up at the deadline even if data keeps trickling."""
+        """Read at most max_body_bytes, giving up at the deadline even if data keeps trickling.
+
+        `read1` returns what one socket read brings, so the deadline is checked between reads
+        however slowly the body arrives; `iter_content` would wait for a whole chunk.
+        """
         chunks: list[bytes] = []
         size = 0
-        for chunk in response.iter_content(chunk_size=65536):
-            size += len(chunk)
-            if size > self._max_body_bytes:
-                raise UpstreamError(
-                    "invalid_response",
-                    endpoint,
-                    f"response body exceeds {self._max_body_bytes // (1024 * 1024)} MiB",
-                    response.status_code,
-                )
-            if deadline.expired:
-                raise UpstreamError("timeout", endpoint, "deadline reached while reading the body")
-            chunks.append(chunk)
+        try:
+            while chunk := response.raw.read1(65536, decode_content=True):
+                size += len(chunk)
+                if size > self._max_body_bytes:
+                    raise UpstreamError(
+                        "invalid_response",
+                        endpoint,
+                        f"response body exceeds {self._max_body_bytes // (1024 * 1024)} MiB",
+                        response.status_code,
+                    )
+                if deadline.expired:
+                    raise UpstreamError(
+                        "timeout", endpoint, "deadline reached while reading the body"
+                    )
+                chunks.append(chunk)
+        except ReadTimeoutError:
+            raise UpstreamError("timeout", endpoint, "the body stopped arriving") from None
+        except urllib3.exceptions.HTTPError as error:
+            detail = f"reading the body failed: {type(error).__name__}"
+            raise UpstreamError("connection", endpoint, detail) from None
         return b"".join(chunks)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
 import time
 
 import pytest
@@ -93,3 +95,59 @@ def test_oversized_body_is_an_invalid_response() -> None:
         make_session().request("GET", "/r", deadline=Deadline(5))
     assert caught.value.reason == "invalid_response"
     assert "exceeds 8 MiB" in caught.value.detail
+
+
+class _DrippingHandler(http.server.BaseHTTPRequestHandler):
+    """Answers 200 with a body that arrives one byte every 0.2 s: each read is within any
+    read timeout, yet the whole body would take minutes."""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        try:
+            for _ in range(1000):
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.2)
+        except OSError:
+            pass  # the client gave up, as it should
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_trickling_body_is_abandoned_at_the_deadline() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _DrippingHandler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    telemetry = Telemetry()
+    session = UpstreamSession(
+        target="t",
+        base_url=f"http://127.0.0.1:{server.server_address[1]}",
+        timeout=5.0,
+        max_concurrency=1,
+        rate_limit=0.0,
+        tls=TlsSettings(),
+        telemetry=telemetry,
+    )
+    try:
+        started = time.monotonic()
+        with pytest.raises(UpstreamError) as caught:
+            session.request("GET", "/slow", deadline=Deadline(1.0))
+        elapsed = time.monotonic() - started
+    finally:
+        session.close()
+        server.shutdown()
+        server.server_close()
+    assert caught.value.reason == "timeout"
+    assert elapsed < 1.6
+    codes = {
+        s.labels["code"]
+        for f in telemetry.target_families({"t"})
+        for s in f.samples
+        if s.name.endswith("requests_total")
+    }
+    assert codes == {"timeout"}
