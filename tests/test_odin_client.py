@@ -259,3 +259,22 @@ def test_trunk_group_list_and_detail() -> None:
     assert detail.bursting_max_active_calls == 0  # bursting disabled
     assert (detail.active_incoming_calls, detail.active_outgoing_calls) == (7, 3)
     assert detail.state == "Available"
+
+
+def test_a_refused_login_is_not_retried_by_every_task_of_a_collection() -> None:
+    attempts: list[float] = []
+    now = [1_000.0]
+
+    def refused(deadline: Deadline) -> str:
+        attempts.append(now[0])
+        raise UpstreamError("auth", "/auth/token", "login refused for user 'exporter'", 401)
+
+    cache = OdinTokenCache(refused, clock=lambda: now[0])
+    for _ in range(5):
+        with pytest.raises(UpstreamError):
+            cache.token(Deadline(1))
+    assert len(attempts) == 1
+    now[0] += 11  # after the pause, the next collection tries again
+    with pytest.raises(UpstreamError):
+        cache.token(Deadline(1))
+    assert len(attempts) == 2

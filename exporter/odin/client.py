@@ -41,6 +41,8 @@ CALL_CAPACITY_REPORT = "/service-providers/trunk-groups/call-capacity/reports"
 TRUNK_GROUPS = "/groups/trunk-groups"
 # Used when a token's `exp` cannot be read; Odin's lifetime is about 24 h.
 _UNKNOWN_LIFETIME = 15 * 60.0
+# After Odin refuses the credentials, no new login is tried for this long.
+_REFUSED_LOGIN_PAUSE = 10.0
 
 
 class OdinTokenCache:
@@ -52,14 +54,30 @@ class OdinTokenCache:
         self._lock = threading.Lock()
         self._token: str | None = None
         self._refresh_at = 0.0
+        self._refused: UpstreamError | None = None
+        self._refused_until = 0.0
 
     def token(self, deadline: Deadline) -> str:
         with self._lock:
+            if self._refused is not None and self._clock() < self._refused_until:
+                raise self._refused
             if self._token is None or self._clock() >= self._refresh_at:
                 self._token = None
-                token = self._login(deadline)
+                token = self._log_in(deadline)
                 self._token, self._refresh_at = token, self._refresh_time(token)
             return self._token
+
+    def _log_in(self, deadline: Deadline) -> str:
+        """Log in; a refusal is remembered for a while so that the SP tasks of a collection
+        do not each try again with the same credentials (and lock the account)."""
+        try:
+            token = self._login(deadline)
+        except UpstreamError as error:
+            if error.reason == "auth":
+                self._refused, self._refused_until = error, self._clock() + _REFUSED_LOGIN_PAUSE
+            raise
+        self._refused = None
+        return token
 
     def invalidate(self, token: str) -> None:
         """Forget `token` if it is still current (another thread may have replaced it)."""
