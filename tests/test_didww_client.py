@@ -159,7 +159,7 @@ def test_null_linkage_and_null_metered_channels() -> None:
     snapshot = DidwwCollection(make_client())(Deadline(5))
     (parsed,) = snapshot.groups
     assert parsed.pool_id is None
-    assert parsed.metered_channels == 0
+    assert parsed.metered_channels == 0  # null: no metered overflow
     assert parsed.dids == 2
 
 
@@ -221,6 +221,7 @@ def test_every_page_is_fetched_when_the_server_caps_the_page_size() -> None:
     snapshot = DidwwCollection(make_client())(Deadline(5))
     assert snapshot.errors == ()
     assert sorted(g.name for g in snapshot.groups) == [f"group {n}" for n in range(1, 6)]
+    assert {g.metered_channels for g in snapshot.groups} == {None}  # attribute absent
     # The pool came only through `included`, once, although three pages carried it.
     assert [p.name for p in snapshot.pools] == ["Standard"]
 

@@ -145,7 +145,7 @@ class DidwwCollection:
         if last is None:
             self._follow_next_links(collected, endpoint, include, first, deadline)
             return
-        _next_link_moves_forward(collected, endpoint, 1, first)
+        _warn_if_next_link_goes_back(collected, endpoint, 1, first)
         if last > MAX_PAGES:
             collected.errors.add(
                 CollectionError(
@@ -165,7 +165,7 @@ class DidwwCollection:
     ) -> None:
         page = self._fetch_page(collected, endpoint, include, number, deadline)
         if page is not None:
-            _next_link_moves_forward(collected, endpoint, number, page)
+            _warn_if_next_link_goes_back(collected, endpoint, number, page)
 
     def _fetch_page(
         self,
@@ -268,6 +268,20 @@ class DidwwCollection:
             seen_names.add(item.name)
             parsed.append(item)
         return parsed
+
+
+def _warn_if_next_link_goes_back(
+    collected: _Collected, endpoint: str, number: int, page: Page
+) -> None:
+    """With the page count known every page is read anyway: a `next` pointing back (as in a
+    published DIDWW fixture) costs nothing, so it is a warning, not a failed collection."""
+    goes_back = page.next_page is not None and page.next_page <= number
+    if goes_back and collected.first_loop(endpoint):
+        log.warning(
+            f"links.next of page {number} points back at page {page.next_page}; "
+            "every announced page is read regardless",
+            extra={"target": collected.errors.target, "endpoint": endpoint},
+        )
 
 
 def _next_link_moves_forward(collected: _Collected, endpoint: str, number: int, page: Page) -> bool:

@@ -122,7 +122,8 @@ class DidwwCollector:
                 labels = [target, pool_name, group.name]
                 if group.shared_channels is not None:
                     shared.add_metric(labels, group.shared_channels)
-                metered.add_metric(labels, group.metered_channels)
+                if group.metered_channels is not None:
+                    metered.add_metric(labels, group.metered_channels)
                 if group.dids is not None:
                     dids.add_metric(labels, float(group.dids))
                 info.add_metric([*labels, group.group_id, group.pool_id or ""], 1.0)

@@ -69,7 +69,7 @@ class SharedCapacityGroup:
     name: str
     pool_id: str | None
     shared_channels: float | None
-    metered_channels: float
+    metered_channels: float | None
     dids: int | None
 
 
@@ -166,10 +166,16 @@ def parse_shared_capacity_group(resource: Resource) -> SharedCapacityGroup:
         name=required_string(attributes, "name", what),
         pool_id=_to_one_id(resource, "capacity_pool", "capacity_pools", what),
         shared_channels=optional_count(attributes, "shared_channels_count", what),
-        # null means the group has no metered overflow: zero metered channels.
-        metered_channels=optional_count(attributes, "metered_channels_count", what) or 0.0,
+        metered_channels=_metered_channels(attributes, what),
         dids=_to_many_count(resource, "dids", what),
     )
+
+
+def _metered_channels(attributes: Mapping[str, Any], what: str) -> float | None:
+    """null means no metered overflow (0 channels); a missing attribute is no sample."""
+    if "metered_channels_count" not in attributes:
+        return None
+    return optional_count(attributes, "metered_channels_count", what) or 0.0
 
 
 def _relationship_data(resource: Resource, name: str, what: str) -> tuple[bool, Any]:
