@@ -9,7 +9,6 @@ class Deadline:
     """Monotonic deadline shared by every upstream call of one collection."""
 
     def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
         self._end = time.monotonic() + seconds
 
     def remaining(self) -> float:

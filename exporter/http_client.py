@@ -334,12 +334,12 @@ class UpstreamSession:
 def _read_environment_once(session: requests.Session, base_url: str) -> None:
     """Take the proxy and CA bundle settings from the environment now, for the session's life.
 
-    With `trust_env` on, requests reads them again for every request, walking all of
-    os.environ twice and looking for ~/.netrc: a quarter of the client-side CPU of a request in
-    the profile of a 1,000-SP scrape, and more in a pod with many service variables. A session
-    only ever talks to `base_url`'s host, so one reading gives the same answer. Two differences,
-    both deliberate: the configured `ca_file` or `insecure_skip_verify` is no longer overridden
-    by REQUESTS_CA_BUNDLE, and no ~/.netrc entry can replace the exporter's own credentials.
+    With `trust_env` on, requests would read them again for every request, walking all of
+    os.environ and looking for ~/.netrc: a quarter of the client-side CPU of a request in the
+    profile of a 1,000-SP scrape. A session only ever talks to `base_url`'s host, so one
+    reading gives the same answer. As before, REQUESTS_CA_BUNDLE applies only when no
+    `ca_file` or `insecure_skip_verify` is configured; unlike before, no ~/.netrc entry can
+    replace the exporter's own credentials.
     """
     session.proxies.update(requests.utils.get_environ_proxies(base_url))
     if session.verify is True:

@@ -209,7 +209,8 @@ class OdinCollector:
     def _target_families(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(
             "odin_up",
-            "1 when the Odin target was reachable, logged in, and an SP report succeeded.",
+            "1 when the Odin target was reachable, logged in, and an SP report succeeded "
+            "(or none is configured).",
             labels=["target"],
         )
         sp_up = GaugeMetricFamily(
