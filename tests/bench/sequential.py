@@ -8,7 +8,8 @@ pattern is reproduced with a plain `requests` session, which if anything flatter
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -42,18 +43,13 @@ class SequentialOdin:
         self._session.close()
 
 
-def report_per_service_provider(odin: SimulatedOdin, service_providers: Sequence[str]) -> int:
-    """Log in, then the call capacity report of each SP in turn; the number of calls."""
-    client = SequentialOdin(odin)
-    try:
-        for service_provider in service_providers:
-            client.get(REPORT, serviceProviderId=service_provider)
-        return client.calls
-    finally:
-        client.close()
+def report_per_service_provider(client: SequentialOdin, service_providers: Sequence[str]) -> None:
+    """The call capacity report of each SP in turn."""
+    for service_provider in service_providers:
+        client.get(REPORT, serviceProviderId=service_provider)
 
 
-def scripter_trunking_capacity(odin: SimulatedOdin, service_providers: Sequence[str]) -> int:
+def scripter_trunking_capacity(client: SequentialOdin, service_providers: Sequence[str]) -> None:
     """odins_spear's "Service Provider Trunking Capacity" script: 2 + 2N + T calls per SP.
 
     Per SP: the SP's trunking capacity and its group list; per group: the group's trunking
@@ -61,27 +57,36 @@ def scripter_trunking_capacity(odin: SimulatedOdin, service_providers: Sequence[
     group call-capacity endpoint, so the report and the group list stand in for them (every
     call costs the same injected latency, whatever its endpoint).
     """
+    for sp in service_providers:
+        client.get(REPORT, serviceProviderId=sp)  # for the SP's trunking capacity
+        for group in client.get(GROUPS, serviceProviderId=sp):
+            group_id = group["groupId"]
+            client.get(GROUPS, serviceProviderId=sp)  # for the group's trunking capacity
+            for trunk_group in client.get(TRUNK_GROUPS, serviceProviderId=sp, groupId=group_id):
+                client.get(
+                    TRUNK_GROUPS, serviceProviderId=sp, groupId=group_id, name=trunk_group["name"]
+                )
+
+
+@dataclass(frozen=True)
+class SequentialRun:
+    seconds: float  # login included
+    after_login: float  # the data calls only
+    calls: int  # login included
+
+
+def timed(
+    run: Callable[[SequentialOdin, Sequence[str]], None],
+    odin: SimulatedOdin,
+    service_providers: Sequence[str],
+) -> SequentialRun:
+    """One run: log in, then `run`'s calls one at a time."""
+    started = time.perf_counter()
     client = SequentialOdin(odin)
+    logged_in = time.perf_counter()
     try:
-        for sp in service_providers:
-            client.get(REPORT, serviceProviderId=sp)  # for the SP's trunking capacity
-            for group in client.get(GROUPS, serviceProviderId=sp):
-                group_id = group["groupId"]
-                client.get(GROUPS, serviceProviderId=sp)  # for the group's trunking capacity
-                for trunk_group in client.get(TRUNK_GROUPS, serviceProviderId=sp, groupId=group_id):
-                    client.get(
-                        TRUNK_GROUPS,
-                        serviceProviderId=sp,
-                        groupId=group_id,
-                        name=trunk_group["name"],
-                    )
-        return client.calls
+        run(client, service_providers)
     finally:
         client.close()
-
-
-def timed(run: Any, *args: Any) -> tuple[float, int]:
-    """(seconds, calls) of one run."""
-    started = time.perf_counter()
-    calls = run(*args)
-    return time.perf_counter() - started, calls
+    ended = time.perf_counter()
+    return SequentialRun(ended - started, ended - logged_in, client.calls)
