@@ -12,6 +12,7 @@ from exporter.config import Config
 from exporter.demo import demo_config
 from exporter.server import ExporterApp, ScrapeTimeouts, create_server
 from exporter.simulator import Simulator
+from exporter.web_config import WebConfig
 
 
 def simulator_config(simulator: Simulator, **odin_settings: object) -> Config:
@@ -25,14 +26,25 @@ def serving(
     exporter: Exporter,
     timeouts: ScrapeTimeouts | None = None,
     reload: Callable[[], None] | None = None,
+    web: WebConfig | None = None,
+    handshake_timeout: float = 5.0,
 ) -> Iterator[str]:
-    """The exporter's real HTTP server on a free loopback port; yields its base URL."""
-    app = ExporterApp(exporter, timeouts or ScrapeTimeouts(default=5.0), reload=reload)
-    server = create_server(app, "127.0.0.1:0")
+    """The exporter's real HTTP server (with `web`'s TLS and auth) on a free loopback port;
+    yields its base URL."""
+    web = web or WebConfig()
+    app = ExporterApp(
+        exporter,
+        timeouts or ScrapeTimeouts(default=5.0),
+        reload=reload,
+        auth=web.basic_auth(),
+        headers=web.headers,
+    )
+    server = create_server(app, "127.0.0.1:0", web.ssl_context(), handshake_timeout)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    scheme = "https" if web.tls else "http"
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

@@ -28,9 +28,9 @@ import requests
 import yaml
 
 from exporter.collector import Exporter
-from exporter.server import ExporterApp, ScrapeTimeouts, create_server
 from exporter.simulator import Simulator
 from exporter.web_config import WebConfig, WebConfigError, load_web_config
+from tests.helpers import serving as serve_exporter
 from tests.helpers import simulator_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,21 +129,10 @@ def bcrypt_hash(password: str, cost: int = 4) -> str:
 @contextmanager
 def serving(simulator: Simulator, web: WebConfig, handshake_timeout: float = 5.0) -> Iterator[str]:
     """The exporter's real server with `web` applied, on a free loopback port; its base URL."""
-    exporter = Exporter(simulator_config(simulator))
-    app = ExporterApp(
-        exporter, ScrapeTimeouts(default=5.0), auth=web.basic_auth(), headers=web.headers
-    )
-    server = create_server(app, "127.0.0.1:0", web.ssl_context(), handshake_timeout)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    scheme = "https" if web.tls else "http"
-    try:
-        yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-        exporter.close()
+    with serve_exporter(
+        Exporter(simulator_config(simulator)), web=web, handshake_timeout=handshake_timeout
+    ) as url:
+        yield url
 
 
 def tls_client(pki: Pki, url: str, maximum: ssl.TLSVersion | None = None) -> str:
