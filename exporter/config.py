@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
+from exporter.yaml_file import describe_kind, parse_yaml, read_text
 
 DIDWW_DEFAULT_URL = "https://api.didww.com/v3"
 DIDWW_DEFAULT_API_VERSION = "2022-05-10"
@@ -110,23 +110,11 @@ class Config:
 
 def load_config(path: str | Path) -> Config:
     """Read, expand and validate a config file; raise `ConfigError` on any problem."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"config file {path} is not UTF-8 text") from None
-    return parse_config(text, source=str(path))
+    return parse_config(read_text(path, "config file", ConfigError), source=str(path))
 
 
 def parse_config(text: str, source: str = "config") -> Config:
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{source}: {problem}{where}") from None
+    document = parse_yaml(text, source, ConfigError)
     if document is None:
         document = {}
     document = _expand_environment(document, "")
@@ -164,7 +152,7 @@ class _Section:
 
     def __init__(self, mapping: Any, where: str) -> None:
         if not isinstance(mapping, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {_kind(mapping)}")
+            raise ConfigError(f"{where}: expected a mapping, got {describe_kind(mapping)}")
         self.mapping = mapping
         self.where = where
         self._read: set[str] = set()
@@ -184,7 +172,7 @@ class _Section:
         if value is None:
             return
         if not isinstance(value, list):
-            raise self.fail(key, f"expected a list of targets, got {_kind(value)}")
+            raise self.fail(key, f"expected a list of targets, got {describe_kind(value)}")
         for index, item in enumerate(value):
             label = item.get("name") if isinstance(item, dict) else None
             named = f' "{label}"' if isinstance(label, str) else ""
@@ -197,7 +185,7 @@ class _Section:
                 raise self.fail(key, "is required")
             return default
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, f"expected a non-empty string, got {_kind(value)}")
+            raise self.fail(key, f"expected a non-empty string, got {describe_kind(value)}")
         return value
 
     def optional_string(self, key: str) -> str | None:
@@ -208,7 +196,7 @@ class _Section:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise self.fail(key, f"expected true or false, got {_kind(value)}")
+            raise self.fail(key, f"expected true or false, got {describe_kind(value)}")
         return value
 
     def number(self, key: str, default: float, *, minimum: float, integer: bool = False) -> Any:
@@ -218,7 +206,7 @@ class _Section:
         wanted = int if integer else (int, float)
         if isinstance(value, bool) or not isinstance(value, wanted):
             kind = "an integer" if integer else "a number"
-            raise self.fail(key, f"expected {kind}, got {_kind(value)}")
+            raise self.fail(key, f"expected {kind}, got {describe_kind(value)}")
         if value < minimum:
             raise self.fail(key, f"must be at least {minimum:g}, got {value}")
         return value
@@ -412,16 +400,3 @@ def _check_unique_names(config: Config) -> None:
                     "(names must be unique across the file)"
                 )
             seen.add(target.name)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a mapping",
-    }.get(type(value), type(value).__name__)

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import yaml
+from exporter.yaml_file import describe_kind, parse_yaml, read_text
 
 log = logging.getLogger(__name__)
 
@@ -159,16 +159,8 @@ class BasicAuth:
 def load_web_config(path: str | Path) -> WebConfig:
     """Read and fully check a web config: certificate files load, bcrypt is importable."""
     path = Path(path)
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise WebConfigError(f"cannot read web config file {path}: {error.strerror}") from None
-    except UnicodeDecodeError:
-        raise WebConfigError(f"web config file {path} is not UTF-8 text") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise WebConfigError(f"{path}: invalid YAML{where}") from None
+    text = read_text(path, "web config file", WebConfigError)
+    document = parse_yaml(text, str(path), WebConfigError)
     top = _mapping(document, "", _TOP_KEYS)
     config = WebConfig(
         tls=_tls(top.get("tls_server_config"), path.parent),
@@ -227,7 +219,7 @@ def _file(section: dict[str, Any], key: str, base: Path) -> Path | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value:
-        raise WebConfigError(f"{name}: expected a file name, got {_kind(value)}")
+        raise WebConfigError(f"{name}: expected a file name, got {describe_kind(value)}")
     path = base / value
     try:
         with path.open("rb"):
@@ -286,7 +278,8 @@ def _mapping(value: Any, where: str, known: Mapping[str, Any] | set[str] | None)
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise WebConfigError(f"{where or 'web config'}: expected a mapping, got {_kind(value)}")
+        got = describe_kind(value)
+        raise WebConfigError(f"{where or 'web config'}: expected a mapping, got {got}")
     for key in value:
         if known is not None and key not in known:
             name = f"{where}.{key}" if where else str(key)
@@ -305,7 +298,7 @@ def _warn_go_only(section: dict[str, Any], where: str) -> None:
         )
         if not well_typed:
             expected = "a list of names" if kind is list else "true or false"
-            raise WebConfigError(f"{where}.{key}: expected {expected}, got {_kind(value)}")
+            raise WebConfigError(f"{where}.{key}: expected {expected}, got {describe_kind(value)}")
         log.warning(
             "web config key ignored: only Go's TLS and HTTP stacks can honour it; "
             "OpenSSL's and wsgiref's defaults apply",
@@ -341,7 +334,3 @@ def _import_bcrypt() -> ModuleType:
 def _no_passphrase() -> bytes:
     """Instead of OpenSSL prompting on the terminal, which would hang a service."""
     raise WebConfigError("tls_server_config.key_file: is encrypted; give an unencrypted key")
-
-
-def _kind(value: Any) -> str:
-    return "nothing" if value is None else type(value).__name__
