@@ -3,44 +3,80 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from operator import attrgetter
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from exporter.didww.collection import DidwwSnapshot
+from exporter.families import Gauge, Rows, info_family
 
-POOL_LABELS = ["target", "pool"]
-GROUP_LABELS = ["target", "pool", "capacity_group"]
-
-_POOL_GAUGES = (
-    ("total_channels", "didww_capacity_pool_total_channels", "Channels the pool owns."),
-    (
-        "assigned_channels",
+POOL_GAUGES = (
+    Gauge(
+        "didww_capacity_pool_total_channels",
+        "Channels the pool owns.",
+        attrgetter("total_channels"),
+    ),
+    Gauge(
         "didww_capacity_pool_assigned_channels",
         "Channels allocated to groups or DIDs (an allocation, not calls in progress).",
+        attrgetter("assigned_channels"),
     ),
-    (
-        "unassigned_channels",
+    Gauge(
         "didww_capacity_pool_unassigned_channels",
         "Channels not allocated to any group or DID.",
+        attrgetter("unassigned_channels"),
     ),
-    (
-        "minimum_limit",
+    Gauge(
         "didww_capacity_pool_minimum_limit_channels",
         "Fewest channels the pool can be reduced to.",
+        attrgetter("minimum_limit"),
     ),
-    (
-        "minimum_order",
+    Gauge(
         "didww_capacity_pool_minimum_order_channels",
         "Fewest channels per order.",
+        attrgetter("minimum_order"),
     ),
-    ("setup_price", "didww_capacity_pool_setup_price", "Setup price (NRC) per channel."),
-    ("monthly_price", "didww_capacity_pool_monthly_price", "Monthly price (MRC) per channel."),
-    ("metered_rate", "didww_capacity_pool_metered_rate", "Per-minute rate of metered channels."),
-    (
-        "renewal_timestamp",
+    Gauge(
+        "didww_capacity_pool_setup_price",
+        "Setup price (NRC) per channel.",
+        attrgetter("setup_price"),
+    ),
+    Gauge(
+        "didww_capacity_pool_monthly_price",
+        "Monthly price (MRC) per channel.",
+        attrgetter("monthly_price"),
+    ),
+    Gauge(
+        "didww_capacity_pool_metered_rate",
+        "Per-minute rate of metered channels.",
+        attrgetter("metered_rate"),
+    ),
+    Gauge(
         "didww_capacity_pool_renewal_timestamp_seconds",
         "Next renewal date of the pool (UTC midnight).",
+        attrgetter("renewal_timestamp"),
     ),
+)
+GROUP_GAUGES = (
+    Gauge(
+        "didww_shared_capacity_group_shared_channels",
+        "Flat-rate channels the group draws from its pool.",
+        attrgetter("shared_channels"),
+    ),
+    Gauge(
+        "didww_shared_capacity_group_metered_channels",
+        "Per-minute overflow channels of the group (0: no metered overflow).",
+        attrgetter("metered_channels"),
+    ),
+    Gauge(
+        "didww_shared_capacity_group_dids",
+        "DIDs in the group.",
+        lambda group: None if group.dids is None else float(group.dids),
+    ),
+)
+ACCOUNT_GAUGES = (
+    Gauge("didww_account_balance", "Account balance.", attrgetter("balance")),
+    Gauge("didww_account_credit", "Account credit.", attrgetter("credit")),
 )
 
 
@@ -76,73 +112,49 @@ class DidwwCollector:
         yield from self._account_families(present)
 
     def _pool_families(self, snapshots: list[tuple[str, DidwwSnapshot]]) -> Iterator[Metric]:
-        families = [
-            (field, GaugeMetricFamily(name, help_text, labels=POOL_LABELS))
-            for field, name, help_text in _POOL_GAUGES
-        ]
-        info = GaugeMetricFamily(
-            "didww_capacity_pool_info",
-            "Id of each capacity pool; value 1.",
-            labels=[*POOL_LABELS, "pool_id"],
-        )
+        rows = Rows()
         for target, snapshot in snapshots:
             for pool in snapshot.pools:
-                labels = [target, pool.name]
-                for field, family in families:
-                    value = getattr(pool, field)
-                    if value is not None:
-                        family.add_metric(labels, value)
-                info.add_metric([*labels, pool.pool_id], 1.0)
-        yield from (family for _, family in families)
-        yield info
+                rows.add({"target": target, "pool": pool.name}, pool)
+        for gauge in POOL_GAUGES:
+            yield gauge.family(rows)
+        yield info_family(
+            "didww_capacity_pool_info",
+            "Id of each capacity pool; value 1.",
+            ({**labels, "pool_id": pool.pool_id} for labels, pool in rows),
+        )
 
     def _group_families(self, snapshots: list[tuple[str, DidwwSnapshot]]) -> Iterator[Metric]:
-        shared = GaugeMetricFamily(
-            "didww_shared_capacity_group_shared_channels",
-            "Flat-rate channels the group draws from its pool.",
-            labels=GROUP_LABELS,
-        )
-        metered = GaugeMetricFamily(
-            "didww_shared_capacity_group_metered_channels",
-            "Per-minute overflow channels of the group (0: no metered overflow).",
-            labels=GROUP_LABELS,
-        )
-        dids = GaugeMetricFamily(
-            "didww_shared_capacity_group_dids", "DIDs in the group.", labels=GROUP_LABELS
-        )
-        info = GaugeMetricFamily(
-            "didww_shared_capacity_group_info",
-            "Ids of each shared capacity group and its pool; value 1.",
-            labels=[*GROUP_LABELS, "capacity_group_id", "pool_id"],
-        )
+        rows = Rows()
         for target, snapshot in snapshots:
             pool_names = {pool.pool_id: pool.name for pool in snapshot.pools}
             for group in snapshot.groups:
                 pool_name = pool_names.get(group.pool_id, "") if group.pool_id else ""
-                labels = [target, pool_name, group.name]
-                if group.shared_channels is not None:
-                    shared.add_metric(labels, group.shared_channels)
-                if group.metered_channels is not None:
-                    metered.add_metric(labels, group.metered_channels)
-                if group.dids is not None:
-                    dids.add_metric(labels, float(group.dids))
-                info.add_metric([*labels, group.group_id, group.pool_id or ""], 1.0)
-        yield from (shared, metered, dids, info)
+                rows.add({"target": target, "pool": pool_name, "capacity_group": group.name}, group)
+        for gauge in GROUP_GAUGES:
+            yield gauge.family(rows)
+        yield info_family(
+            "didww_shared_capacity_group_info",
+            "Ids of each shared capacity group and its pool; value 1.",
+            (
+                {**labels, "capacity_group_id": group.group_id, "pool_id": group.pool_id or ""}
+                for labels, group in rows
+            ),
+        )
 
     def _account_families(self, snapshots: list[tuple[str, DidwwSnapshot]]) -> Iterator[Metric]:
-        balance = GaugeMetricFamily("didww_account_balance", "Account balance.", labels=["target"])
-        credit = GaugeMetricFamily("didww_account_credit", "Account credit.", labels=["target"])
-        api = GaugeMetricFamily(
-            "didww_api_info",
-            "API version the account is served (meta.api_version); value 1.",
-            labels=["target", "api_version"],
-        )
+        rows = Rows()
         for target, snapshot in snapshots:
             if snapshot.balance is not None:
-                if snapshot.balance.balance is not None:
-                    balance.add_metric([target], snapshot.balance.balance)
-                if snapshot.balance.credit is not None:
-                    credit.add_metric([target], snapshot.balance.credit)
-            if snapshot.api_version is not None:
-                api.add_metric([target, snapshot.api_version], 1.0)
-        yield from (balance, credit, api)
+                rows.add({"target": target}, snapshot.balance)
+        for gauge in ACCOUNT_GAUGES:
+            yield gauge.family(rows)
+        yield info_family(
+            "didww_api_info",
+            "API version the account is served (meta.api_version); value 1.",
+            (
+                {"target": target, "api_version": snapshot.api_version}
+                for target, snapshot in snapshots
+                if snapshot.api_version is not None
+            ),
+        )
