@@ -95,11 +95,14 @@ class TargetSource:
         self._last_good: Collection | None = None
         self._last_success: float | None = None
 
-    def outcome(self, deadline: Deadline) -> TargetOutcome:
+    def start(self, deadline: Deadline) -> Callable[[], TargetOutcome]:
+        """Serve the cache, join the collection in flight, or begin one; the function returned
+        waits for it, at most until the deadline."""
         with self._lock:
             cached = self._fresh_cache()
             if cached is not None:
-                return self._outcome(cached, age=time.monotonic() - cached.finished_monotonic)
+                outcome = self._outcome(cached, age=time.monotonic() - cached.finished_monotonic)
+                return lambda: outcome
             if self._in_flight is None:
                 self._in_flight = Future()
                 threading.Thread(
@@ -109,6 +112,9 @@ class TargetSource:
                     name=f"collect-{self.name}",
                 ).start()
             in_flight = self._in_flight
+        return lambda: self._wait(in_flight, deadline)
+
+    def _wait(self, in_flight: Future[Collection], deadline: Deadline) -> TargetOutcome:
         try:
             collection = in_flight.result(timeout=deadline.remaining() + _HANDOVER_GRACE)
         except FutureTimeout:
@@ -304,20 +310,10 @@ class Exporter:
 def collect_concurrently(
     sources: Sequence[TargetSource], deadline: Deadline
 ) -> list[TargetOutcome]:
-    """Every source's outcome, each waiting on its own thread so one slow target delays none."""
-    results: dict[str, TargetOutcome] = {}
-    threads = []
-    for source in sources:
-
-        def wait_for(source: TargetSource = source) -> None:
-            results[source.name] = source.outcome(deadline)
-
-        thread = threading.Thread(target=wait_for, name=f"scrape-{source.name}", daemon=True)
-        thread.start()
-        threads.append(thread)
-    for thread in threads:
-        thread.join()
-    return [results[source.name] for source in sources]
+    """Every source's outcome: all collections start first, so waiting for them in turn
+    costs no more than waiting for the slowest, and one slow target delays no other."""
+    waits = [source.start(deadline) for source in sources]
+    return [wait() for wait in waits]
 
 
 def _snapshots(outcomes: Sequence[TargetOutcome], kind: Kind) -> list[tuple[str, Any]]:

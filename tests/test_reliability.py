@@ -23,7 +23,7 @@ REPORTS = "/service-providers/trunk-groups/call-capacity/reports"
 TRUNK_GROUPS = "/groups/trunk-groups"
 SCRAPE_TIMEOUT = 3.0
 # Name prefixes of the exporter's worker threads (the simulator's hung handlers are not ours).
-OWN_THREADS = ("odin-", "didww-", "collect-", "scrape-")
+OWN_THREADS = ("odin-", "didww-", "collect-")
 
 
 def scrape(url: str, path: str = "/metrics", timeout: float = SCRAPE_TIMEOUT) -> tuple[dict, float]:

@@ -23,7 +23,7 @@ from tests.helpers import serving, simulator_config
 
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "10"))
 REPORTS = "/service-providers/trunk-groups/call-capacity/reports"
-OWN_THREADS = ("odin-", "didww-", "collect-", "scrape-")
+OWN_THREADS = ("odin-", "didww-", "collect-")
 EXPORTER_DIR = str(Path(exporter.__file__).parent)
 FAULTS = [
     Fault(api="odin", path=REPORTS, status=503, times=1),
