@@ -14,6 +14,7 @@ test: $(STAMP) test-tools lint unit
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/pytest

@@ -392,11 +392,14 @@ def _string_list(section: _Section, key: str) -> tuple[str, ...]:
 
 def _check_unique_names(config: Config) -> None:
     seen: set[str] = set()
-    for kind, targets in (("odin", config.odin), ("didww", config.didww)):
-        for index, target in enumerate(targets):
-            if target.name in seen:
-                raise ConfigError(
-                    f'{kind}[{index}] "{target.name}": name: duplicate target name '
-                    "(names must be unique across the file)"
-                )
-            seen.add(target.name)
+    named: list[tuple[str, int, str]] = [
+        *(("odin", index, target.name) for index, target in enumerate(config.odin)),
+        *(("didww", index, target.name) for index, target in enumerate(config.didww)),
+    ]
+    for kind, index, name in named:
+        if name in seen:
+            raise ConfigError(
+                f'{kind}[{index}] "{name}": name: duplicate target name '
+                "(names must be unique across the file)"
+            )
+        seen.add(name)

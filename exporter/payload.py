@@ -91,7 +91,8 @@ def optional_decimal(obj: Mapping[str, Any], key: str, what: str) -> float | Non
     try:
         number = float(value)
     except ValueError:
-        raise InvalidPayload(f"{what}.{key} is {value[:40]!r}, expected a decimal string") from None
+        problem = f"{what}.{key} is {describe(value)}, expected a decimal string"
+        raise InvalidPayload(problem) from None
     if not math.isfinite(number) or abs(number) > _ABSURD:
         raise InvalidPayload(f"{what}.{key} is {value!r}, not a plausible amount")
     return number

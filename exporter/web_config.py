@@ -292,10 +292,11 @@ def _warn_go_only(section: dict[str, Any], where: str) -> None:
     for key, kind in _GO_ONLY[where].items():
         if key not in section:
             continue
-        value = section[key]
-        well_typed = isinstance(value, kind) and (
-            kind is not list or all(isinstance(item, str) for item in value)
-        )
+        value: Any = section[key]
+        if kind is list:
+            well_typed = isinstance(value, list) and all(isinstance(item, str) for item in value)
+        else:
+            well_typed = isinstance(value, kind)
         if not well_typed:
             expected = "a list of names" if kind is list else "true or false"
             raise WebConfigError(f"{where}.{key}: expected {expected}, got {describe_kind(value)}")

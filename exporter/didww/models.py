@@ -88,7 +88,7 @@ def parse_page(payload: Any) -> Page:
         for i, item in enumerate(as_list(document.get("data"), "data"))
     )
     included_raw = document.get("included")
-    included = ()
+    included: tuple[Resource, ...] = ()
     if included_raw is not None:
         included = tuple(
             _parse_resource(item, f"included[{i}]")

@@ -103,8 +103,9 @@ def jwt_expiry(token: str) -> float | None:
     except (ValueError, binascii.Error):
         return None
     expiry = claims.get("exp") if isinstance(claims, dict) else None
-    is_number = isinstance(expiry, int | float) and not isinstance(expiry, bool)
-    return float(expiry) if is_number else None
+    if isinstance(expiry, bool) or not isinstance(expiry, int | float):
+        return None
+    return float(expiry)
 
 
 class OdinClient:

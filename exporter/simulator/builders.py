@@ -374,7 +374,7 @@ def _default_didww(today: date) -> DidwwData:
         metered: int | None,
         pool: CapacityPool | None,
         numbers: list[Did],
-        **kwargs: bool,
+        omit_pool_linkage: bool = False,
     ) -> SharedCapacityGroup:
         return SharedCapacityGroup(
             _id("shared_capacity_group", name),
@@ -384,7 +384,7 @@ def _default_didww(today: date) -> DidwwData:
             "2023-03-14T10:20:30.000Z",
             pool.id if pool else None,
             numbers,
-            **kwargs,
+            omit_pool_linkage=omit_pool_linkage,
         )
 
     # Seven groups, three per page at the default page-size cap: each page includes different

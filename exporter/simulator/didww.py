@@ -245,7 +245,7 @@ class DidwwApi:
             **prices,
             "metered_rate": pool.metered_rate,
         }
-        relationships = {
+        relationships: dict[str, dict[str, Any]] = {
             name: {"links": _relationship_links(request, "capacity_pools", pool.id, name)}
             for name in ("countries", "shared_capacity_groups", "qty_based_pricings")
         }
@@ -266,7 +266,7 @@ class DidwwApi:
         }
         if self.served_version(request) >= EXTERNAL_REFERENCE_VERSION:
             attributes["external_reference_id"] = group.external_reference_id
-        relationships = {
+        relationships: dict[str, dict[str, Any]] = {
             name: {"links": _relationship_links(request, "shared_capacity_groups", group.id, name)}
             for name in ("capacity_pool", "dids")
         }

@@ -302,7 +302,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _own_host(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+        host_text = host.decode() if isinstance(host, bytes) else str(host)
+        return f"[{host_text}]:{port}" if ":" in host_text else f"{host_text}:{port}"
 
     def _send(self, response: Response) -> None:
         body = response.body
