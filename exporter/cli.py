@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import generate_latest
-
 from exporter import __version__
-from exporter.collector import Exporter
 from exporter.config import Config, ConfigError, load_config, parse_duration
 from exporter.deadline import Deadline
+from exporter.exporter import Exporter
 from exporter.logs import LEVELS, setup_logging
 from exporter.server import (
     ExporterApp,
@@ -177,16 +175,11 @@ def _configuration(args: argparse.Namespace) -> Iterator[tuple[Config, Path | No
 
 
 def _collect_once(exporter: Exporter, timeout: float) -> int:
-    registry = exporter.scrape(Deadline(timeout))
-    exposition = generate_latest(registry)
-    sys.stdout.write(exposition.decode())
-    all_up = all(
-        sample.value == 1.0
-        for family in registry.collect()
-        if family.name in ("odin_up", "didww_up")
-        for sample in family.samples
-    )
-    return EXIT_OK if all_up else EXIT_DOWN
+    scrape = exporter.scrape(Deadline(timeout))
+    for chunk in scrape.chunks(openmetrics=False):
+        sys.stdout.buffer.write(chunk)
+    sys.stdout.flush()
+    return EXIT_OK if scrape.all_up else EXIT_DOWN
 
 
 def _serve(

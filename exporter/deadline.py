@@ -9,7 +9,8 @@ class Deadline:
     """Monotonic deadline shared by every upstream call of one collection."""
 
     def __init__(self, seconds: float) -> None:
-        self._end = time.monotonic() + seconds
+        self.started = time.monotonic()
+        self._end = self.started + seconds
 
     def remaining(self) -> float:
         return max(0.0, self._end - time.monotonic())

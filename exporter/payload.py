@@ -1,13 +1,15 @@
 """Typed reading of decoded JSON, with errors that say which field was wrong and how.
 
 Both API parsers go through these helpers so that a string where an object belongs, a
-negative count or a missing list becomes one `InvalidPayload` naming the field, never a
-KeyError or TypeError deep inside a collection.
+negative count, a string that cannot be a label value or a missing list becomes one
+`InvalidPayload` naming the field, never a KeyError or TypeError deep inside a collection.
+Vendor rules (Odin's -1) live in the vendor's own models.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -15,6 +17,8 @@ from typing import Any
 # Far beyond any real channel count or call limit; a bigger number is a broken answer.
 _ABSURD = 1e12
 _NUMBER_TYPES = (int, float)  # a tuple: isinstance with `int | float` is twice as slow
+# C0 and C1 control characters and UTF-16 surrogates.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class InvalidPayload(ValueError):
@@ -42,7 +46,7 @@ def required_string(obj: Mapping[str, Any], key: str, what: str) -> str:
     value = obj.get(key)
     if not isinstance(value, str) or not value:
         raise InvalidPayload(f"{what}.{key} is {describe(value)}, expected a non-empty string")
-    return value
+    return _printable(value, f"{what}.{key}")
 
 
 def optional_string(obj: Mapping[str, Any], key: str, what: str) -> str | None:
@@ -51,6 +55,19 @@ def optional_string(obj: Mapping[str, Any], key: str, what: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise InvalidPayload(f"{what}.{key} is {describe(value)}, expected a string")
+    return _printable(value, f"{what}.{key}")
+
+
+def _printable(value: str, what: str) -> str:
+    """Strings become label values: one that holds a control character or a lone surrogate
+    (valid JSON, but not encodable as UTF-8) is refused here, naming its field, so that it
+    fails its own object and never the exposition."""
+    bad = _UNPRINTABLE.search(value)
+    if bad is not None:
+        raise InvalidPayload(
+            f"{what} holds the unprintable character U+{ord(bad.group()):04X} "
+            f"at position {bad.start()}"
+        )
     return value
 
 
@@ -62,22 +79,10 @@ def optional_bool(obj: Mapping[str, Any], key: str, what: str) -> bool | None:
 
 
 def optional_count(obj: Mapping[str, Any], key: str, what: str) -> float | None:
-    """A non-negative number; missing, null or Odin's -1 ("not applicable") is None."""
-    value = _number(obj, key, what)
-    if value == -1:
-        return None
+    """A non-negative number; missing or null is None."""
+    value = optional_number(obj, key, what)
     if value is not None and value < 0:
         raise InvalidPayload(f"{what}.{key} is {value:g}, expected a count of zero or more")
-    return value
-
-
-def optional_limit(obj: Mapping[str, Any], key: str, what: str) -> float | None:
-    """A capacity limit where -1 means unlimited (+Inf); missing or null is None."""
-    value = _number(obj, key, what)
-    if value == -1:
-        return math.inf
-    if value is not None and value < 0:
-        raise InvalidPayload(f"{what}.{key} is {value:g}, expected -1 (unlimited) or more")
     return value
 
 
@@ -110,9 +115,11 @@ def optional_date_timestamp(obj: Mapping[str, Any], key: str, what: str) -> floa
     return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
 
 
-def _number(obj: Mapping[str, Any], key: str, what: str) -> float | None:
-    """A JSON number as a float. Called for every field of every group of every report, so
-    the checks are kept to a type test and one range comparison (the profile's top item)."""
+def optional_number(obj: Mapping[str, Any], key: str, what: str) -> float | None:
+    """A JSON number as a float; missing or null is None.
+
+    Called for every field of every group of every report, so the checks are kept to a type
+    test and one range comparison (the profile's top item)."""
     value = obj.get(key)
     if value is None:
         return None

@@ -8,7 +8,6 @@ With a web config, every path asks for basic auth and TLS is negotiated per conn
 
 from __future__ import annotations
 
-import gzip
 import html
 import logging
 import socket
@@ -20,12 +19,13 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client.exposition import choose_encoder, gzip_accepted
+from prometheus_client.exposition import gzip_accepted
 
 from exporter import __version__
-from exporter.collector import Exporter
 from exporter.config import ConfigError
 from exporter.deadline import Deadline
+from exporter.exporter import Exporter
+from exporter.exposition import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE
 from exporter.web_config import REALM, BasicAuth
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ MAX_DEADLINE = 300.0
 HANDSHAKE_TIMEOUT = 5.0
 
 StartResponse = Callable[..., Any]
+# status, content type, body (bytes, or chunks to stream), extra headers
+Answer = tuple[str, str, bytes | Iterable[bytes], list[tuple[str, str]]]
 
 
 class HttpError(Exception):
@@ -80,7 +82,7 @@ class ExporterApp:
         self._reload = reload
         self._auth = auth
         self._headers = list(headers)  # the web config's, on every answer
-        self._routes: dict[str, tuple[tuple[str, ...], Callable[..., tuple[str, str, bytes]]]] = {
+        self._routes: dict[str, tuple[tuple[str, ...], Callable[..., Answer]]] = {
             "/": (("GET", "HEAD"), self._landing_page),
             "/metrics": (("GET", "HEAD"), self._metrics),
             "/probe": (("GET", "HEAD"), self._probe),
@@ -91,6 +93,9 @@ class ExporterApp:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
             status, content_type, body, headers = self._dispatch(environ)
+            if not isinstance(body, bytes):  # an exposition, streamed as it is written
+                start_response(status, [("Content-Type", content_type), *headers, *self._headers])
+                return [] if environ.get("REQUEST_METHOD") == "HEAD" else body
         except HttpError as error:
             status, content_type = error.status, "text/plain; charset=utf-8"
             body, headers = f"{error}\n".encode(), error.headers
@@ -111,7 +116,7 @@ class ExporterApp:
         start_response(status, headers)
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
-    def _dispatch(self, environ: dict[str, Any]) -> tuple[str, str, bytes, list[tuple[str, str]]]:
+    def _dispatch(self, environ: dict[str, Any]) -> Answer:
         if self._auth is not None and not self._auth.check(environ.get("HTTP_AUTHORIZATION")):
             # The same answer whichever part was wrong: nothing to learn about usernames.
             challenge = ("WWW-Authenticate", f'Basic realm="{REALM}"')
@@ -127,24 +132,13 @@ class ExporterApp:
                 [("Allow", ", ".join(methods))],
             )
         query = _parse_query(environ.get("QUERY_STRING", ""))
-        status, content_type, body = handler(environ, query)
-        headers: list[tuple[str, str]] = []
-        if content_type.startswith(("text/plain; version", "application/openmetrics")):
-            if gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", "")):
-                body = gzip.compress(body, compresslevel=5)
-                headers.append(("Content-Encoding", "gzip"))
-            headers.append(("Vary", "Accept, Accept-Encoding"))
-        return status, content_type, body, headers
+        return handler(environ, query)
 
-    def _metrics(
-        self, environ: dict[str, Any], query: dict[str, list[str]]
-    ) -> tuple[str, str, bytes]:
+    def _metrics(self, environ: dict[str, Any], query: dict[str, list[str]]) -> Answer:
         _allow_parameters(query, set())
         return self._render(environ, target=None)
 
-    def _probe(
-        self, environ: dict[str, Any], query: dict[str, list[str]]
-    ) -> tuple[str, str, bytes]:
+    def _probe(self, environ: dict[str, Any], query: dict[str, list[str]]) -> Answer:
         _allow_parameters(query, {"target"})
         values = query.get("target", [])
         if len(values) != 1 or not values[0]:
@@ -157,20 +151,21 @@ class ExporterApp:
             )
         return self._render(environ, target=target)
 
-    def _render(self, environ: dict[str, Any], target: str | None) -> tuple[str, str, bytes]:
+    def _render(self, environ: dict[str, Any], target: str | None) -> Answer:
         deadline = self._timeouts.deadline(environ.get("HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS"))
-        registry = self._exporter.scrape(deadline, target)
-        encoder, content_type = choose_encoder(environ.get("HTTP_ACCEPT", ""))
-        return "200 OK", content_type, encoder(registry)
+        openmetrics = _wants_openmetrics(environ.get("HTTP_ACCEPT", ""))
+        gzip = gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", ""))
+        scrape = self._exporter.scrape(deadline, target)
+        headers = [("Vary", "Accept, Accept-Encoding")]
+        if gzip:
+            headers.append(("Content-Encoding", "gzip"))
+        content_type = OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE
+        return "200 OK", content_type, scrape.chunks(openmetrics, gzip), headers
 
-    def _healthy(
-        self, environ: dict[str, Any], query: dict[str, list[str]]
-    ) -> tuple[str, str, bytes]:
-        return "200 OK", "text/plain; charset=utf-8", b"Healthy\n"
+    def _healthy(self, environ: dict[str, Any], query: dict[str, list[str]]) -> Answer:
+        return "200 OK", "text/plain; charset=utf-8", b"Healthy\n", []
 
-    def _reload_config(
-        self, environ: dict[str, Any], query: dict[str, list[str]]
-    ) -> tuple[str, str, bytes]:
+    def _reload_config(self, environ: dict[str, Any], query: dict[str, list[str]]) -> Answer:
         if self._reload is None:
             raise HttpError("400 Bad Request", "nothing to reload: no --config.file in use")
         try:
@@ -178,11 +173,9 @@ class ExporterApp:
         except ConfigError as error:
             message = f"config reload failed, old config kept: {error}"
             raise HttpError("400 Bad Request", message) from None
-        return "200 OK", "text/plain; charset=utf-8", b"config reloaded\n"
+        return "200 OK", "text/plain; charset=utf-8", b"config reloaded\n", []
 
-    def _landing_page(
-        self, environ: dict[str, Any], query: dict[str, list[str]]
-    ) -> tuple[str, str, bytes]:
+    def _landing_page(self, environ: dict[str, Any], query: dict[str, list[str]]) -> Answer:
         targets = "".join(
             f'<li><a href="probe?target={quote(name)}">{html.escape(name)}</a></li>'
             for name in self._exporter.target_names
@@ -194,7 +187,19 @@ class ExporterApp:
             '<li><a href="-/healthy">Health</a></li></ul>'
             f"<h2>Targets</h2><ul>{targets}</ul></body></html>"
         )
-        return "200 OK", "text/html; charset=utf-8", page.encode()
+        return "200 OK", "text/html; charset=utf-8", page.encode(), []
+
+
+def _wants_openmetrics(accept: str) -> bool:
+    """OpenMetrics 1.0.0 when the client accepts it, else the Prometheus text format."""
+    for media_range in accept.split(","):
+        media_type, *parameters = (part.strip() for part in media_range.split(";"))
+        if media_type != "application/openmetrics-text":
+            continue
+        versions = [p.split("=", 1)[1].strip() for p in parameters if p.startswith("version=")]
+        if not versions or versions[0].startswith("1."):
+            return True
+    return False
 
 
 def _parse_query(query_string: str) -> dict[str, list[str]]:

@@ -16,7 +16,15 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from exporter import __version__
 
-ERROR_REASONS = ("timeout", "connection", "auth", "rate_limited", "http_error", "invalid_response")
+ERROR_REASONS = (
+    "timeout",
+    "connection",
+    "auth",
+    "rate_limited",
+    "http_error",
+    "invalid_response",
+    "internal",
+)
 
 # Upstream calls range from a few ms (simulator, LAN) to the 10 s default timeout.
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -80,7 +88,8 @@ class Telemetry:
                     for s in family.samples
                     if s.labels["target"] in targets and not s.name.endswith("_created")
                 ]
-                yield family
+                if family.samples:
+                    yield family
 
     def process_families(self) -> Iterator[Metric]:
         """Build information and configuration reload state."""

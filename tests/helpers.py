@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
-from exporter.collector import Exporter
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+
 from exporter.config import Config
 from exporter.demo import demo_config
+from exporter.exporter import Exporter
+from exporter.exposition import data_chunks
 from exporter.server import ExporterApp, ScrapeTimeouts, create_server
 from exporter.simulator import Simulator
+from exporter.snapshot import Snapshot
+from exporter.vendor import Vendor
 from exporter.web_config import WebConfig
 
 
@@ -19,6 +25,28 @@ def simulator_config(simulator: Simulator, **odin_settings: object) -> Config:
     """The demo's config (discovery, trunk groups, one DIDWW account) with Odin overrides."""
     config = demo_config(simulator)
     return replace(config, odin=(replace(config.odin[0], **odin_settings),))
+
+
+def snapshot_text(vendor: Vendor, snapshot: Snapshot) -> str:
+    """A snapshot's data as the Prometheus text format."""
+    parts = [part.lines for part in snapshot.parts]
+    return b"".join(data_chunks(vendor.families, parts, openmetrics=False)).decode()
+
+
+def parsed_families(text: str | Iterable[bytes]) -> dict[str, Metric]:
+    """An exposition parsed by prometheus_client, by family name."""
+    if not isinstance(text, str):
+        text = b"".join(text).decode()
+    return {family.name: family for family in text_string_to_metric_families(text)}
+
+
+def sample_value(families: dict[str, Metric], name: str, **labels: str) -> float | None:
+    """The value of the sample `name` with exactly `labels`, or None."""
+    family_name = name.removesuffix("_total") if name.endswith("_total") else name
+    for sample in families.get(family_name, Metric(name, "", "gauge")).samples:
+        if sample.name == name and sample.labels == labels:
+            return sample.value
+    return None
 
 
 @contextmanager

@@ -1,20 +1,26 @@
-"""The DIDWW client and collection against `responses`: headers, pagination, linkage, spellings."""
+"""The DIDWW client and fetcher against `responses`: headers, pagination, linkage, spellings."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+from prometheus_client.metrics_core import Metric
+from requests import PreparedRequest
 
+from exporter import didww
 from exporter.config import DidwwTarget, Secret
 from exporter.deadline import Deadline
 from exporter.didww.client import DidwwClient
-from exporter.didww.collection import DidwwCollection
+from exporter.didww.fetch import DidwwFetcher
 from exporter.http_client import UpstreamError
+from exporter.snapshot import Snapshot
 from exporter.telemetry import Telemetry
+from tests.helpers import parsed_families, sample_value, snapshot_text
 
 BASE = "https://didww.test/v3"
 SEED = json.loads(
@@ -23,9 +29,40 @@ SEED = json.loads(
 SEED_POOL_ID = "b8db1d7c-f415-4530-a340-c774bcc1c55f"
 
 
+TARGET = DidwwTarget(name="didww-test", url=BASE, api_key=Secret("key-123"), rate_limit=0)
+
+
 def make_client() -> DidwwClient:
-    target = DidwwTarget(name="didww-test", url=BASE, api_key=Secret("key-123"), rate_limit=0)
-    return DidwwClient(target, Telemetry())
+    return DidwwClient(TARGET, Telemetry())
+
+
+def fetch_account(
+    did_counts: dict[str, int] | None = None,
+) -> tuple[Snapshot, dict[str, Metric]]:
+    """One collection by the fetcher, and its exposition parsed."""
+    add_did_counts(did_counts or {})
+    snapshot = DidwwFetcher(TARGET, Telemetry()).collect(Deadline(5))
+    return snapshot, parsed_families(snapshot_text(didww.VENDOR, snapshot))
+
+
+def add_did_counts(counts: dict[str, int]) -> None:
+    """GET /dids?filter[shared_capacity_group.id]=ID&page[size]=1: total_records per group."""
+
+    def answer(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+        query = parse_qs(urlsplit(request.url or "").query)
+        (group_id,) = query["filter[shared_capacity_group.id]"]
+        assert query["page[size]"] == ["1"]
+        return 200, {}, json.dumps({"data": [], "meta": {"total_records": counts.get(group_id, 0)}})
+
+    responses.add_callback(responses.GET, f"{BASE}/dids", callback=answer)
+
+
+def value(families: dict[str, Metric], name: str, **labels: str) -> float | None:
+    return sample_value(families, name, target="didww-test", **labels)
+
+
+def pool_labels(families: dict[str, Metric], name: str) -> list[str]:
+    return sorted(sample.labels["pool"] for sample in families[name].samples)
 
 
 def pool_resource(pool_id: str, name: str, **attributes: Any) -> dict[str, Any]:
@@ -120,26 +157,50 @@ def seed_with_pool_listing() -> None:
 @responses.activate
 def test_seed_document_pools_groups_and_linkage() -> None:
     seed_with_pool_listing()
-    snapshot = DidwwCollection(make_client())(Deadline(5))
+    snapshot, families = fetch_account({SEED["data"][0]["id"]: 3})
 
     assert snapshot.errors == ()
-    pools = {pool.name: pool for pool in snapshot.pools}
+    assert snapshot.up and snapshot.complete
     # "Extended" appears only in the groups' `included`, with the seed spelling.
-    extended = pools["Extended"]
-    assert (extended.setup_price, extended.monthly_price) == (0.0, 25.0)
-    assert extended.unassigned_channels == 4
-    assert extended.renewal_timestamp == 1532131200  # 2018-07-21T00:00:00Z
+    extended = {"pool": "Extended"}
+    assert value(families, "didww_capacity_pool_setup_price", **extended) == 0.0
+    assert value(families, "didww_capacity_pool_monthly_price", **extended) == 25.0
+    assert value(families, "didww_capacity_pool_unassigned_channels", **extended) == 4
+    renewal = value(families, "didww_capacity_pool_renewal_timestamp_seconds", **extended)
+    assert renewal == 1532131200  # 2018-07-21T00:00:00Z
     # "Regional" has no group and appears only in /capacity_pools, documented spelling.
-    regional = pools["Regional"]
-    assert (regional.setup_price, regional.monthly_price) == (10.0, 8.5)
-    assert regional.unassigned_channels == 5  # total - assigned
-    groups = {group.name: group for group in snapshot.groups}
-    assert groups["Mixed group"].pool_id == SEED_POOL_ID
-    assert groups["Metered group"].pool_id is None  # relationship present, no `data`
-    assert groups["Metered group"].metered_channels == 30
-    assert groups["Mixed group"].dids is None  # dids linkage absent in the seed
-    assert snapshot.balance is not None and snapshot.balance.balance == 123.45
-    assert snapshot.api_version == "2022-05-10"
+    regional = {"pool": "Regional"}
+    assert value(families, "didww_capacity_pool_setup_price", **regional) == 10.0
+    assert value(families, "didww_capacity_pool_monthly_price", **regional) == 8.5
+    assert value(families, "didww_capacity_pool_unassigned_channels", **regional) == 5
+    mixed = {"pool": "Extended", "capacity_group": "Mixed group"}
+    assert value(families, "didww_shared_capacity_group_shared_channels", **mixed) is not None
+    metered = {"pool": "", "capacity_group": "Metered group"}  # relationship without `data`
+    assert value(families, "didww_shared_capacity_group_metered_channels", **metered) == 30
+    assert value(families, "didww_account_balance") == 123.45
+    assert value(families, "didww_api_info", api_version="2022-05-10") == 1
+    assert value(families, "didww_up") == 1
+    first_group = SEED["data"][0]["attributes"]["name"]
+    dids = families["didww_shared_capacity_group_dids"].samples
+    assert {s.labels["capacity_group"]: s.value for s in dids}[first_group] == 3
+
+
+@responses.activate
+def test_dids_are_counted_per_group_without_including_them() -> None:
+    seed_with_pool_listing()
+    snapshot, families = fetch_account()
+    assert snapshot.complete
+    groups = [
+        call.request for call in responses.calls if "/shared_capacity_groups" in call.request.url
+    ]
+    assert all("dids" not in parse_qs(urlsplit(r.url).query)["include"][0] for r in groups)
+    counted = sorted(
+        parse_qs(urlsplit(call.request.url).query)["filter[shared_capacity_group.id]"][0]
+        for call in responses.calls
+        if "/dids" in call.request.url
+    )
+    assert counted == sorted(group["id"] for group in SEED["data"])
+    assert {s.value for s in families["didww_shared_capacity_group_dids"].samples} == {0}
 
 
 @responses.activate
@@ -148,19 +209,56 @@ def test_null_linkage_and_null_metered_channels() -> None:
         "id": "g1",
         "type": "shared_capacity_groups",
         "attributes": {"name": "G", "shared_channels_count": 2, "metered_channels_count": None},
-        "relationships": {
-            "capacity_pool": {"data": None},
-            "dids": {"data": [{"type": "dids", "id": "d1"}, {"type": "dids", "id": "d2"}]},
-        },
+        "relationships": {"capacity_pool": {"data": None}},
     }
     responses.add(responses.GET, f"{BASE}/shared_capacity_groups", json=collection([group]))
     responses.add(responses.GET, f"{BASE}/capacity_pools", json=collection([]))
     add_balance()
-    snapshot = DidwwCollection(make_client())(Deadline(5))
-    (parsed,) = snapshot.groups
-    assert parsed.pool_id is None
-    assert parsed.metered_channels == 0  # null: no metered overflow
-    assert parsed.dids == 2
+    snapshot, families = fetch_account({"g1": 2})
+    labels = {"pool": "", "capacity_group": "G"}
+    assert value(families, "didww_shared_capacity_group_metered_channels", **labels) == 0
+    assert value(families, "didww_shared_capacity_group_dids", **labels) == 2
+    assert snapshot.up
+
+
+@responses.activate
+def test_a_group_linked_to_an_unknown_pool_is_left_out_as_invalid() -> None:
+    group = {
+        "id": "g1",
+        "type": "shared_capacity_groups",
+        "attributes": {"name": "G", "shared_channels_count": 2},
+        "relationships": {"capacity_pool": {"data": {"type": "capacity_pools", "id": "nowhere"}}},
+    }
+    responses.add(responses.GET, f"{BASE}/shared_capacity_groups", json=collection([group]))
+    responses.add(responses.GET, f"{BASE}/capacity_pools", json=collection([]))
+    add_balance()
+    snapshot, families = fetch_account()
+    assert [e.reason for e in snapshot.errors] == ["invalid_response"]
+    assert "'nowhere'" in snapshot.errors[0].detail
+    assert "didww_shared_capacity_group_shared_channels" not in families
+    assert value(families, "didww_up") == 0
+    assert value(families, "didww_account_balance") == 123.45
+
+
+@responses.activate
+def test_a_negative_count_is_invalid_not_odins_minus_one() -> None:
+    responses.add(
+        responses.GET,
+        f"{BASE}/capacity_pools",
+        json=collection(
+            [
+                pool_resource("p1", "Standard"),
+                pool_resource("p2", "Broken", total_channels_count=-1),
+            ]
+        ),
+    )
+    responses.add(responses.GET, f"{BASE}/shared_capacity_groups", json=collection([]))
+    add_balance()
+    snapshot, families = fetch_account()
+    assert [e.reason for e in snapshot.errors] == ["invalid_response"]
+    assert "total_channels_count is -1" in snapshot.errors[0].detail
+    assert pool_labels(families, "didww_capacity_pool_total_channels") == ["Standard"]
+    assert not snapshot.up
 
 
 def group_page(numbers: range, page: int, last: int | None, total: int | None) -> dict:
@@ -196,15 +294,16 @@ def add_group_pages(pages: dict[int, dict]) -> None:
             f"{BASE}/shared_capacity_groups",
             match=[
                 responses.matchers.query_param_matcher(
-                    {
-                        "page[number]": str(number),
-                        "page[size]": "100",
-                        "include": "capacity_pool,dids",
-                    }
+                    {"page[number]": str(number), "page[size]": "100", "include": "capacity_pool"}
                 )
             ],
             json=body,
         )
+
+
+def group_names(families: dict[str, Metric]) -> list[str]:
+    samples = families["didww_shared_capacity_group_shared_channels"].samples
+    return sorted(sample.labels["capacity_group"] for sample in samples)
 
 
 @responses.activate
@@ -218,12 +317,12 @@ def test_every_page_is_fetched_when_the_server_caps_the_page_size() -> None:
     )
     responses.add(responses.GET, f"{BASE}/capacity_pools", json=collection([]))
     add_balance()
-    snapshot = DidwwCollection(make_client())(Deadline(5))
+    snapshot, families = fetch_account()
     assert snapshot.errors == ()
-    assert sorted(g.name for g in snapshot.groups) == [f"group {n}" for n in range(1, 6)]
-    assert {g.metered_channels for g in snapshot.groups} == {None}  # attribute absent
+    assert group_names(families) == [f"group {n}" for n in range(1, 6)]
+    assert "didww_shared_capacity_group_metered_channels" not in families  # attribute absent
     # The pool came only through `included`, once, although three pages carried it.
-    assert [p.name for p in snapshot.pools] == ["Standard"]
+    assert pool_labels(families, "didww_capacity_pool_total_channels") == ["Standard"]
 
 
 @responses.activate
@@ -233,10 +332,10 @@ def test_a_next_link_that_loops_back_stops_and_is_reported() -> None:
     add_group_pages({1: looping})
     responses.add(responses.GET, f"{BASE}/capacity_pools", json=collection([]))
     add_balance()
-    snapshot = DidwwCollection(make_client())(Deadline(5))
+    snapshot, families = fetch_account()
     assert [e.reason for e in snapshot.errors] == ["invalid_response"]
     assert "loops" in snapshot.errors[0].detail
-    assert len(snapshot.groups) == 2  # what was read is kept
+    assert len(group_names(families)) == 2  # what was read is kept
     assert not snapshot.up
 
 
@@ -247,8 +346,9 @@ def test_duplicate_ids_across_pages_are_collected_once() -> None:
     add_group_pages({1: page_one, 2: page_two})
     responses.add(responses.GET, f"{BASE}/capacity_pools", json=collection([]))
     add_balance()
-    snapshot = DidwwCollection(make_client())(Deadline(5))
-    assert sorted(g.group_id for g in snapshot.groups) == ["g1", "g2", "g3"]
+    snapshot, families = fetch_account()
+    assert group_names(families) == ["group 1", "group 2", "group 3"]
+    assert snapshot.complete
 
 
 @responses.activate
@@ -263,8 +363,29 @@ def test_one_failing_call_keeps_the_others_and_marks_the_account_down() -> None:
         },
     )
     add_balance()
-    snapshot = DidwwCollection(make_client())(Deadline(5))
+    snapshot, families = fetch_account()
     assert not snapshot.up
     assert [(e.reason, e.endpoint) for e in snapshot.errors] == [("http_error", "/capacity_pools")]
     assert "page[size] too big" in snapshot.errors[0].detail
-    assert snapshot.balance is not None and len(snapshot.groups) == 2
+    assert value(families, "didww_account_balance") == 123.45
+    assert len(group_names(families)) == 2
+
+
+@responses.activate
+def test_a_task_that_crashes_is_an_internal_error_and_the_account_is_down(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    seed_with_pool_listing()
+
+    def crash(self: object, deadline: Deadline) -> None:
+        raise ZeroDivisionError("simulated bug")
+
+    monkeypatch.setattr(DidwwClient, "fetch_balance", crash)
+    snapshot, families = fetch_account()
+    assert [(e.reason, e.detail) for e in snapshot.errors] == [
+        ("internal", "unexpected ZeroDivisionError in _collect_balance")
+    ]
+    assert value(families, "didww_up") == 0
+    assert "didww_capacity_pool_total_channels" in families  # the rest is kept
+    crashes = [r for r in caplog.records if r.exc_info is not None]
+    assert len(crashes) == 1 and "ZeroDivisionError" in repr(crashes[0].exc_info)

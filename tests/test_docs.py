@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry
+from prometheus_client.metrics_core import Metric
 
-from exporter.collector import Exporter
 from exporter.deadline import Deadline
+from exporter.exporter import Exporter
 from exporter.simulator import Simulator
-from tests.helpers import simulator_config
+from tests.helpers import parsed_families, simulator_config
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 ROW = re.compile(r"^\| `(?P<name>[a-z_]+)` \| (?P<type>\w+) \|(?P<labels>[^|]*)\|")
@@ -35,9 +36,9 @@ def documented_metrics() -> dict[str, tuple[str, frozenset[str]]]:
     return rows
 
 
-def exposed_metrics(registry: CollectorRegistry) -> dict[str, tuple[str, frozenset[str]]]:
+def exposed_metrics(families: Iterable[Metric]) -> dict[str, tuple[str, frozenset[str]]]:
     exposed = {}
-    for family in registry.collect():
+    for family in families:
         assert family.samples, f"{family.name} has no sample in the demo data"
         labels = frozenset(family.samples[0].labels) - {"le"}
         exposed[family.name] = (family.type, labels)
@@ -48,8 +49,8 @@ def test_readme_lists_every_exposed_metric_with_its_type_and_labels() -> None:
     with Simulator() as simulator:
         exporter = Exporter(simulator_config(simulator))
         try:
-            registry = exporter.scrape(Deadline(10))
-            exposed = exposed_metrics(registry)
+            scrape = exporter.scrape(Deadline(10))
+            exposed = exposed_metrics(parsed_families(scrape.chunks(openmetrics=False)).values())
         finally:
             exporter.close()
     documented = documented_metrics()

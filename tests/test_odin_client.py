@@ -94,14 +94,27 @@ def test_token_cache_refreshes_before_exp() -> None:
     assert len(issued) == 2
 
 
-def test_token_cache_invalidate_ignores_a_token_already_replaced() -> None:
+def test_a_refused_token_already_replaced_is_retried_with_its_replacement() -> None:
     tokens = iter(["a.e30.x", "b.e30.x", "c.e30.x"])
     cache = OdinTokenCache(lambda deadline: next(tokens))
     old = cache.token(Deadline(1))
-    cache.invalidate(old)
-    new = cache.token(Deadline(1))
-    cache.invalidate(old)  # a second thread reporting the same stale token
-    assert cache.token(Deadline(1)) == new == "b.e30.x"
+    collection = Deadline(1)
+    assert cache.after_refusal(old, 401, collection) == "b.e30.x"
+    # a second thread of the same collection reporting the same stale token: no new login
+    assert cache.after_refusal(old, 403, collection) == "b.e30.x"
+    assert cache.token(collection) == "b.e30.x"
+
+
+def test_a_collection_logs_in_again_at_most_once() -> None:
+    tokens = iter(["a.e30.x", "b.e30.x", "c.e30.x"])
+    cache = OdinTokenCache(lambda deadline: next(tokens))
+    first = cache.token(Deadline(1))
+    collection = Deadline(1)
+    second = cache.after_refusal(first, 401, collection)
+    assert second == "b.e30.x"
+    assert cache.after_refusal(second, 401, collection) is None
+    assert cache.after_refusal("b.e30.x", 403, collection) is None
+    assert cache.after_refusal("b.e30.x", 401, Deadline(1)) == "c.e30.x"  # the next collection
 
 
 def test_jwt_expiry_reads_exp_and_tolerates_garbage() -> None:
@@ -111,27 +124,50 @@ def test_jwt_expiry_reads_exp_and_tolerates_garbage() -> None:
 
 
 @responses.activate
-def test_401_causes_one_relogin_and_one_retry() -> None:
+def test_401_to_a_token_of_an_earlier_collection_causes_one_relogin_and_one_retry() -> None:
     login = add_login(make_jwt(time.time() + 3600))
+    responses.add(responses.GET, REPORTS, json=SEED_REPORT)
     responses.add(responses.GET, REPORTS, status=401, json={"error": "expired"})
     responses.add(responses.GET, REPORTS, json=SEED_REPORT)
+    client = make_client()
+    client.fetch_trunk_call_capacity_report("ent.odin", Deadline(5))
 
-    parsed = make_client().fetch_trunk_call_capacity_report("ent.odin", Deadline(5))
+    parsed = client.fetch_trunk_call_capacity_report("ent.odin", Deadline(5))
 
     assert login.call_count == 2
     assert parsed.service_provider_id == "ent.odin"
 
 
 @responses.activate
-def test_persistent_403_is_an_auth_error_after_a_single_retry() -> None:
-    add_login(make_jwt(time.time() + 3600))
+def test_persistent_403_is_an_auth_error_after_a_single_relogin() -> None:
+    login = add_login(make_jwt(time.time() + 3600))
+    responses.add(responses.GET, REPORTS, json=SEED_REPORT)
     report = responses.add(responses.GET, REPORTS, status=403, json={"error": "forbidden"})
+    client = make_client()
+    client.fetch_trunk_call_capacity_report("ent.odin", Deadline(5))
 
     with pytest.raises(UpstreamError) as caught:
-        make_client().fetch_trunk_call_capacity_report("ent.odin", Deadline(5))
+        client.fetch_trunk_call_capacity_report("ent.odin", Deadline(5))
 
     assert caught.value.reason == "auth"
+    assert login.call_count == 2
     assert report.call_count == 2
+
+
+@responses.activate
+def test_403_to_a_token_issued_in_this_collection_is_a_permission_error_without_relogin() -> None:
+    login = add_login(make_jwt(time.time() + 3600))
+    report = responses.add(responses.GET, REPORTS, status=403, json={"error": "forbidden"})
+    client = make_client()
+    deadline = Deadline(5)
+
+    for service_provider in ("ent.odin", "sp.two", "sp.three"):
+        with pytest.raises(UpstreamError) as caught:
+            client.fetch_trunk_call_capacity_report(service_provider, deadline)
+        assert caught.value.reason == "auth"
+
+    assert login.call_count == 1
+    assert report.call_count == 3
 
 
 @responses.activate
@@ -195,15 +231,33 @@ def test_200_with_invalid_json_is_an_invalid_response() -> None:
 
 
 @responses.activate
-def test_wrong_type_names_the_field() -> None:
+def test_a_wrong_type_leaves_out_only_its_group_and_names_the_field() -> None:
     add_login(make_jwt(time.time() + 3600))
     broken = json.loads(json.dumps(SEED_REPORT))
     broken["groups"][1]["groupTrunkCapacity"]["maxActiveCalls"] = "fifteen"
     responses.add(responses.GET, REPORTS, json=broken)
-    with pytest.raises(UpstreamError) as caught:
-        make_client().fetch_trunk_call_capacity_report("ent.odin", Deadline(5))
-    assert caught.value.reason == "invalid_response"
-    assert "report.groups[1].groupTrunkCapacity.maxActiveCalls" in caught.value.detail
+    report = make_client().fetch_trunk_call_capacity_report("ent.odin", Deadline(5))
+    kept = [group.group_id for group in report.groups]
+    assert kept == [g["groupId"] for i, g in enumerate(SEED_REPORT["groups"]) if i != 1]
+    (problem,) = report.problems
+    assert "report.groups[1].groupTrunkCapacity.maxActiveCalls" in problem
+
+
+@responses.activate
+@pytest.mark.parametrize("bad", [r"\udfff", r"nul\u0000", r"tab\there", r"c1\u0085"])
+def test_a_name_that_cannot_be_a_label_value_leaves_out_only_its_group(bad: str) -> None:
+    """`bad` is JSON text: an escape that decodes to a lone surrogate or a control character."""
+    add_login(make_jwt(time.time() + 3600))
+    text = json.dumps(SEED_REPORT).replace(
+        '"groupName": "connections.demo"', f'"groupName": "{bad}"'
+    )
+    assert bad in text
+    responses.add(responses.GET, REPORTS, body=text, content_type="application/json")
+    report = make_client().fetch_trunk_call_capacity_report("ent.odin", Deadline(5))
+    assert "connections.demo" not in [group.group_id for group in report.groups]
+    assert len(report.groups) == len(SEED_REPORT["groups"]) - 1
+    (problem,) = report.problems
+    assert "report.groups[0].groupName holds the unprintable character U+" in problem
 
 
 @responses.activate
@@ -252,7 +306,7 @@ def test_trunk_group_list_and_detail() -> None:
         },
     )
     client = make_client()
-    assert client.list_trunk_group_names("s", "g", Deadline(5)) == ["tg1", "tg2"]
+    assert client.list_trunk_group_names("s", "g", Deadline(5)).names == ("tg1", "tg2")
     detail = client.fetch_trunk_group_detail("s", "g", "tg1", Deadline(5))
     assert detail.max_active_calls == 30
     assert detail.max_incoming_calls is None

@@ -22,6 +22,7 @@ from exporter.didww.models import (
 from exporter.odin.models import (
     TrunkCallCapacityReport,
     TrunkGroup,
+    TrunkGroupNames,
     parse_service_providers,
     parse_trunk_call_capacity_report,
     parse_trunk_group_detail,
@@ -107,7 +108,7 @@ def test_odin_parsers_on_arbitrary_json(payload: Any) -> None:
         parse_trunk_call_capacity_report, payload, "sp", expected=TrunkCallCapacityReport
     )
     parses_or_refuses(parse_trunk_group_detail, payload, "g", "tg", expected=TrunkGroup)
-    parses_or_refuses(parse_trunk_group_names, payload, expected=list)
+    parses_or_refuses(parse_trunk_group_names, payload, expected=TrunkGroupNames)
     parses_or_refuses(parse_service_providers, payload, expected=list)
 
 

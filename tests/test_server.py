@@ -12,7 +12,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.collector import Exporter
+from exporter.exporter import Exporter
 from exporter.simulator import Fault, Simulator
 from tests.helpers import serving, simulator_config
 
@@ -42,8 +42,12 @@ def test_metrics_exports_both_apis_with_the_simulators_values(simulator: Simulat
     for sp in simulator.dataset.odin.service_providers:
         labels = {"target": "odin-demo", "service_provider": sp.id}
         trunking = any(group.trunking for group in sp.groups)
-        assert value(parsed, "odin_service_provider_up", **labels) == (1 if trunking else 0), sp.id
+        # An SP without trunking is a standing fact, not a failure: up, trunking disabled.
+        assert value(parsed, "odin_service_provider_up", **labels) == 1, sp.id
+        enabled = value(parsed, "odin_service_provider_trunking_enabled", **labels)
+        assert enabled == (1 if trunking else 0), sp.id
         if not trunking:
+            assert value(parsed, "odin_service_provider_max_active_calls", **labels) is None
             continue
         cap = math.inf if sp.max_active_calls == -1 else sp.max_active_calls
         assert value(parsed, "odin_service_provider_max_active_calls", **labels) == cap

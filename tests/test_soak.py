@@ -17,7 +17,7 @@ from pathlib import Path
 import requests
 
 import exporter
-from exporter.collector import Exporter
+from exporter.exporter import Exporter
 from exporter.simulator import Fault, Simulator
 from tests.helpers import serving, simulator_config
 

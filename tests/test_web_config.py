@@ -27,7 +27,7 @@ import pytest
 import requests
 import yaml
 
-from exporter.collector import Exporter
+from exporter.exporter import Exporter
 from exporter.simulator import Simulator
 from exporter.web_config import WebConfig, WebConfigError, load_web_config
 from tests.helpers import serving as serve_exporter

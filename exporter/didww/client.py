@@ -18,6 +18,7 @@ from exporter.telemetry import Telemetry
 CAPACITY_POOLS = "/capacity_pools"
 SHARED_CAPACITY_GROUPS = "/shared_capacity_groups"
 BALANCE = "/balance"
+DIDS = "/dids"
 # The documented maximum page size.
 PAGE_SIZE = 100
 # The server rejects any media-type parameter (e.g. "; charset=utf-8") with 406/415.
@@ -50,6 +51,17 @@ class DidwwClient:
         if include:
             params["include"] = include
         return self._get(endpoint, params, deadline).parse(parse_page)
+
+    def count_dids(self, shared_capacity_group_id: str, deadline: Deadline) -> int:
+        """DIDs in a shared capacity group: `meta.total_records` of a one-DID page."""
+        params = {
+            "filter[shared_capacity_group.id]": shared_capacity_group_id,
+            "page[size]": "1",
+        }
+        page = self._get(DIDS, params, deadline).parse(parse_page)
+        if page.total_records is None:
+            raise UpstreamError("invalid_response", DIDS, "the DID count has no meta.total_records")
+        return page.total_records
 
     def fetch_balance(self, deadline: Deadline) -> AccountBalance:
         return self._get(BALANCE, {}, deadline).parse(parse_balance)

@@ -2,7 +2,9 @@
 
 One `OdinClient` per configured Odin target. Its token is shared by every thread and
 every concurrent collection of that target: one login at a time, refreshed shortly before
-the JWT's `exp`, and re-acquired once when a data call answers 401 or 403.
+the JWT's `exp`. When a data call answers 401 or 403 with a token from an earlier collection,
+the client logs in again and retries once; a refusal of a token issued during this
+collection is a permission error of that call, so a collection logs in at most once more.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import base64
 import binascii
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -26,6 +29,7 @@ from exporter.http_client import (
 from exporter.odin.models import (
     TrunkCallCapacityReport,
     TrunkGroup,
+    TrunkGroupNames,
     parse_service_providers,
     parse_trunk_call_capacity_report,
     parse_trunk_group_detail,
@@ -53,19 +57,44 @@ class OdinTokenCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._token: str | None = None
+        self._issued_at = 0.0  # time.monotonic() of the current token's login
         self._refresh_at = 0.0
+        self._relogged_at = -math.inf  # time.monotonic() of the last login after a refusal
         self._refused: UpstreamError | None = None
         self._refused_until = 0.0
 
     def token(self, deadline: Deadline) -> str:
         with self._lock:
-            if self._refused is not None and self._clock() < self._refused_until:
-                raise self._refused
             if self._token is None or self._clock() >= self._refresh_at:
-                self._token = None
-                token = self._log_in(deadline)
-                self._token, self._refresh_at = token, self._refresh_time(token)
+                return self._replace(deadline)
             return self._token
+
+    def after_refusal(self, refused: str, status: int, deadline: Deadline) -> str | None:
+        """The token to retry with after a data call refused `refused` with 401/403, or None
+        when the refusal is final for the collection that `deadline` belongs to.
+
+        A token another thread has already replaced is simply retried with its replacement.
+        Otherwise a 403 to a token issued during this collection is a permission error, and
+        a collection logs in again at most once, whatever its tasks meet.
+        """
+        with self._lock:
+            if self._token is not None and self._token != refused:
+                return self._token
+            started = deadline.started
+            if (status == 403 and self._issued_at >= started) or self._relogged_at >= started:
+                return None
+            self._relogged_at = time.monotonic()
+            return self._replace(deadline)
+
+    def _replace(self, deadline: Deadline) -> str:
+        """Log in and make the new token current (called with the lock held)."""
+        if self._refused is not None and self._clock() < self._refused_until:
+            raise self._refused
+        self._token = None
+        token = self._log_in(deadline)
+        self._token, self._refresh_at = token, self._refresh_time(token)
+        self._issued_at = time.monotonic()
+        return token
 
     def _log_in(self, deadline: Deadline) -> str:
         """Log in; a refusal is remembered for a while so that the SP tasks of a collection
@@ -78,12 +107,6 @@ class OdinTokenCache:
             raise
         self._refused = None
         return token
-
-    def invalidate(self, token: str) -> None:
-        """Forget `token` if it is still current (another thread may have replaced it)."""
-        with self._lock:
-            if self._token == token:
-                self._token = None
 
     def _refresh_time(self, token: str) -> float:
         now = self._clock()
@@ -124,6 +147,7 @@ class OdinClient:
         self._tokens.token(deadline)
 
     def list_service_providers(self, deadline: Deadline) -> list[str]:
+        """Discovery: every service provider's id (of the configured reseller, if any)."""
         params = {"resellerId": self.target.reseller} if self.target.reseller else {}
         return self._get(SERVICE_PROVIDERS, params, deadline).parse(parse_service_providers)
 
@@ -136,7 +160,7 @@ class OdinClient:
 
     def list_trunk_group_names(
         self, service_provider_id: str, group_id: str, deadline: Deadline
-    ) -> list[str]:
+    ) -> TrunkGroupNames:
         params = {"serviceProviderId": service_provider_id, "groupId": group_id}
         return self._get(TRUNK_GROUPS, params, deadline).parse(parse_trunk_group_names)
 
@@ -150,21 +174,21 @@ class OdinClient:
     def _get(
         self, endpoint: str, params: Mapping[str, str], deadline: Deadline
     ) -> UpstreamResponse:
-        """GET with the current token; on 401/403 log in again once and retry once."""
+        """GET with the current token; on 401/403, retry once if the token cache allows."""
         token = self._tokens.token(deadline)
         response = self._session.request(
             "GET", endpoint, params=params, deadline=deadline, headers=_bearer(token)
         )
         if response.status in (401, 403):
-            log.info(
-                "Odin refused the token; logging in again",
-                extra={"target": self.target.name, "endpoint": endpoint},
-            )
-            self._tokens.invalidate(token)
-            token = self._tokens.token(deadline)
-            response = self._session.request(
-                "GET", endpoint, params=params, deadline=deadline, headers=_bearer(token)
-            )
+            retry_with = self._tokens.after_refusal(token, response.status, deadline)
+            if retry_with is not None:
+                log.info(
+                    "Odin refused the token; retrying with a new one",
+                    extra={"target": self.target.name, "endpoint": endpoint},
+                )
+                response = self._session.request(
+                    "GET", endpoint, params=params, deadline=deadline, headers=_bearer(retry_with)
+                )
         raise_for_status(response)
         return response
 

@@ -1,7 +1,9 @@
 """Parsed Odin answers, and the parsers that build them from decoded JSON.
 
-Limits use +Inf for Odin's -1 ("unlimited"); a field the answer lacks is None, which the
-collector turns into no sample (never 0). Shape problems raise `InvalidPayload`.
+Odin's -1 is read here, not in the shared payload helpers: in a limit it means unlimited
+(+Inf), in a count "not applicable" (None). A field the answer lacks is None, which becomes no
+sample (never 0). A report or list whose shape is wrong raises `InvalidPayload`; one group or
+row in it that is wrong is left out and listed in `problems`, so that it fails alone.
 
 The records are slotted dataclasses that nothing mutates after parsing. They are not declared
 frozen: a frozen dataclass sets each field through object.__setattr__, and building two records
@@ -11,17 +13,16 @@ per group made that the largest single cost of parsing a 1,000-SP scrape's repor
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from exporter.payload import (
     InvalidPayload,
     as_list,
     as_object,
     optional_bool,
-    optional_count,
-    optional_limit,
+    optional_number,
     optional_object,
     optional_string,
     required_string,
@@ -74,6 +75,33 @@ class TrunkCallCapacityReport:
     groups: tuple[GroupTrunkCapacity, ...]
     # Odin releases of 2019-2020 answered with one row per trunk group instead of `groups`.
     legacy_trunk_groups: tuple[TrunkGroup, ...] = ()
+    problems: tuple[str, ...] = ()  # groups or rows left out, each with what was wrong
+
+
+@dataclass(slots=True)
+class TrunkGroupNames:
+    names: tuple[str, ...]
+    problems: tuple[str, ...] = ()
+
+
+def optional_count(obj: Mapping[str, Any], key: str, what: str) -> float | None:
+    """A count where Odin's -1 means "not applicable": no sample."""
+    value = optional_number(obj, key, what)
+    if value == -1:
+        return None
+    if value is not None and value < 0:
+        raise InvalidPayload(f"{what}.{key} is {value:g}, expected a count of zero or more")
+    return value
+
+
+def optional_limit(obj: Mapping[str, Any], key: str, what: str) -> float | None:
+    """A capacity limit where -1 means unlimited (+Inf)."""
+    value = optional_number(obj, key, what)
+    if value == -1:
+        return math.inf
+    if value is not None and value < 0:
+        raise InvalidPayload(f"{what}.{key} is {value:g}, expected -1 (unlimited) or more")
+    return value
 
 
 def parse_service_providers(payload: Any) -> list[str]:
@@ -96,30 +124,57 @@ def parse_trunk_call_capacity_report(
     report = as_object(payload, "report")
     sp_capacity = optional_object(report, "serviceProviderTrunkCapacity", "report") or {}
     what = "report.serviceProviderTrunkCapacity"
+    groups: tuple[GroupTrunkCapacity, ...] = ()
+    legacy: tuple[TrunkGroup, ...] = ()
     if "groups" not in report and "groupTrunkGroupDetails" in report:
         rows = as_list(report["groupTrunkGroupDetails"], "report.groupTrunkGroupDetails")
-        legacy = tuple(
-            _parse_legacy_trunk_group(row, f"report.groupTrunkGroupDetails[{i}]")
-            for i, row in enumerate(rows)
+        legacy, problems = _parse_rows(
+            rows, "report.groupTrunkGroupDetails", _parse_legacy_trunk_group, _trunk_group_key
         )
-        _reject_duplicates(
-            [f"{row.group_id}/{row.name}" for row in legacy],
-            "report.groupTrunkGroupDetails",
-            "groupId/name",
-        )
-        groups: tuple[GroupTrunkCapacity, ...] = ()
     else:
         rows = as_list(report.get("groups"), "report.groups")
-        groups = tuple(_parse_group(row, f"report.groups[{i}]") for i, row in enumerate(rows))
-        legacy = ()
-    _reject_duplicates([g.group_id for g in groups], "report.groups", "groupId")
+        groups, problems = _parse_rows(rows, "report.groups", _parse_group, _group_key)
     return TrunkCallCapacityReport(
         service_provider_id=service_provider_id,
         max_active_calls=optional_limit(sp_capacity, "maxActiveCalls", what),
         bursting_max_active_calls=optional_limit(sp_capacity, "burstingMaxActiveCalls", what),
         groups=groups,
         legacy_trunk_groups=legacy,
+        problems=problems,
     )
+
+
+Row = TypeVar("Row")
+
+
+def _parse_rows(
+    rows: list[Any],
+    what: str,
+    parse: Callable[[Any, str], Row],
+    key: Callable[[Row], str],
+) -> tuple[tuple[Row, ...], tuple[str, ...]]:
+    """Each row parsed on its own: a bad or repeated row is left out with its problem."""
+    parsed: dict[str, Row] = {}
+    problems: list[str] = []
+    for index, row in enumerate(rows):
+        try:
+            item = parse(row, f"{what}[{index}]")
+        except InvalidPayload as error:
+            problems.append(str(error))
+            continue
+        if key(item) in parsed:
+            problems.append(f"{what}[{index}] repeats {key(item)[:60]!r}; the first is kept")
+            continue
+        parsed[key(item)] = item
+    return tuple(parsed.values()), tuple(problems)
+
+
+def _group_key(group: GroupTrunkCapacity) -> str:
+    return group.group_id
+
+
+def _trunk_group_key(trunk_group: TrunkGroup) -> str:
+    return f"{trunk_group.group_id}/{trunk_group.name}"
 
 
 def _parse_group(item: Any, what: str) -> GroupTrunkCapacity:
@@ -169,15 +224,15 @@ def _parse_legacy_trunk_group(item: Any, what: str) -> TrunkGroup:
     )
 
 
-def parse_trunk_group_names(payload: Any) -> list[str]:
+def parse_trunk_group_names(payload: Any) -> TrunkGroupNames:
     """`GET /groups/trunk-groups?serviceProviderId=&groupId=`: the trunk groups' names."""
     rows = as_list(payload, "trunk group list")
-    names = [
-        required_string(as_object(row, f"trunk group list[{i}]"), "name", f"trunk group list[{i}]")
-        for i, row in enumerate(rows)
-    ]
-    _reject_duplicates(names, "trunk group list", "name")
-    return names
+    names, problems = _parse_rows(rows, "trunk group list", _trunk_group_name, str)
+    return TrunkGroupNames(names, problems)
+
+
+def _trunk_group_name(row: Any, what: str) -> str:
+    return required_string(as_object(row, what), "name", what)
 
 
 def parse_trunk_group_detail(payload: Any, group_id: str, name: str) -> TrunkGroup:
@@ -202,9 +257,3 @@ def _bursting_limit(row: Mapping[str, Any], what: str) -> float | None:
     if optional_bool(row, "enableBursting", what) is False:
         return 0.0
     return optional_limit(row, "burstingMaxActiveCalls", what)
-
-
-def _reject_duplicates(values: list[str], what: str, key: str) -> None:
-    if len(set(values)) != len(values):
-        duplicate = next(v for v in values if values.count(v) > 1)
-        raise InvalidPayload(f"{what} has {key} {duplicate[:60]!r} more than once")

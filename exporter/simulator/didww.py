@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from exporter.simulator.dataset import (
     CapacityPool,
+    Did,
     DidwwData,
     SharedCapacityGroup,
     VoiceInTrunk,
@@ -109,6 +110,17 @@ class DidwwApi:
                 self._group_resource,
                 {"name": lambda group: group.name, "capacity_pool.id": lambda group: group.pool_id},
                 {"capacity_pool": self._include_group_pools, "dids": self._include_group_dids},
+            ),
+            "/dids": _Collection(
+                "dids",
+                lambda: [
+                    (did, group)
+                    for group in self._data.shared_capacity_groups
+                    for did in group.dids
+                ],
+                lambda request, record, include: _did_resource(record[0]),
+                {"shared_capacity_group.id": lambda record: record[1].id},
+                {},
             ),
             "/voice_in_trunks": _Collection(
                 "voice_in_trunks",
@@ -299,25 +311,7 @@ class DidwwApi:
     def _include_group_dids(
         self, request: Request, groups: Sequence[SharedCapacityGroup]
     ) -> list[Resource]:
-        return [
-            _resource(
-                did.id,
-                "dids",
-                {
-                    "number": did.number,
-                    "description": did.description,
-                    "blocked": False,
-                    "terminated": False,
-                    "capacity_limit": None,
-                    "channels_included_count": 0,
-                    "dedicated_channels_count": 0,
-                    "created_at": did.created_at,
-                },
-                {},
-            )
-            for group in groups
-            for did in group.dids
-        ]
+        return [_did_resource(did) for group in groups for did in group.dids]
 
     def _include_pool_groups(
         self, request: Request, pools: Sequence[CapacityPool]
@@ -327,6 +321,20 @@ class DidwwApi:
             for pool in pools
             for group in self._groups_of(pool)
         ]
+
+
+def _did_resource(did: Did) -> Resource:
+    attributes = {
+        "number": did.number,
+        "description": did.description,
+        "blocked": False,
+        "terminated": False,
+        "capacity_limit": None,
+        "channels_included_count": 0,
+        "dedicated_channels_count": 0,
+        "created_at": did.created_at,
+    }
+    return _resource(did.id, "dids", attributes, {})
 
 
 def _resource(

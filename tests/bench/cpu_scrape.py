@@ -30,10 +30,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from prometheus_client import generate_latest
-
-from exporter.collector import Exporter
 from exporter.deadline import Deadline
+from exporter.exporter import Exporter
 from tests.bench import baseline
 from tests.bench.simulator_process import SimulatedOdin, exporter_config
 
@@ -76,7 +74,7 @@ def exporter_scrape(odin: SimulatedOdin, out: Path) -> dict[str, float]:
     exporter = Exporter(exporter_config(odin, odin.service_provider_ids()))
     try:
         figures, exposition = measure(
-            lambda: generate_latest(exporter.scrape(Deadline(_DEADLINE_SECONDS)))
+            lambda: b"".join(exporter.scrape(Deadline(_DEADLINE_SECONDS)).chunks(openmetrics=False))
         )
     finally:
         exporter.close()

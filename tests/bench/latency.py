@@ -15,12 +15,11 @@ import time
 from dataclasses import dataclass
 from statistics import median
 
-from prometheus_client import generate_latest
 from prometheus_client.core import Metric
 
-from exporter.collector import Exporter
 from exporter.config import Config
 from exporter.deadline import Deadline
+from exporter.exporter import Exporter
 from tests.bench import baseline
 
 _DEADLINE_SECONDS = 60.0
@@ -63,7 +62,7 @@ def time_scrapes(config: Config, runs: int, expect: dict[bytes, int]) -> ScrapeT
 
 def _timed_scrape(exporter: Exporter, expect: dict[bytes, int]) -> tuple[float, bytes]:
     started = time.perf_counter()
-    exposition = generate_latest(exporter.scrape(Deadline(_DEADLINE_SECONDS)))
+    exposition = b"".join(exporter.scrape(Deadline(_DEADLINE_SECONDS)).chunks(openmetrics=False))
     seconds = time.perf_counter() - started
     for pattern, count in expect.items():
         found = len(re.findall(pattern, exposition, re.MULTILINE))

@@ -1,27 +1,35 @@
-"""Collectors driven through a private CollectorRegistry, on the seed documents' examples."""
+"""Vendor metric families, driven through a private CollectorRegistry, on the seed documents.
+
+Each vendor renders its parts into exposition lines; `registry_of` reads a snapshot back through
+prometheus_client's parser, so every assertion is on samples as a scraper would see them.
+"""
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.collection_result import CollectionError
-from exporter.didww.collection import DidwwSnapshot
-from exporter.didww.collector import DidwwCollector
+from exporter import didww, odin
+from exporter.didww.metrics import AccountData, account_lines
 from exporter.didww.models import (
     AccountBalance,
     parse_capacity_pool,
     parse_page,
     parse_shared_capacity_group,
 )
-from exporter.odin.collection import OdinSnapshot, failed_odin_snapshot
-from exporter.odin.collector import OdinCollector
+from exporter.odin.metrics import no_trunking_lines, report_lines, trunk_group_lines
 from exporter.odin.models import TrunkGroup, parse_trunk_call_capacity_report
-from exporter.payload import InvalidPayload
+from exporter.snapshot import CollectionError, Part, Snapshot, SnapshotBuilder
+from exporter.vendor import Vendor
+from tests.helpers import snapshot_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ODIN_SEED = json.loads((FIXTURES / "odin_report_seed.json").read_text())
@@ -29,22 +37,35 @@ DIDWW_SEED = json.loads((FIXTURES / "didww_shared_capacity_groups_seed.json").re
 T = "odin-prod"
 
 
-def registry_of(collector: object) -> CollectorRegistry:
+class SnapshotCollector:
+    """A snapshot's exposition as prometheus_client families."""
+
+    def __init__(self, vendor: Vendor, snapshot: Snapshot) -> None:
+        self._text = snapshot_text(vendor, snapshot)
+
+    def collect(self) -> Iterator[Metric]:
+        return text_string_to_metric_families(self._text)
+
+
+def registry_of(vendor: Vendor, snapshot: Snapshot) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(collector)  # type: ignore[arg-type]
+    registry.register(SnapshotCollector(vendor, snapshot))
     return registry
 
 
-def odin_seed_registry(**snapshot_fields: object) -> CollectorRegistry:
-    report = parse_trunk_call_capacity_report(ODIN_SEED, "ent.odin")
-    fields = {
-        "reports": (report,),
-        "failed_service_providers": {"sp.legacy": "http_error"},
-        "trunk_groups": (),
-        "errors": (),
-    }
-    fields.update(snapshot_fields)
-    return registry_of(OdinCollector([(T, OdinSnapshot(**fields))]))
+def odin_snapshot(report: dict[str, Any], *parts: Part, sp: str = "ent.odin") -> Snapshot:
+    builder = SnapshotBuilder(T, odin.UP_FAMILIES, [sp, "sp.legacy"])
+    builder.add_part(
+        Part(sp, (), report_lines(T, parse_trunk_call_capacity_report(report, sp))), main=True
+    )
+    for part in parts:
+        builder.add_part(part)
+    builder.fail(CollectionError("http_error", "/reports", "HTTP 500", "sp.legacy"))
+    return builder.build()
+
+
+def odin_seed_registry(*parts: Part) -> CollectorRegistry:
+    return registry_of(odin.VENDOR, odin_snapshot(ODIN_SEED, *parts))
 
 
 def group_value(registry: CollectorRegistry, name: str, group: str) -> float | None:
@@ -57,6 +78,7 @@ def test_odin_seed_service_provider_values_and_unlimited_bursting() -> None:
     sp = {"target": T, "service_provider": "ent.odin"}
     assert registry.get_sample_value("odin_up", {"target": T}) == 1
     assert registry.get_sample_value("odin_service_provider_up", sp) == 1
+    assert registry.get_sample_value("odin_service_provider_trunking_enabled", sp) == 1
     assert registry.get_sample_value("odin_service_provider_max_active_calls", sp) == 40
     assert registry.get_sample_value("odin_service_provider_bursting_max_active_calls", sp) == (
         math.inf
@@ -89,8 +111,7 @@ def test_odin_seed_group_values() -> None:
     info = {"target": T, "service_provider": "ent.odin", "group": "group.odin"}
     assert registry.get_sample_value("odin_group_info", {**info, "group_name": "odin Group"}) == 1
     # The seed's oversubscription: 65 allocated against a cap of 40.
-    allocated = sum(group_value(registry, names[0], g) for g in expected)
-    assert allocated == 65
+    assert sum(group_value(registry, names[0], g) or 0 for g in expected) == 65
 
 
 def test_odin_missing_fields_give_no_sample_never_zero() -> None:
@@ -98,8 +119,7 @@ def test_odin_missing_fields_give_no_sample_never_zero() -> None:
         "serviceProviderTrunkCapacity": {"maxActiveCalls": 12},
         "groups": [{"groupId": "g1", "groupTrunkCapacity": {"maxActiveCalls": 3}}],
     }
-    report = parse_trunk_call_capacity_report(sparse, "sp.sparse")
-    registry = registry_of(OdinCollector([(T, OdinSnapshot((report,), {}, (), ()))]))
+    registry = registry_of(odin.VENDOR, odin_snapshot(sparse, sp="sp.sparse"))
     sp = {"target": T, "service_provider": "sp.sparse"}
     group = {**sp, "group": "g1"}
     assert registry.get_sample_value("odin_service_provider_bursting_max_active_calls", sp) is None
@@ -112,11 +132,12 @@ def test_odin_missing_fields_give_no_sample_never_zero() -> None:
         "odin_group_trunk_group_service_authorized",
     ):
         assert registry.get_sample_value(absent, group) is None, absent
-    assert registry.get_sample_value("odin_group_info", {**group, "group_name": ""}) is None
+    names = {family.name for family in registry.collect()}
+    assert "odin_group_info" not in names  # no family without samples is written
 
 
-def test_odin_trunk_group_values_and_directions() -> None:
-    trunk_group = TrunkGroup(
+def trunk_group(state: str | None = "Available") -> TrunkGroup:
+    return TrunkGroup(
         group_id="g1",
         name="tg1",
         max_active_calls=30.0,
@@ -125,9 +146,13 @@ def test_odin_trunk_group_values_and_directions() -> None:
         bursting_max_active_calls=0.0,
         active_incoming_calls=7.0,
         active_outgoing_calls=3.0,
-        state="Available",
+        state=state,
     )
-    registry = odin_seed_registry(trunk_groups=(("ent.odin", trunk_group),))
+
+
+def test_odin_trunk_group_values_and_directions() -> None:
+    part = Part("ent.odin", ("g1", "tg1"), trunk_group_lines(T, "ent.odin", trunk_group()))
+    registry = odin_seed_registry(part)
     labels = {"target": T, "service_provider": "ent.odin", "group": "g1", "trunk_group": "tg1"}
     value = registry.get_sample_value
     assert value("odin_trunk_group_max_active_calls", labels) == 30
@@ -139,7 +164,25 @@ def test_odin_trunk_group_values_and_directions() -> None:
     assert value("odin_trunk_group_info", {**labels, "state": "Available"}) == 1
 
 
-def test_odin_legacy_report_shape_is_tolerated_as_trunk_groups() -> None:
+def test_a_trunk_group_without_state_has_no_info_sample_never_an_empty_state() -> None:
+    text = trunk_group_lines(T, "ent.odin", trunk_group(state=None))
+    assert "odin_trunk_group_info" not in text
+    assert b'state=""' not in b"".join(text.values())
+
+
+def test_an_sp_without_trunking_is_up_with_trunking_disabled_and_no_capacity() -> None:
+    builder = SnapshotBuilder(T, odin.UP_FAMILIES, ["sp.none"])
+    builder.add_part(Part("sp.none", (), no_trunking_lines(T, "sp.none")), main=True)
+    snapshot = builder.build()
+    registry = registry_of(odin.VENDOR, snapshot)
+    sp = {"target": T, "service_provider": "sp.none"}
+    assert snapshot.up and snapshot.complete
+    assert registry.get_sample_value("odin_service_provider_up", sp) == 1
+    assert registry.get_sample_value("odin_service_provider_trunking_enabled", sp) == 0
+    assert registry.get_sample_value("odin_service_provider_max_active_calls", sp) is None
+
+
+def test_odin_legacy_report_rows_are_trunk_groups_not_groups() -> None:
     legacy = {
         "serviceProviderTrunkCapacity": {"maxActiveCalls": -1},
         "groupTrunkGroupDetails": [
@@ -154,37 +197,59 @@ def test_odin_legacy_report_shape_is_tolerated_as_trunk_groups() -> None:
     }
     report = parse_trunk_call_capacity_report(legacy, "sp.old")
     assert report.groups == ()
-    (trunk_group,) = report.legacy_trunk_groups
-    assert trunk_group.max_active_calls == 8
-    assert trunk_group.bursting_max_active_calls == math.inf
+    (row,) = report.legacy_trunk_groups
+    assert (row.group_id, row.name) == ("g1", "tg-old")
+    lines = report_lines(T, report)
+    assert not any(name.startswith("odin_trunk_group") for name in lines)
 
 
 def test_odin_target_failure_yields_only_up_zero() -> None:
-    registry = registry_of(OdinCollector([(T, failed_odin_snapshot("auth")), ("odin-b", None)]))
+    error = CollectionError("auth", "/auth/token", "login refused")
+    registry = registry_of(odin.VENDOR, odin.VENDOR.failed_snapshot(T, error))
     assert registry.get_sample_value("odin_up", {"target": T}) == 0
-    assert registry.get_sample_value("odin_up", {"target": "odin-b"}) == 0
-    names = {family.name for family in registry.collect() if family.samples}
-    assert names == {"odin_up"}
+    assert {family.name for family in registry.collect()} == {"odin_up"}
 
 
 def test_odin_up_stays_one_when_some_service_providers_fail() -> None:
-    registry = odin_seed_registry(errors=(CollectionError("http_error", "/x", "400", "sp.legacy"),))
+    registry = odin_seed_registry()
     assert registry.get_sample_value("odin_up", {"target": T}) == 1
+    failed = {"target": T, "service_provider": "sp.legacy"}
+    assert registry.get_sample_value("odin_service_provider_up", failed) == 0
 
 
-def didww_seed_snapshot() -> DidwwSnapshot:
+def test_a_failed_trunk_group_call_downs_its_sp_but_keeps_its_report() -> None:
+    builder = SnapshotBuilder(T, odin.UP_FAMILIES, ["ent.odin"])
+    report = parse_trunk_call_capacity_report(ODIN_SEED, "ent.odin")
+    builder.add_part(Part("ent.odin", (), report_lines(T, report)), main=True)
+    builder.fail(CollectionError("timeout", "/groups/trunk-groups", "no answer", "ent.odin"))
+    snapshot = builder.build()
+    registry = registry_of(odin.VENDOR, snapshot)
+    sp = {"target": T, "service_provider": "ent.odin"}
+    assert registry.get_sample_value("odin_service_provider_up", sp) == 0
+    assert registry.get_sample_value("odin_service_provider_max_active_calls", sp) == 40
+    assert not snapshot.complete
+
+
+def didww_seed_snapshot(*errors: CollectionError, balance: bool = True) -> Snapshot:
     page = parse_page(DIDWW_SEED)
-    return DidwwSnapshot(
-        pools=tuple(parse_capacity_pool(r) for r in page.included),
-        groups=tuple(parse_shared_capacity_group(r) for r in page.data),
-        balance=AccountBalance(balance=12.5, credit=0.0, api_version=None),
+    pools = [parse_capacity_pool(r) for r in page.included]
+    names = {pool.pool_id: pool.name for pool in pools}
+    groups = [parse_shared_capacity_group(r) for r in page.data]
+    data = AccountData(
+        pools=pools,
+        groups=[(g, names.get(g.pool_id, "") if g.pool_id else "") for g in groups],
+        balance=AccountBalance(balance=12.5, credit=0.0, api_version=None) if balance else None,
         api_version=page.api_version,
-        errors=(),
     )
+    builder = SnapshotBuilder("didww", didww.UP_FAMILIES)
+    builder.add_part(Part("", (), account_lines("didww", data)))
+    for error in errors:
+        builder.fail(error)
+    return builder.build()
 
 
 def test_didww_seed_values() -> None:
-    registry = registry_of(DidwwCollector([("didww", didww_seed_snapshot())]))
+    registry = registry_of(didww.VENDOR, didww_seed_snapshot())
     pool = {"target": "didww", "pool": "Extended"}
     value = registry.get_sample_value
     assert value("didww_up", {"target": "didww"}) == 1
@@ -206,7 +271,7 @@ def test_didww_seed_values() -> None:
     mixed = {"target": "didww", "pool": "Extended", "capacity_group": "Mixed group"}
     assert value("didww_shared_capacity_group_shared_channels", mixed) == 3
     assert value("didww_shared_capacity_group_metered_channels", mixed) == 5
-    assert value("didww_shared_capacity_group_dids", mixed) is None  # no linkage in the seed
+    assert value("didww_shared_capacity_group_dids", mixed) is None  # not counted here
     mixed_id = "8a581244-de83-4c46-ac0a-32659279169e"
     info = {**mixed, "capacity_group_id": mixed_id, "pool_id": pool_id}
     assert value("didww_shared_capacity_group_info", info) == 1
@@ -220,15 +285,8 @@ def test_didww_seed_values() -> None:
 
 
 def test_didww_down_when_any_call_failed_but_data_kept() -> None:
-    snapshot = didww_seed_snapshot()
-    failed = DidwwSnapshot(
-        snapshot.pools,
-        snapshot.groups,
-        None,
-        snapshot.api_version,
-        (CollectionError("timeout", "/balance", "no answer"),),
-    )
-    registry = registry_of(DidwwCollector([("didww", failed)]))
+    timeout = CollectionError("timeout", "/balance", "no answer")
+    registry = registry_of(didww.VENDOR, didww_seed_snapshot(timeout, balance=False))
     assert registry.get_sample_value("didww_up", {"target": "didww"}) == 0
     assert registry.get_sample_value("didww_account_balance", {"target": "didww"}) is None
     pool = {"target": "didww", "pool": "Extended"}
@@ -238,18 +296,24 @@ def test_didww_down_when_any_call_failed_but_data_kept() -> None:
 def test_odin_minus_one_count_is_no_sample_and_keeps_the_sp() -> None:
     report = json.loads(json.dumps(ODIN_SEED))
     report["groups"][0]["service"]["usage"] = -1
-    registry = registry_of(
-        OdinCollector(
-            [(T, OdinSnapshot((parse_trunk_call_capacity_report(report, "s"),), {}, (), ()))]
-        )
-    )
-    labels = {"target": T, "service_provider": "s", "group": "connections.demo"}
+    registry = registry_of(odin.VENDOR, odin_snapshot(report))
+    labels = {"target": T, "service_provider": "ent.odin", "group": "connections.demo"}
     assert registry.get_sample_value("odin_group_trunk_group_service_usage", labels) is None
     assert registry.get_sample_value("odin_group_max_active_calls", labels) == 10
 
 
-def test_odin_legacy_rows_with_the_same_trunk_group_twice_are_refused() -> None:
+def test_a_repeated_legacy_row_is_left_out_as_a_problem_of_the_report() -> None:
     row = {"groupId": "g1", "name": "tg", "maxActiveCalls": 5}
-    legacy = {"groupTrunkGroupDetails": [row, {**row, "maxActiveCalls": 7}]}
-    with pytest.raises(InvalidPayload, match="more than once"):
-        parse_trunk_call_capacity_report(legacy, "sp.old")
+    report = parse_trunk_call_capacity_report(
+        {"groupTrunkGroupDetails": [row, {**row, "maxActiveCalls": 7}]}, "sp.old"
+    )
+    assert [r.max_active_calls for r in report.legacy_trunk_groups] == [5]
+    (problem,) = report.problems
+    assert "repeats 'g1/tg'" in problem
+
+
+@pytest.mark.parametrize("vendor", [odin.VENDOR, didww.VENDOR])
+def test_every_family_name_is_unique_and_has_help(vendor: Vendor) -> None:
+    names = [family.name for family in vendor.families]
+    assert len(names) == len(set(names))
+    assert all(family.documentation for family in vendor.families)

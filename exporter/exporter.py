@@ -1,0 +1,88 @@
+"""The running exporter: its configuration, one source per target, and scrapes of them."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+
+from exporter.config import Config
+from exporter.deadline import Deadline
+from exporter.scrape import Scrape
+from exporter.self_metrics import own_registry
+from exporter.target_source import TargetSource
+from exporter.telemetry import Telemetry
+from exporter.vendors import VENDORS
+
+
+def build_sources(
+    config: Config, telemetry: Telemetry, current: Mapping[str, TargetSource] | None = None
+) -> dict[str, TargetSource]:
+    """One source per configured target, each with its own client and connection pool.
+
+    A target whose settings did not change keeps its `current` source, and with it its
+    token, connections, cache and last success.
+    """
+    sources: dict[str, TargetSource] = {}
+    for vendor in VENDORS:
+        for target in vendor.targets(config):
+            unchanged = (current or {}).get(target.name)
+            if unchanged is not None and unchanged.target == target:
+                sources[target.name] = unchanged
+                continue
+            sources[target.name] = TargetSource(target, vendor, telemetry)
+            telemetry.register_target(target.name)
+    return sources
+
+
+class Exporter:
+    """Configuration lifecycle and scrapes; every target is collected concurrently."""
+
+    def __init__(self, config: Config, telemetry: Telemetry | None = None) -> None:
+        self.telemetry = telemetry or Telemetry()
+        self._lock = threading.Lock()
+        self.config = config
+        self._sources = build_sources(config, self.telemetry)
+        self.telemetry.record_reload(True, time.time())
+
+    @property
+    def target_names(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(self._sources)
+
+    def has_target(self, name: str) -> bool:
+        with self._lock:
+            return name in self._sources
+
+    def apply_config(self, config: Config) -> None:
+        """Replace changed targets; collections already running finish on the old clients."""
+        with self._lock:
+            current = dict(self._sources)
+        sources = build_sources(config, self.telemetry, current)
+        with self._lock:
+            self._sources, self.config = sources, config
+        for name, source in current.items():
+            if sources.get(name) is not source:
+                source.close()
+        self.telemetry.record_reload(True, time.time())
+
+    def reload_failed(self) -> None:
+        self.telemetry.record_reload(False, time.time())
+
+    def close(self) -> None:
+        with self._lock:
+            sources, self._sources = self._sources, {}
+        for source in sources.values():
+            source.close()
+
+    def scrape(self, deadline: Deadline, target: str | None = None) -> Scrape:
+        """Collect every target (or the one named) concurrently, at most until `deadline`.
+
+        Every collection starts first, so waiting for them in turn costs no more than
+        waiting for the slowest, and one slow target delays no other.
+        """
+        with self._lock:
+            sources = [s for s in self._sources.values() if target in (None, s.name)]
+        waits = [source.start(deadline) for source in sources]
+        outcomes = [wait() for wait in waits]
+        return Scrape(outcomes, own_registry(outcomes, self.telemetry, process=target is None))

@@ -1,0 +1,140 @@
+"""Single flight and the `min_interval` cache in front of one target's fetcher.
+
+Concurrent scrapes (an HA pair of Prometheus servers) share the collection in flight; with
+`min_interval`, a scrape within that interval of the last good collection is served from
+memory. A collection that failed is not cached, so the next scrape tries afresh.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Any
+
+from exporter.deadline import Deadline
+from exporter.snapshot import CollectionError, Snapshot
+from exporter.telemetry import Telemetry
+from exporter.vendor import Fetcher, Vendor
+
+log = logging.getLogger(__name__)
+
+# A waiting scrape gives an in-flight collection this long past the deadline to hand over
+# (a collection stops waiting for upstream calls at the deadline and builds in milliseconds).
+_HANDOVER_GRACE = 0.1
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A finished collection of one target."""
+
+    snapshot: Snapshot
+    finished_at: float  # wall-clock time, for last_success
+    finished_monotonic: float  # for ages: immune to the wall clock being stepped
+    duration: float
+
+
+@dataclass(frozen=True)
+class TargetOutcome:
+    """What one scrape knows about one target."""
+
+    name: str
+    vendor: Vendor
+    collection: Collection | None  # None: nothing arrived before the deadline
+    snapshot: Snapshot  # the collection's, or a failed one
+    age: float
+    last_success: float | None
+
+
+class TargetSource:
+    """One configured target: its fetcher, the collection in flight and the last good one."""
+
+    def __init__(self, target: Any, vendor: Vendor, telemetry: Telemetry) -> None:
+        self.target = target
+        self.name: str = target.name
+        self.vendor = vendor
+        self._fetcher: Fetcher = vendor.open(target, telemetry)
+        self._min_interval: float = target.min_interval
+        self._telemetry = telemetry
+        self._lock = threading.Lock()
+        self._in_flight: Future[Collection] | None = None
+        self._last_good: Collection | None = None
+        self._last_success: float | None = None
+
+    def start(self, deadline: Deadline) -> Callable[[], TargetOutcome]:
+        """Serve the cache, join the collection in flight, or begin one; the function returned
+        waits for it, at most until the deadline."""
+        with self._lock:
+            cached = self._fresh_cache()
+            if cached is not None:
+                outcome = self._outcome(cached, age=time.monotonic() - cached.finished_monotonic)
+                return lambda: outcome
+            if self._in_flight is None:
+                self._in_flight = Future()
+                threading.Thread(
+                    target=self._run,
+                    args=(self._in_flight, deadline),
+                    daemon=True,
+                    name=f"collect-{self.name}",
+                ).start()
+            in_flight = self._in_flight
+        return lambda: self._wait(in_flight, deadline)
+
+    def _wait(self, in_flight: Future[Collection], deadline: Deadline) -> TargetOutcome:
+        try:
+            collection = in_flight.result(timeout=deadline.remaining() + _HANDOVER_GRACE)
+        except FutureTimeout:
+            # The collection counts its own errors when it ends; this scrape only reports it.
+            return self._outcome(None, age=0.0)
+        return self._outcome(collection, age=0.0)
+
+    def close(self) -> None:
+        """Release connections once any in-flight collection is done with them."""
+        with self._lock:
+            in_flight = self._in_flight
+        if in_flight is None:
+            self._fetcher.close()
+        else:
+            in_flight.add_done_callback(lambda _: self._fetcher.close())
+
+    def _fresh_cache(self) -> Collection | None:
+        cached = self._last_good
+        if cached is None or time.monotonic() - cached.finished_monotonic >= self._min_interval:
+            return None
+        return cached
+
+    def _outcome(self, collection: Collection | None, age: float) -> TargetOutcome:
+        if collection is not None:
+            snapshot = collection.snapshot
+        else:
+            late = CollectionError("timeout", "", "the collection did not hand over in time")
+            snapshot = self.vendor.failed_snapshot(self.name, late)
+        return TargetOutcome(self.name, self.vendor, collection, snapshot, age, self._last_success)
+
+    def _run(self, in_flight: Future[Collection], deadline: Deadline) -> None:
+        started = time.monotonic()
+        try:
+            snapshot = self._fetcher.collect(deadline)
+        except Exception as error:  # a bug outside any task: down, with its traceback
+            log.exception(
+                "collection failed unexpectedly", extra={"target": self.name, "reason": "internal"}
+            )
+            detail = f"unexpected {type(error).__name__}"
+            snapshot = self.vendor.failed_snapshot(
+                self.name, CollectionError("internal", "", detail)
+            )
+        finished = time.monotonic()
+        collection = Collection(snapshot, time.time(), finished, finished - started)
+        for recorded in snapshot.errors:
+            self._telemetry.count_error(self.name, recorded.reason)
+        with self._lock:
+            self._in_flight = None
+            if snapshot.complete:
+                self._last_success = collection.finished_at
+            if snapshot.up and self._min_interval > 0:
+                self._last_good = collection
+        in_flight.set_result(collection)
