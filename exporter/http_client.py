@@ -1,22 +1,28 @@
 """HTTP to the upstream APIs: one pooled session per target, bounded by the scrape deadline.
 
-Every request gets a (connect, read) timeout no longer than what is left of the deadline,
-a client-side rate limit, retries with jittered backoff for 429, 5xx and connection errors
-(honouring Retry-After, never sleeping past the deadline), a cap on the body size, and a
-sample in the exporter's request metrics. Failures surface as `UpstreamError` with one of
-the fixed collection error reasons.
+Every request gets a (connect, read) timeout no longer than what is left of the deadline
+(name resolution included, and the wait for response headers, which a trickling upstream
+cannot stretch: see `Deadline`), a client-side rate limit, retries with jittered backoff for
+429, 5xx and connection errors (honouring Retry-After, never sleeping past the deadline), a
+cap on the body size, and a sample in the exporter's request metrics. Failures surface as
+`UpstreamError` with one of the fixed collection error reasons.
 """
 
 from __future__ import annotations
 
 import email.utils
+import ipaddress
 import json
 import logging
 import os
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -24,7 +30,9 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
-from urllib3.exceptions import ReadTimeoutError
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, ReadTimeoutError
 
 from exporter import __version__
 from exporter.config import DidwwTarget, OdinTarget, TlsSettings
@@ -40,6 +48,93 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 # A BroadWorks report for a large enterprise is tens of kB; anything near this is not an answer.
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 _CONNECT_TIMEOUT = 3.05
+
+
+# The deadline of the request this thread is sending: urllib3 creates and calls the connections
+# below with no way to pass it.
+_REQUEST_DEADLINE: ContextVar[Deadline | None] = ContextVar("request_deadline", default=None)
+
+
+class _DeadlineConnectionMixin:
+    """Name resolution within the connect timeout; the wait for headers tracked by the deadline."""
+
+    _dns_host: str
+    host: str
+    port: int
+    timeout: Any
+    sock: socket.socket | None
+
+    def _new_conn(self) -> socket.socket:
+        self._dns_host = _resolve_within(self, self._dns_host, self.port, self.timeout)
+        return super()._new_conn()  # type: ignore[misc]
+
+    def getresponse(self) -> Any:
+        deadline, sock = _REQUEST_DEADLINE.get(), self.sock
+        if deadline is None or sock is None:
+            return super().getresponse()  # type: ignore[misc]
+        deadline.track(sock)
+        try:
+            return super().getresponse()  # type: ignore[misc]
+        finally:
+            deadline.untrack(sock)
+
+
+class _DeadlineHTTPConnection(_DeadlineConnectionMixin, HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(_DeadlineConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _DeadlineHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _DeadlineHTTPPool,
+            "https": _DeadlineHTTPSPool,
+        }
+
+
+def _resolve_within(connection: Any, host: str, port: int, seconds: Any) -> str:
+    """The first address of `host`, looked up in a thread of its own so that a hanging
+    resolver costs at most `seconds` (the system resolver's own timeout ends the thread)."""
+    if not isinstance(seconds, int | float) or _is_address(host):
+        return host
+    answer: Future[str] = Future()
+
+    def look_up() -> None:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            answer.set_result(str(infos[0][4][0]))
+        except OSError as error:
+            answer.set_exception(error)
+
+    threading.Thread(target=look_up, name=f"resolve-{host}", daemon=True).start()
+    try:
+        return answer.result(timeout=seconds)
+    except FutureTimeout:
+        raise ConnectTimeoutError(
+            connection, f"resolving {host} took longer than {seconds:.1f}s"
+        ) from None
+    except socket.gaierror as error:
+        raise NameResolutionError(host, connection, error) from None
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class UpstreamError(Exception):
@@ -64,7 +159,7 @@ class UpstreamResponse:
         """The decoded body; a body that is not JSON is an `invalid_response`."""
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise UpstreamError(
                 "invalid_response",
                 self.endpoint,
@@ -148,7 +243,7 @@ class UpstreamSession:
         self._session.headers.update(headers or {})
         _read_environment_once(self._session, base_url)
         # One keep-alive connection per worker thread, so no request waits for a socket.
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max_concurrency, max_retries=0)
+        adapter = _DeadlineAdapter(pool_connections=1, pool_maxsize=max_concurrency, max_retries=0)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
 
@@ -244,6 +339,7 @@ class UpstreamSession:
         timeout = (min(_CONNECT_TIMEOUT, self._timeout, remaining), min(self._timeout, remaining))
         started = time.monotonic()
         code = "error"
+        sending = _REQUEST_DEADLINE.set(deadline)
         try:
             response = self._session.send(
                 self._prepare(method, endpoint, params, json_body, headers),
@@ -260,7 +356,7 @@ class UpstreamSession:
                     raise
             return UpstreamResponse(endpoint, response.status_code, body, response.headers)
         except requests.RequestException as error:
-            if not _is_timeout(error):
+            if not _is_timeout(error) and not deadline.expired:
                 code = "connection"
                 raise UpstreamError(
                     "connection", endpoint, _describe_connection_error(error)
@@ -270,6 +366,7 @@ class UpstreamSession:
                 "timeout", endpoint, f"no answer within {timeout[1]:.1f}s"
             ) from None
         finally:
+            _REQUEST_DEADLINE.reset(sending)
             self._telemetry.observe_request(self.target, endpoint, code, time.monotonic() - started)
 
     def _prepare(

@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from exporter.deadline import Deadline
 from exporter.exposition import Family, PartWriter
 from exporter.http_client import UpstreamError
 
@@ -76,9 +77,16 @@ class UpFamilies:
 class SnapshotBuilder:
     """Collects the parts and errors of one collection from concurrent tasks."""
 
-    def __init__(self, target: str, up: UpFamilies, scopes: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        target: str,
+        up: UpFamilies,
+        deadline: Deadline | None = None,
+        scopes: Sequence[str] = (),
+    ) -> None:
         self.target = target
         self._up = up
+        self._deadline = deadline
         self._lock = threading.Lock()
         self._scopes: dict[str, None] = dict.fromkeys(scopes)
         self._parts: list[Part] = []
@@ -86,6 +94,7 @@ class SnapshotBuilder:
         self._errors: list[CollectionError] = []
         self._pending: Counter[str] = Counter()
         self._counts: Counter[str] = Counter()
+        self._late = 0  # timeouts recorded after the deadline, summed up by `build`
 
     def expect(self, scopes: Sequence[str]) -> None:
         """Declare the parts this collection means to fetch, in exposition order."""
@@ -109,7 +118,13 @@ class SnapshotBuilder:
             self._counts[what] += number
 
     def fail(self, error: CollectionError) -> None:
-        """Record an error; it is logged once, here."""
+        """Record an error; it is logged once, here (timeouts met after the deadline are
+        summed up in one line by `build` instead: thousands of them must not delay it)."""
+        if error.reason == "timeout" and self._deadline is not None and self._deadline.expired:
+            with self._lock:
+                self._errors.append(error)
+                self._late += 1
+            return
         fields = {"target": self.target, "endpoint": error.endpoint, "reason": error.reason}
         if error.scope:
             fields[self._up.part_label or "scope"] = error.scope
@@ -163,8 +178,9 @@ class SnapshotBuilder:
             pending = {scope for scope, number in self._pending.items() if number > 0}
             scopes = list(self._scopes)
             counts = dict(self._counts)
+            late = self._late
         if deadline_missed:
-            errors += self._timeouts(scopes, available, pending, {e.scope for e in errors})
+            errors += self._timeouts(scopes, available, pending, {e.scope for e in errors}, late)
         failed = {error.scope for error in errors}
         up = TARGET not in failed and (not scopes or bool(available & set(scopes)))
         order = {scope: index for index, scope in enumerate(scopes)}
@@ -180,17 +196,23 @@ class SnapshotBuilder:
         )
 
     def _timeouts(
-        self, scopes: list[str], available: set[str], pending: set[str], failed: set[str]
+        self,
+        scopes: list[str],
+        available: set[str],
+        pending: set[str],
+        failed: set[str],
+        timed_out: int,
     ) -> list[CollectionError]:
         """One timeout per scope that had work left, and a single summary log line."""
         late = [s for s in scopes if (s not in available or s in pending) and s not in failed]
         late += sorted(pending - set(scopes) - failed)
-        if not late:
+        if not late and not timed_out:
             return []
         shown = ", ".join(s or "(target)" for s in late[:5])
         more = f" and {len(late) - 5} more" if len(late) > 5 else ""
         log.warning(
-            f"deadline reached with {len(late)} parts unfinished: {shown}{more}",
+            f"deadline reached with {len(late)} parts unfinished ({shown}{more}) and "
+            f"{timed_out} calls cut short",
             extra={"target": self.target, "reason": "timeout"},
         )
         return [CollectionError("timeout", "", "unfinished at the deadline", s) for s in late]

@@ -77,7 +77,7 @@ class TargetSource:
                 self._in_flight = Future()
                 threading.Thread(
                     target=self._run,
-                    args=(self._in_flight, deadline),
+                    args=(self._in_flight, deadline.fork()),
                     daemon=True,
                     name=f"collect-{self.name}",
                 ).start()
@@ -127,6 +127,9 @@ class TargetSource:
             snapshot = self.vendor.failed_snapshot(
                 self.name, CollectionError("internal", "", detail)
             )
+        finally:
+            # Whatever is still waiting for an answer belongs to no collection any more.
+            deadline.abort_in_flight()
         finished = time.monotonic()
         collection = Collection(snapshot, time.time(), finished, finished - started)
         for recorded in snapshot.errors:

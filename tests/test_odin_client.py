@@ -273,7 +273,7 @@ def test_discovery_passes_reseller_and_parses_the_list() -> None:
     )
     client = make_client(service_providers=(), discover=True, reseller="res1")
     providers = client.list_service_providers(Deadline(5))
-    assert providers == ["ent.a", "sp.b"]
+    assert providers.names == ("ent.a", "sp.b")
     assert listing.calls[0].request.params == {"resellerId": "res1"}
 
 

@@ -20,9 +20,9 @@ from exporter.didww.models import (
     parse_shared_capacity_group,
 )
 from exporter.odin.models import (
+    Names,
     TrunkCallCapacityReport,
     TrunkGroup,
-    TrunkGroupNames,
     parse_service_providers,
     parse_trunk_call_capacity_report,
     parse_trunk_group_detail,
@@ -108,8 +108,8 @@ def test_odin_parsers_on_arbitrary_json(payload: Any) -> None:
         parse_trunk_call_capacity_report, payload, "sp", expected=TrunkCallCapacityReport
     )
     parses_or_refuses(parse_trunk_group_detail, payload, "g", "tg", expected=TrunkGroup)
-    parses_or_refuses(parse_trunk_group_names, payload, expected=TrunkGroupNames)
-    parses_or_refuses(parse_service_providers, payload, expected=list)
+    parses_or_refuses(parse_trunk_group_names, payload, expected=Names)
+    parses_or_refuses(parse_service_providers, payload, expected=Names)
 
 
 def parse_didww_document(payload: Any) -> Page:

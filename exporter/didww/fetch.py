@@ -106,7 +106,7 @@ class DidwwFetcher:
         self._client.close()
 
     def collect(self, deadline: Deadline) -> Snapshot:
-        builder = SnapshotBuilder(self._target.name, UP_FAMILIES)
+        builder = SnapshotBuilder(self._target.name, UP_FAMILIES, deadline)
         collected = _Collected()
         with FanOut(self._target.max_concurrency, f"didww-{self._target.name}") as fan_out:
             collections = ((CAPACITY_POOLS, None), (SHARED_CAPACITY_GROUPS, "capacity_pool"))

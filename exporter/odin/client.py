@@ -27,9 +27,9 @@ from exporter.http_client import (
     raise_for_status,
 )
 from exporter.odin.models import (
+    Names,
     TrunkCallCapacityReport,
     TrunkGroup,
-    TrunkGroupNames,
     parse_service_providers,
     parse_trunk_call_capacity_report,
     parse_trunk_group_detail,
@@ -146,7 +146,7 @@ class OdinClient:
         """Make sure a valid token is at hand (a no-op while the cached one is fresh)."""
         self._tokens.token(deadline)
 
-    def list_service_providers(self, deadline: Deadline) -> list[str]:
+    def list_service_providers(self, deadline: Deadline) -> Names:
         """Discovery: every service provider's id (of the configured reseller, if any)."""
         params = {"resellerId": self.target.reseller} if self.target.reseller else {}
         return self._get(SERVICE_PROVIDERS, params, deadline).parse(parse_service_providers)
@@ -160,7 +160,7 @@ class OdinClient:
 
     def list_trunk_group_names(
         self, service_provider_id: str, group_id: str, deadline: Deadline
-    ) -> TrunkGroupNames:
+    ) -> Names:
         params = {"serviceProviderId": service_provider_id, "groupId": group_id}
         return self._get(TRUNK_GROUPS, params, deadline).parse(parse_trunk_group_names)
 

@@ -19,7 +19,12 @@ from exporter.config import OdinTarget
 from exporter.deadline import Deadline
 from exporter.fanout import FanOut
 from exporter.http_client import UpstreamError
-from exporter.odin.client import CALL_CAPACITY_REPORT, TRUNK_GROUPS, OdinClient
+from exporter.odin.client import (
+    CALL_CAPACITY_REPORT,
+    SERVICE_PROVIDERS,
+    TRUNK_GROUPS,
+    OdinClient,
+)
 from exporter.odin.metrics import (
     UP_FAMILIES,
     no_trunking_lines,
@@ -65,32 +70,35 @@ class OdinFetcher:
         self._client.close()
 
     def collect(self, deadline: Deadline) -> Snapshot:
-        builder = SnapshotBuilder(self._target.name, UP_FAMILIES)
-        service_providers = builder.attempt(TARGET, self._service_providers, deadline)
-        if service_providers is None:
-            return builder.build()
-        builder.expect(service_providers)
+        """Every call runs on the worker pool, this thread only waits: it hands over at the
+        deadline whatever the upstream does."""
+        builder = SnapshotBuilder(self._target.name, UP_FAMILIES, deadline)
         with FanOut(self._target.max_concurrency, f"odin-{self._target.name}") as fan_out:
-            for service_provider in service_providers:
-                fan_out.submit(
-                    builder.task(service_provider, self._collect_report),
-                    fan_out,
-                    builder,
-                    service_provider,
-                    deadline,
-                )
+            fan_out.submit(builder.task(TARGET, self._discover), fan_out, builder, deadline)
             finished = fan_out.wait(deadline)
         return builder.build(deadline_missed=not finished)
 
-    def _service_providers(self, deadline: Deadline) -> list[str]:
+    def _discover(self, fan_out: FanOut, builder: SnapshotBuilder, deadline: Deadline) -> None:
+        """Log in, find the SPs, and schedule their reports."""
+        service_providers = self._service_providers(builder, deadline)
+        builder.expect(service_providers)
+        for service_provider in service_providers:
+            fan_out.submit(
+                builder.task(service_provider, self._collect_report),
+                fan_out,
+                builder,
+                service_provider,
+                deadline,
+            )
+
+    def _service_providers(self, builder: SnapshotBuilder, deadline: Deadline) -> list[str]:
         self._client.log_in(deadline)
         if not self._target.discover:
             return list(self._target.service_providers)
         discovered = self._client.list_service_providers(deadline)
-        # dict.fromkeys: discovery order, each SP once even if listed twice.
-        return list(
-            dict.fromkeys(sp for sp in discovered if self._target.wants_service_provider(sp))
-        )
+        for problem in discovered.problems:
+            builder.fail(CollectionError("invalid_response", SERVICE_PROVIDERS, problem))
+        return [sp for sp in discovered.names if self._target.wants_service_provider(sp)]
 
     def _collect_report(
         self, fan_out: FanOut, builder: SnapshotBuilder, service_provider: str, deadline: Deadline

@@ -79,7 +79,9 @@ class TrunkCallCapacityReport:
 
 
 @dataclass(slots=True)
-class TrunkGroupNames:
+class Names:
+    """The ids or names of a listing, each once; rows left out are in `problems`."""
+
     names: tuple[str, ...]
     problems: tuple[str, ...] = ()
 
@@ -104,17 +106,15 @@ def optional_limit(obj: Mapping[str, Any], key: str, what: str) -> float | None:
     return value
 
 
-def parse_service_providers(payload: Any) -> list[str]:
+def parse_service_providers(payload: Any) -> Names:
     """`GET /service-providers`: the ids (names and flags are not used, so not checked)."""
     rows = as_list(payload, "service provider list")
-    return [
-        required_string(
-            as_object(row, f"service provider list[{i}]"),
-            "serviceProviderId",
-            f"service provider list[{i}]",
-        )
-        for i, row in enumerate(rows)
-    ]
+    names, problems = _parse_rows(rows, "service provider list", _service_provider_id, str)
+    return Names(names, problems)
+
+
+def _service_provider_id(row: Any, what: str) -> str:
+    return required_string(as_object(row, what), "serviceProviderId", what)
 
 
 def parse_trunk_call_capacity_report(
@@ -224,11 +224,11 @@ def _parse_legacy_trunk_group(item: Any, what: str) -> TrunkGroup:
     )
 
 
-def parse_trunk_group_names(payload: Any) -> TrunkGroupNames:
+def parse_trunk_group_names(payload: Any) -> Names:
     """`GET /groups/trunk-groups?serviceProviderId=&groupId=`: the trunk groups' names."""
     rows = as_list(payload, "trunk group list")
     names, problems = _parse_rows(rows, "trunk group list", _trunk_group_name, str)
-    return TrunkGroupNames(names, problems)
+    return Names(names, problems)
 
 
 def _trunk_group_name(row: Any, what: str) -> str:

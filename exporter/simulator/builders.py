@@ -490,11 +490,13 @@ def generated_dataset(
     pools: int = 5,
     capacity_groups: int = 50,
     seed: int = 1,
+    dids_per_capacity_group: int | None = None,
 ) -> Dataset:
     """A synthetic world of the given size, the same for the same arguments.
 
     Every SP has trunking (so every report is 200) and groups have no trunk groups unless asked:
     a benchmark then measures the exporter, not the data. DIDWW pages are capped only at 100.
+    Capacity groups have 0 to 3 DIDs each, or `dids_per_capacity_group`.
     """
     rng = random.Random(seed)
     sps = [
@@ -519,9 +521,8 @@ def generated_dataset(
     for n in range(1, capacity_groups + 1):
         pool = pool_list[n % len(pool_list)] if pool_list else None
         shared = rng.randint(0, 20)
-        numbers = [
-            Did(_id("did", f"gen-{n}-{d}"), f"1555{n:04d}{d:03d}") for d in range(rng.randint(0, 3))
-        ]
+        count = rng.randint(0, 3) if dids_per_capacity_group is None else dids_per_capacity_group
+        numbers = [Did(_id("did", f"gen-{n}-{d}"), f"1555{n:04d}{d:05d}") for d in range(count)]
         group_list.append(
             SharedCapacityGroup(
                 _id("shared_capacity_group", f"gen-{n}"),

@@ -29,6 +29,7 @@ FaultKind = Literal[
     "huge_body",
     "pagination_loop",
     "expired_token",
+    "deep_json",
 ]
 KINDS = frozenset(get_args(FaultKind))
 APIS = frozenset({"odin", "didww"})
@@ -137,6 +138,12 @@ def _malformed_json(fault: Fault, request: Request, api: Api) -> Response:
     return Response(200, b'{"data": [{"id": "1", "attributes": {,]', api.content_type)
 
 
+def _deep_json(fault: Fault, request: Request, api: Api) -> Response:
+    """Valid JSON nested deeper than any decoder's recursion limit: [[[...]]]."""
+    depth = 100_000
+    return Response(200, b"[" * depth + b"]" * depth, api.content_type)
+
+
 def _expired_token(fault: Fault, request: Request, api: Api) -> Response:
     return api.unauthorized(request, "Token expired")
 
@@ -204,4 +211,5 @@ _RENDERERS: dict[str, Callable[[Fault, Request, Api], Response | Hang]] = {
     "huge_body": _huge_body,
     "pagination_loop": _from_normal(_pagination_loop),
     "expired_token": _expired_token,
+    "deep_json": _deep_json,
 }
