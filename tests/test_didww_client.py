@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -15,9 +16,25 @@ from requests import PreparedRequest
 from exporter import didww
 from exporter.config import DidwwTarget, Secret
 from exporter.deadline import Deadline
-from exporter.didww.client import DidwwClient
+from exporter.didww.client import (
+    VOICE_IN_TRUNK_GROUPS,
+    VOICE_IN_TRUNKS,
+    VOICE_IN_TRUNKS_INCLUDE,
+    DidwwClient,
+)
 from exporter.didww.fetch import DidwwFetcher
+from exporter.didww.models import (
+    VoiceInTrunk,
+    VoiceInTrunkGroup,
+    VoiceOutTrunk,
+    parse_balance,
+    parse_page,
+    parse_voice_in_trunk,
+    parse_voice_in_trunk_group,
+    parse_voice_out_trunk,
+)
 from exporter.http_client import UpstreamError
+from exporter.payload import InvalidPayload
 from exporter.snapshot import Snapshot
 from exporter.telemetry import Telemetry
 from tests.helpers import parsed_families, sample_value, snapshot_text
@@ -389,3 +406,323 @@ def test_a_task_that_crashes_is_an_internal_error_and_the_account_is_down(
     assert "didww_capacity_pool_total_channels" in families  # the rest is kept
     crashes = [r for r in caplog.records if r.exc_info is not None]
     assert len(crashes) == 1 and "ZeroDivisionError" in repr(crashes[0].exc_info)
+    assert snapshot.balance is not None and len(snapshot.groups) == 2
+
+
+# --- trunks: shapes of the published schema (VoiceInTrunk, VoiceInTrunkGroup, VoiceOutTrunk) ---
+
+
+def relationship_links(type_: str, id_: str, name: str) -> dict[str, str]:
+    return {
+        "self": f"{BASE}/{type_}/{id_}/relationships/{name}",
+        "related": f"{BASE}/{type_}/{id_}/{name}",
+    }
+
+
+def voice_in_trunk(
+    id_: str, name: str, limit: int | None, group: str | None, *, linked: bool = True
+) -> dict[str, Any]:
+    """A trunk as the schema has it, with the SIP configuration (and its auth_password)."""
+    linkage: dict[str, Any] = {"links": relationship_links("voice_in_trunks", id_, "pop")}
+    group_relationship: dict[str, Any] = {
+        "links": relationship_links("voice_in_trunks", id_, "voice_in_trunk_group")
+    }
+    if linked:
+        group_relationship["data"] = (
+            {"type": "voice_in_trunk_groups", "id": group} if group else None
+        )
+    return {
+        "id": id_,
+        "type": "voice_in_trunks",
+        "attributes": {
+            "name": name,
+            "description": None,
+            "priority": 1,
+            "weight": 65535,
+            "capacity_limit": limit,
+            "cli_format": "e164",
+            "cli_prefix": None,
+            "ringing_timeout": None,
+            "created_at": "2024-02-01T10:00:00.000Z",
+            "configuration": {
+                "type": "sip_configurations",
+                "attributes": {
+                    "host": "pbx.example.com",
+                    "auth_user": "pbx",
+                    "auth_password": "sip-secret-in-config",
+                },
+            },
+        },
+        "relationships": {"voice_in_trunk_group": group_relationship, "pop": linkage},
+    }
+
+
+def voice_in_trunk_group(id_: str, name: str, limit: int | None, count: int) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "type": "voice_in_trunk_groups",
+        "attributes": {
+            "name": name,
+            "capacity_limit": limit,
+            "external_reference_id": None,
+            "created_at": "2024-01-15T09:00:00.000Z",
+        },
+        "relationships": {
+            "voice_in_trunks": {
+                "links": relationship_links("voice_in_trunk_groups", id_, "voice_in_trunks")
+            }
+        },
+        "meta": {"trunks_count": count},
+    }
+
+
+def voice_out_trunk(
+    id_: str, name: str, limit: int | None, threshold: str | None, reached: bool, spent: str
+) -> dict[str, Any]:
+    return {
+        "id": id_,
+        "type": "voice_out_trunks",
+        "attributes": {
+            "name": name,
+            "status": "active",
+            "capacity_limit": limit,
+            "threshold_amount": threshold,
+            "threshold_reached": reached,
+            "allow_any_did_as_cli": False,
+            "default_dst_action": "allow_all",
+            "dst_prefixes": [],
+            "callback_url": None,
+            "created_at": "2024-03-01T08:00:00.000Z",
+            "authentication_method": {
+                "type": "credentials_and_ip",
+                "attributes": {
+                    "allowed_sip_ips": ["203.0.113.0/24"],
+                    "tech_prefix": "",
+                    "username": "out-user",
+                    "password": "sip-secret-out",
+                },
+            },
+        },
+        "relationships": {
+            name: {"links": relationship_links("voice_out_trunks", id_, name)}
+            for name in ("dids", "emergency_dids")
+        },
+        "meta": {"spent_amount": spent},
+    }
+
+
+def trunk_page(path: str, data: list, page: int, last: int, total: int, **extra: Any) -> dict:
+    def link(number: int) -> str:
+        return f"{BASE}{path}?page%5Bnumber%5D={number}&page%5Bsize%5D=2"
+
+    links = {"first": link(1), "last": link(last)}
+    if page < last:
+        links["next"] = link(page + 1)
+    return {
+        "data": data,
+        "meta": {"total_records": total, "api_version": "2022-05-10"},
+        "links": links,
+        **extra,
+    }
+
+
+def add_page(path: str, number: int, body: dict, include: str | None = None) -> None:
+    params = {"page[number]": str(number), "page[size]": "100"}
+    if include:
+        params["include"] = include
+    responses.add(
+        responses.GET,
+        f"{BASE}{path}",
+        match=[responses.matchers.query_param_matcher(params)],
+        json=body,
+    )
+
+
+@responses.activate
+def test_voice_in_trunks_read_over_several_pages_with_their_groups_included() -> None:
+    primary = voice_in_trunk_group("tg1", "Primary", 30, 2)
+    overflow = voice_in_trunk_group("tg2", "Overflow", None, 1)
+    pages = {
+        1: trunk_page(
+            "/voice_in_trunks",
+            [voice_in_trunk("t1", "Main", 20, "tg1"), voice_in_trunk("t2", "Backup", None, "tg1")],
+            1,
+            3,
+            5,
+            included=[primary],
+        ),
+        2: trunk_page(
+            "/voice_in_trunks",
+            [voice_in_trunk("t3", "Fax", 2, None), voice_in_trunk("t4", "Night", 4, "tg2")],
+            2,
+            3,
+            5,
+            included=[overflow],
+        ),
+        3: trunk_page("/voice_in_trunks", [voice_in_trunk("t5", "Lab", None, None)], 3, 3, 5),
+    }
+    for number, body in pages.items():
+        add_page("/voice_in_trunks", number, body, include=VOICE_IN_TRUNKS_INCLUDE)
+
+    client = make_client()
+    read = [
+        client.fetch_page(VOICE_IN_TRUNKS, n, Deadline(5), VOICE_IN_TRUNKS_INCLUDE)
+        for n in (1, 2, 3)
+    ]
+
+    assert [(page.next_page, page.last_page, page.total_records) for page in read] == [
+        (2, 3, 5),
+        (3, 3, 5),
+        (None, 3, 5),
+    ]
+    trunks = {t.name: t for page in read for t in map(parse_voice_in_trunk, page.data)}
+    assert trunks["Main"] == VoiceInTrunk("t1", "Main", 20.0, "tg1")
+    assert trunks["Backup"].capacity_limit == math.inf  # null: no limit
+    assert trunks["Fax"].group_id is None  # linkage data: null, a trunk without a group
+    assert trunks["Lab"] == VoiceInTrunk("t5", "Lab", math.inf, None)
+    included = [parse_voice_in_trunk_group(r) for page in read for r in page.included]
+    assert [(g.name, g.capacity_limit, g.trunks) for g in included] == [
+        ("Primary", 30.0, 2.0),
+        ("Overflow", math.inf, 1.0),
+    ]
+    assert "sip-secret-in-config" not in repr(trunks)
+
+
+@responses.activate
+def test_voice_in_trunk_groups_carry_limits_and_resource_meta_trunks_count() -> None:
+    body = trunk_page(
+        "/voice_in_trunk_groups",
+        [
+            voice_in_trunk_group("tg1", "Primary", 30, 2),
+            voice_in_trunk_group("tg2", "Empty", None, 0),
+        ],
+        1,
+        1,
+        2,
+    )
+    add_page("/voice_in_trunk_groups", 1, body)
+    page = make_client().fetch_page(VOICE_IN_TRUNK_GROUPS, 1, Deadline(5))
+    groups = [parse_voice_in_trunk_group(r) for r in page.data]
+    assert groups == [
+        VoiceInTrunkGroup("tg1", "Primary", 30.0, 2.0),
+        VoiceInTrunkGroup("tg2", "Empty", math.inf, 0.0),
+    ]
+
+
+def test_a_trunk_linkage_absent_because_not_included_reads_as_no_group() -> None:
+    resource = parse_page(
+        {"data": [voice_in_trunk("t1", "Main", 5, "tg1", linked=False)], "meta": {}}
+    ).data[0]
+    assert parse_voice_in_trunk(resource).group_id is None
+
+
+@pytest.mark.parametrize(
+    ("attributes", "expected"),
+    [({"name": "T"}, None), ({"name": "T", "capacity_limit": None}, math.inf)],
+)
+def test_missing_capacity_limit_is_no_value_and_null_is_unlimited(
+    attributes: dict[str, Any], expected: float | None
+) -> None:
+    resource = parse_page(
+        {"data": [{"id": "t", "type": "voice_in_trunks", "attributes": attributes}]}
+    ).data[0]
+    assert parse_voice_in_trunk(resource).capacity_limit == expected
+
+
+@pytest.mark.parametrize("limit", [-1, -5, "10", True])
+def test_a_capacity_limit_that_is_not_null_or_a_count_is_invalid(limit: Any) -> None:
+    resource = parse_page(
+        {
+            "data": [
+                {
+                    "id": "t",
+                    "type": "voice_in_trunks",
+                    "attributes": {"name": "T", "capacity_limit": limit},
+                }
+            ]
+        }
+    ).data[0]
+    with pytest.raises(InvalidPayload, match=r"voice_in_trunks t\.capacity_limit"):
+        parse_voice_in_trunk(resource)
+
+
+@responses.activate
+def test_voice_out_trunks_read_limits_thresholds_and_spent_amount_over_two_pages() -> None:
+    add_page(
+        "/voice_out_trunks",
+        1,
+        trunk_page(
+            "/voice_out_trunks",
+            [
+                voice_out_trunk("o1", "Outbound EU", 10, "100.00", False, "12.34"),
+                # As in an SDK fixture: no limit and no threshold set.
+                voice_out_trunk("o2", "python-sdk", None, None, False, "0.0"),
+            ],
+            1,
+            2,
+            3,
+        ),
+    )
+    add_page(
+        "/voice_out_trunks",
+        2,
+        trunk_page(
+            "/voice_out_trunks",
+            [voice_out_trunk("o3", "Outbound US", 5, "50.0", True, "61.5")],
+            2,
+            2,
+            3,
+        ),
+    )
+    client = make_client()
+    pages = [client.fetch_voice_out_trunks_page(n, Deadline(5)) for n in (1, 2)]
+    trunks = [parse_voice_out_trunk(r) for page in pages if page for r in page.data]
+    assert trunks == [
+        VoiceOutTrunk("o1", "Outbound EU", 10.0, 100.0, False, 12.34),
+        VoiceOutTrunk("o2", "python-sdk", math.inf, None, False, 0.0),
+        VoiceOutTrunk("o3", "Outbound US", 5.0, 50.0, True, 61.5),
+    ]
+    assert "sip-secret-out" not in repr(trunks)
+
+
+@responses.activate
+def test_voice_out_trunks_403_means_no_outbound_plan_not_an_error() -> None:
+    call = responses.add(
+        responses.GET,
+        f"{BASE}/voice_out_trunks",
+        status=403,
+        json={
+            "errors": [
+                {
+                    "title": "Forbidden",
+                    "detail": "the account has no outbound plan",
+                    "code": "403",
+                    "status": "403",
+                }
+            ]
+        },
+    )
+    assert make_client().fetch_voice_out_trunks_page(1, Deadline(5)) is None
+    assert len(call.calls) == 1  # a standing fact: not retried
+
+
+@responses.activate
+def test_voice_out_trunks_401_is_still_an_auth_error() -> None:
+    responses.add(responses.GET, f"{BASE}/voice_out_trunks", status=401, json={"errors": []})
+    with pytest.raises(UpstreamError) as caught:
+        make_client().fetch_voice_out_trunks_page(1, Deadline(5))
+    assert caught.value.reason == "auth"
+
+
+@responses.activate
+def test_balance_reads_total_balance() -> None:
+    add_balance()
+    balance = make_client().fetch_balance(Deadline(5))
+    assert (balance.balance, balance.credit, balance.total_balance) == (123.45, 50.0, 173.45)
+
+
+def test_a_balance_without_total_balance_has_none() -> None:
+    balance = parse_balance(
+        {"data": {"id": "b", "type": "balances", "attributes": {"balance": "1"}}}
+    )
+    assert balance.total_balance is None
