@@ -24,6 +24,7 @@ from exporter.didww.client import (
 )
 from exporter.didww.fetch import DidwwFetcher
 from exporter.didww.models import (
+    Page,
     VoiceInTrunk,
     VoiceInTrunkGroup,
     VoiceOutTrunk,
@@ -33,6 +34,7 @@ from exporter.didww.models import (
     parse_voice_in_trunk_group,
     parse_voice_out_trunk,
 )
+from exporter.didww.trunks import TrunkPages, build_trunks
 from exporter.http_client import UpstreamError
 from exporter.payload import InvalidPayload
 from exporter.snapshot import Snapshot
@@ -726,3 +728,88 @@ def test_a_balance_without_total_balance_has_none() -> None:
         {"data": {"id": "b", "type": "balances", "attributes": {"balance": "1"}}}
     )
     assert balance.total_balance is None
+
+
+# --- building an account's trunks from the pages read ---
+
+
+def page_of(data: list, included: list | None = None) -> Page:
+    document: dict[str, Any] = {"data": data, "meta": {"total_records": len(data)}}
+    if included is not None:
+        document["included"] = included
+    return parse_page(document)
+
+
+def test_trunks_resolve_groups_from_the_listing_or_from_included() -> None:
+    pages = TrunkPages(
+        voice_in_trunks=[
+            page_of(
+                [voice_in_trunk("t1", "Main", 20, "tg1"), voice_in_trunk("t2", "Fax", 2, None)],
+                included=[voice_in_trunk_group("tg1", "Primary", 30, 1)],
+            ),
+            # Page 2 links to a group only the listing has.
+            page_of(
+                [
+                    voice_in_trunk("t3", "Night", None, "tg2"),
+                    voice_in_trunk("t1", "Main", 20, "tg1"),
+                ]
+            ),
+        ],
+        voice_in_trunk_groups=[page_of([voice_in_trunk_group("tg2", "Overflow", None, 1)])],
+        voice_out_trunks=[page_of([voice_out_trunk("o1", "Out", 5, "10.0", False, "1.5")])],
+        outbound_enabled=True,
+    )
+    trunks, problems = build_trunks(pages)
+    assert problems == []
+    assert [t.trunk_id for t in trunks.voice_in_trunks] == ["t1", "t2", "t3"]  # t1 once
+    assert [(g.name, g.trunks) for g in trunks.voice_in_trunk_groups] == [
+        ("Overflow", 1.0),
+        ("Primary", 1.0),
+    ]
+    assert [t.name for t in trunks.voice_out_trunks] == ["Out"]
+    assert trunks.outbound_enabled is True
+
+
+def test_trunk_problems_are_named_with_their_endpoint() -> None:
+    broken = voice_in_trunk("t9", "Broken", 5, None)
+    broken["attributes"]["capacity_limit"] = "five"
+    pages = TrunkPages(
+        voice_in_trunks=[
+            page_of(
+                [
+                    voice_in_trunk("t1", "Lost", 3, "gone"),
+                    voice_in_trunk("t2", "Twin", 1, None),
+                    voice_in_trunk("t3", "Twin", 2, None),
+                    broken,
+                ]
+            )
+        ],
+        voice_out_trunks=[
+            page_of(
+                [
+                    voice_out_trunk("o1", "Out", 5, None, False, "0"),
+                    voice_out_trunk("o2", "Out", 6, None, False, "0"),
+                ]
+            )
+        ],
+        outbound_enabled=True,
+    )
+    trunks, problems = build_trunks(pages)
+    assert [(p.endpoint, p.detail) for p in problems] == [
+        (
+            "/voice_in_trunks",
+            "voice_in_trunks t9.capacity_limit is the string 'five', expected a number",
+        ),
+        (
+            "/voice_in_trunks",
+            "voice_in_trunks t1 links to trunk group gone, which is neither listed nor included",
+        ),
+        ("/voice_in_trunks", "name 'Twin' is used twice"),
+        ("/voice_out_trunks", "name 'Out' is used twice"),
+    ]
+    assert len(trunks.voice_in_trunks) == 3  # the parsable ones are kept
+
+
+def test_no_outbound_plan_builds_no_voice_out_trunks_and_no_problem() -> None:
+    trunks, problems = build_trunks(TrunkPages(outbound_enabled=False))
+    assert (trunks.voice_out_trunks, trunks.outbound_enabled, problems) == ((), False, [])

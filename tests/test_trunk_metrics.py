@@ -13,10 +13,8 @@ from exporter.didww.models import (
 )
 from exporter.didww.trunk_metrics import (
     Family,
-    duplicates,
     total_balance_family,
     trunk_families,
-    unlinked_trunks,
 )
 
 INF = math.inf
@@ -150,15 +148,14 @@ def test_unknown_outbound_state_is_no_sample() -> None:
     assert all(family.samples == () for family in families.values())
 
 
-def test_a_trunk_linked_to_an_unknown_group_is_reported_not_exported_as_ungrouped() -> None:
+def test_a_trunk_linked_to_an_unknown_group_is_not_exported_as_ungrouped() -> None:
     account = DidwwTrunks(voice_in_trunks=(VoiceInTrunk("t1", "Lost", 3.0, "gone"),))
-    assert [trunk.name for trunk in unlinked_trunks(account)] == ["Lost"]
     families = by_name(trunk_families([("acct", account)]))
     assert families["didww_voice_in_trunk_capacity_limit"].samples == ()
-    assert unlinked_trunks(ACCOUNT) == []
+    assert families["didww_voice_in_trunk_info"].samples == ()
 
 
-def test_repeated_names_keep_the_first_and_are_reported() -> None:
+def test_repeated_labels_keep_the_first_sample() -> None:
     account = DidwwTrunks(
         voice_in_trunks=(
             VoiceInTrunk("t1", "Same", 1.0, None),
@@ -171,14 +168,15 @@ def test_repeated_names_keep_the_first_and_are_reported() -> None:
             VoiceOutTrunk("o2", "Out", 2.0, None, None, None),
         ),
     )
-    assert duplicates(account) == ["voice_in_trunk 'Same'", "voice_out_trunk 'Out'"]
     families = by_name(trunk_families([("acct", account)]))
     assert [value for _, value in families["didww_voice_in_trunk_capacity_limit"].samples] == [
         1.0,
         3.0,
     ]
     assert [value for _, value in families["didww_voice_out_trunk_capacity_limit"].samples] == [1.0]
-    assert duplicates(ACCOUNT) == []
+    assert [
+        labels["voice_out_trunk_id"] for labels, _ in families["didww_voice_out_trunk_info"].samples
+    ] == ["o1"]
 
 
 def test_total_balance_per_account_and_none_is_no_sample() -> None:

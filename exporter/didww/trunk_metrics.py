@@ -5,8 +5,9 @@ plain `Family` values, so the metric names, labels and HELP texts are fixed here
 without a collection, whatever renders them. Names label the samples; ids appear only on the
 `_info` families. A null `capacity_limit` arrives as +Inf; a value of None is no sample.
 
-Two trunks with the same labels would make the exposition invalid, so the first one wins;
-`duplicates` and `unlinked_trunks` name what a collection must report as an error instead.
+Two trunks with the same labels would make the exposition invalid, so the first one wins, and
+a trunk linked to a group that is not known has no sample: `exporter.didww.trunks` reports
+both as errors of the collection.
 """
 
 from __future__ import annotations
@@ -196,34 +197,6 @@ def total_balance_family(balances: Sequence[tuple[str, AccountBalance | None]]) 
             if balance is not None and balance.total_balance is not None
         ),
     )
-
-
-def unlinked_trunks(trunks: DidwwTrunks) -> list[VoiceInTrunk]:
-    """Trunks linked to a group that was neither listed nor included: no sample for them."""
-    group_names = _group_names(trunks)
-    return [
-        trunk
-        for trunk in trunks.voice_in_trunks
-        if trunk.group_id is not None and trunk.group_id not in group_names
-    ]
-
-
-def duplicates(trunks: DidwwTrunks) -> list[str]:
-    """Names that would give two samples the same labels (only the first one is exported)."""
-    group_names = _group_names(trunks)
-    keys: list[tuple[str, ...]] = [
-        ("voice_in_trunk", trunk.name, group_names.get(trunk.group_id or "", ""))
-        for trunk in trunks.voice_in_trunks
-    ]
-    keys += [("voice_in_trunk_group", group.name) for group in trunks.voice_in_trunk_groups]
-    keys += [("voice_out_trunk", trunk.name) for trunk in trunks.voice_out_trunks]
-    seen: set[tuple[str, ...]] = set()
-    repeated = []
-    for key in keys:
-        if key in seen:
-            repeated.append(f"{key[0]} {key[1]!r}")
-        seen.add(key)
-    return repeated
 
 
 def _group_names(trunks: DidwwTrunks) -> dict[str, str]:
