@@ -60,8 +60,17 @@ def fetch_account(
 ) -> tuple[Snapshot, dict[str, Metric]]:
     """One collection by the fetcher, and its exposition parsed."""
     add_did_counts(did_counts or {})
+    add_unanswered_trunk_endpoints()
     snapshot = DidwwFetcher(TARGET, Telemetry()).collect(Deadline(5))
     return snapshot, parsed_families(snapshot_text(didww.VENDOR, snapshot))
+
+
+def add_unanswered_trunk_endpoints() -> None:
+    """No trunks, from each trunk endpoint the test does not answer itself."""
+    answered = {urlsplit(str(response.url)).path for response in responses.registered()}
+    for path in ("/voice_in_trunks", "/voice_in_trunk_groups", "/voice_out_trunks"):
+        if urlsplit(BASE + path).path not in answered:
+            responses.add(responses.GET, BASE + path, json=collection([]))
 
 
 def add_did_counts(counts: dict[str, int]) -> None:
@@ -812,3 +821,178 @@ def test_trunk_problems_are_named_with_their_endpoint() -> None:
 def test_no_outbound_plan_builds_no_voice_out_trunks_and_no_problem() -> None:
     trunks, problems = build_trunks(TrunkPages(outbound_enabled=False))
     assert (trunks.voice_out_trunks, trunks.outbound_enabled, problems) == ((), False, [])
+
+
+# --- the fetcher with trunks: every sample, the 403, failures ---
+
+
+def add_trunk_account() -> None:
+    """Two pages of voice-in trunks (groups included), the group listing, voice-out trunks."""
+    primary = voice_in_trunk_group("tg1", "Primary", 30, 2)
+    add_page(
+        "/voice_in_trunks",
+        1,
+        trunk_page(
+            "/voice_in_trunks",
+            [voice_in_trunk("t1", "Main", 20, "tg1"), voice_in_trunk("t2", "Backup", None, "tg1")],
+            1,
+            2,
+            3,
+            included=[primary],
+        ),
+        include=VOICE_IN_TRUNKS_INCLUDE,
+    )
+    add_page(
+        "/voice_in_trunks",
+        2,
+        trunk_page("/voice_in_trunks", [voice_in_trunk("t3", "Fax", 2, None)], 2, 2, 3),
+        include=VOICE_IN_TRUNKS_INCLUDE,
+    )
+    add_page(
+        "/voice_in_trunk_groups",
+        1,
+        trunk_page(
+            "/voice_in_trunk_groups",
+            [primary, voice_in_trunk_group("tg2", "Overflow", None, 0)],
+            1,
+            1,
+            2,
+        ),
+    )
+
+
+def add_voice_out_trunks() -> None:
+    add_page(
+        "/voice_out_trunks",
+        1,
+        trunk_page(
+            "/voice_out_trunks",
+            [
+                voice_out_trunk("o1", "Outbound EU", None, "100.00", False, "37.20"),
+                voice_out_trunk("o2", "Outbound US", 10, "50.00", True, "61.50"),
+            ],
+            1,
+            1,
+            2,
+        ),
+    )
+
+
+@responses.activate
+def test_the_fetcher_exports_every_trunk_sample_and_the_total_balance() -> None:
+    seed_with_pool_listing()
+    add_trunk_account()
+    add_voice_out_trunks()
+    snapshot, families = fetch_account()
+
+    assert snapshot.errors == () and snapshot.complete
+    assert value(families, "didww_up") == 1
+
+    def trunk_samples(name: str) -> dict[tuple[str, ...], float]:
+        return {
+            tuple(v for k, v in sorted(s.labels.items()) if k != "target"): s.value
+            for s in families[name].samples
+        }
+
+    assert trunk_samples("didww_voice_in_trunk_capacity_limit") == {
+        ("Main", "Primary"): 20,
+        ("Backup", "Primary"): math.inf,
+        ("Fax", ""): 2,
+    }
+    assert trunk_samples("didww_voice_in_trunk_info") == {
+        ("Main", "Primary", "t1"): 1,
+        ("Backup", "Primary", "t2"): 1,
+        ("Fax", "", "t3"): 1,
+    }
+    assert trunk_samples("didww_voice_in_trunk_group_capacity_limit") == {
+        ("Primary",): 30,
+        ("Overflow",): math.inf,
+    }
+    assert trunk_samples("didww_voice_in_trunk_group_trunks") == {("Primary",): 2, ("Overflow",): 0}
+    assert trunk_samples("didww_voice_in_trunk_group_info") == {
+        ("Primary", "tg1"): 1,
+        ("Overflow", "tg2"): 1,
+    }
+    assert value(families, "didww_outbound_enabled") == 1
+    assert trunk_samples("didww_voice_out_trunk_capacity_limit") == {
+        ("Outbound EU",): math.inf,
+        ("Outbound US",): 10,
+    }
+    assert trunk_samples("didww_voice_out_trunk_threshold_amount") == {
+        ("Outbound EU",): 100,
+        ("Outbound US",): 50,
+    }
+    assert trunk_samples("didww_voice_out_trunk_threshold_reached") == {
+        ("Outbound EU",): 0,
+        ("Outbound US",): 1,
+    }
+    assert trunk_samples("didww_voice_out_trunk_spent_amount") == {
+        ("Outbound EU",): 37.2,
+        ("Outbound US",): 61.5,
+    }
+    assert trunk_samples("didww_voice_out_trunk_info") == {
+        ("Outbound EU", "o1"): 1,
+        ("Outbound US", "o2"): 1,
+    }
+    assert value(families, "didww_account_total_balance") == 173.45
+    assert snapshot.counts["voice-in trunks"] == 3 and snapshot.counts["voice-out trunks"] == 2
+
+
+@responses.activate
+def test_no_outbound_plan_is_outbound_enabled_0_and_the_account_stays_up() -> None:
+    seed_with_pool_listing()
+    add_trunk_account()
+    responses.add(
+        responses.GET,
+        f"{BASE}/voice_out_trunks",
+        status=403,
+        json={"errors": [{"title": "Forbidden", "detail": "no outbound plan", "status": "403"}]},
+    )
+    snapshot, families = fetch_account()
+    assert snapshot.errors == () and snapshot.up and snapshot.complete
+    assert value(families, "didww_up") == 1
+    assert value(families, "didww_outbound_enabled") == 0
+    assert "didww_voice_out_trunk_info" not in families
+    assert (
+        value(
+            families,
+            "didww_voice_in_trunk_capacity_limit",
+            voice_in_trunk="Fax",
+            voice_in_trunk_group="",
+        )
+        == 2
+    )
+
+
+@responses.activate
+def test_a_failed_voice_out_call_is_an_error_not_a_missing_plan() -> None:
+    seed_with_pool_listing()
+    add_trunk_account()
+    responses.add(responses.GET, f"{BASE}/voice_out_trunks", status=500, json={"errors": []})
+    snapshot, families = fetch_account()
+    assert [(e.reason, e.endpoint) for e in snapshot.errors] == [
+        ("http_error", "/voice_out_trunks")
+    ]
+    assert value(families, "didww_up") == 0
+    assert "didww_outbound_enabled" not in families  # unknown, not 0
+    assert value(families, "didww_voice_in_trunk_group_trunks", voice_in_trunk_group="Primary") == 2
+
+
+@responses.activate
+def test_a_trunk_linked_to_an_unknown_group_downs_the_account_and_is_left_out() -> None:
+    seed_with_pool_listing()
+    add_page(
+        "/voice_in_trunks",
+        1,
+        trunk_page("/voice_in_trunks", [voice_in_trunk("t1", "Lost", 3, "gone")], 1, 1, 1),
+        include=VOICE_IN_TRUNKS_INCLUDE,
+    )
+    add_voice_out_trunks()
+    snapshot, families = fetch_account()
+    assert [(e.reason, e.endpoint) for e in snapshot.errors] == [
+        ("invalid_response", "/voice_in_trunks")
+    ]
+    assert "gone" in snapshot.errors[0].detail
+    assert value(families, "didww_up") == 0
+    assert "didww_voice_in_trunk_capacity_limit" not in families
+    assert value(families, "didww_outbound_enabled") == 1

@@ -1,9 +1,12 @@
-"""The DIDWW trunk families as pure functions: every sample, label and HELP text."""
+"""The DIDWW trunk families: every sample, label and HELP text, as a scrape exposes them."""
 
 from __future__ import annotations
 
 import math
 
+from prometheus_client.metrics_core import Metric
+
+from exporter.didww.metrics import FAMILIES, AccountData, account_lines
 from exporter.didww.models import (
     AccountBalance,
     DidwwTrunks,
@@ -11,11 +14,9 @@ from exporter.didww.models import (
     VoiceInTrunkGroup,
     VoiceOutTrunk,
 )
-from exporter.didww.trunk_metrics import (
-    Family,
-    total_balance_family,
-    trunk_families,
-)
+from exporter.didww.trunk_metrics import TRUNK_FAMILIES, write_trunks
+from exporter.exposition import PartWriter, data_chunks
+from tests.helpers import parsed_families
 
 INF = math.inf
 
@@ -41,18 +42,25 @@ NO_OUTBOUND = DidwwTrunks(
 )
 
 
-def by_name(families: list[Family]) -> dict[str, Family]:
-    named = {family.name: family for family in families}
-    assert len(named) == len(families), "a family name repeats"
-    return named
+def exposed(*accounts: tuple[str, DidwwTrunks]) -> dict[str, Metric]:
+    """The trunk families of these accounts, rendered and parsed back by prometheus_client."""
+    parts = []
+    for target, trunks in accounts:
+        writer = PartWriter({"target": target})
+        write_trunks(writer, trunks)
+        parts.append(writer.rendered())
+    return parsed_families(data_chunks(TRUNK_FAMILIES, parts, openmetrics=False))
 
 
-def samples(family: Family) -> list[tuple[dict[str, str], float]]:
-    return sorted(family.samples, key=lambda sample: sorted(sample[0].items()))
+def samples(family: Metric) -> list[tuple[dict[str, str], float]]:
+    return sorted(
+        ((sample.labels, sample.value) for sample in family.samples),
+        key=lambda sample: sorted(sample[0].items()),
+    )
 
 
 def test_every_trunk_family_and_sample_of_two_accounts() -> None:
-    families = by_name(trunk_families([("acct", ACCOUNT), ("plain", NO_OUTBOUND)]))
+    families = exposed(("acct", ACCOUNT), ("plain", NO_OUTBOUND))
 
     assert list(families) == [
         "didww_voice_in_trunk_capacity_limit",
@@ -126,33 +134,29 @@ def test_every_trunk_family_and_sample_of_two_accounts() -> None:
     ]
 
 
-def test_help_texts_name_the_source_field_and_no_family_is_empty_of_help() -> None:
-    families = trunk_families([("acct", ACCOUNT)])
-    assert all(family.documentation.endswith(".") for family in families)
-    help_of = {family.name: family.documentation for family in families}
+def test_help_texts_name_the_source_field() -> None:
+    help_of = {family.name: family.documentation for family in TRUNK_FAMILIES}
+    assert all(text.endswith(".") for text in help_of.values())
     assert "+Inf: no limit" in help_of["didww_voice_in_trunk_capacity_limit"]
     assert "meta.trunks_count" in help_of["didww_voice_in_trunk_group_trunks"]
     assert "meta.spent_amount" in help_of["didww_voice_out_trunk_spent_amount"]
     assert "403" in help_of["didww_outbound_enabled"]
+    assert set(TRUNK_FAMILIES) <= set(FAMILIES)  # exposed by the DIDWW vendor
 
 
 def test_ids_appear_only_on_info_families() -> None:
-    for family in trunk_families([("acct", ACCOUNT)]):
-        id_labels = {key for labels, _ in family.samples for key in labels if key.endswith("_id")}
+    for family in exposed(("acct", ACCOUNT)).values():
+        id_labels = {key for labels, _ in samples(family) for key in labels if key.endswith("_id")}
         assert bool(id_labels) == family.name.endswith("_info"), family.name
 
 
 def test_unknown_outbound_state_is_no_sample() -> None:
-    families = by_name(trunk_families([("acct", DidwwTrunks())]))
-    assert families["didww_outbound_enabled"].samples == ()
-    assert all(family.samples == () for family in families.values())
+    assert exposed(("acct", DidwwTrunks())) == {}  # no sample, so not even a header
 
 
 def test_a_trunk_linked_to_an_unknown_group_is_not_exported_as_ungrouped() -> None:
     account = DidwwTrunks(voice_in_trunks=(VoiceInTrunk("t1", "Lost", 3.0, "gone"),))
-    families = by_name(trunk_families([("acct", account)]))
-    assert families["didww_voice_in_trunk_capacity_limit"].samples == ()
-    assert families["didww_voice_in_trunk_info"].samples == ()
+    assert exposed(("acct", account)) == {}
 
 
 def test_repeated_labels_keep_the_first_sample() -> None:
@@ -168,24 +172,25 @@ def test_repeated_labels_keep_the_first_sample() -> None:
             VoiceOutTrunk("o2", "Out", 2.0, None, None, None),
         ),
     )
-    families = by_name(trunk_families([("acct", account)]))
-    assert [value for _, value in families["didww_voice_in_trunk_capacity_limit"].samples] == [
-        1.0,
-        3.0,
+    families = exposed(("acct", account))  # parsing fails on a repeated label set
+    limits = samples(families["didww_voice_in_trunk_capacity_limit"])
+    assert [value for _, value in limits] == [1.0, 3.0]
+    assert [value for _, value in samples(families["didww_voice_out_trunk_capacity_limit"])] == [
+        1.0
     ]
-    assert [value for _, value in families["didww_voice_out_trunk_capacity_limit"].samples] == [1.0]
-    assert [
-        labels["voice_out_trunk_id"] for labels, _ in families["didww_voice_out_trunk_info"].samples
-    ] == ["o1"]
+    info = samples(families["didww_voice_out_trunk_info"])
+    assert [labels["voice_out_trunk_id"] for labels, _ in info] == ["o1"]
 
 
-def test_total_balance_per_account_and_none_is_no_sample() -> None:
-    family = total_balance_family(
-        [
-            ("a", AccountBalance(10.0, 5.0, None, total_balance=15.0)),
-            ("b", AccountBalance(1.0, None, None)),
-            ("c", None),
-        ]
+def test_the_account_part_carries_total_balance_and_trunks() -> None:
+    data = AccountData(
+        pools=(),
+        groups=(),
+        balance=AccountBalance(10.0, 5.0, None, total_balance=15.0),
+        api_version=None,
+        trunks=NO_OUTBOUND,
     )
-    assert family.name == "didww_account_total_balance"
-    assert family.samples == (({"target": "a"}, 15.0),)
+    families = parsed_families(data_chunks(FAMILIES, [account_lines("a", data)], False))
+    assert samples(families["didww_account_total_balance"]) == [({"target": "a"}, 15.0)]
+    assert samples(families["didww_outbound_enabled"]) == [({"target": "a"}, 0.0)]
+    assert "didww_voice_out_trunk_info" not in families
