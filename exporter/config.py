@@ -19,6 +19,10 @@ from exporter.yaml_file import describe_kind, parse_yaml, read_text
 
 DIDWW_DEFAULT_URL = "https://api.didww.com/v3"
 DIDWW_DEFAULT_API_VERSION = "2022-05-10"
+# Before this version the voice-in trunks were /trunks and /trunk_groups. Older versions are
+# refused rather than served from the old paths: the header can only upgrade an account's
+# version, so an account on a newer version would answer the old paths 404.
+DIDWW_OLDEST_API_VERSION = "2021-12-15"
 # DIDWW documents 10 requests/s per key, shared with anything else using the key.
 DIDWW_DEFAULT_RATE_LIMIT = 8.0
 
@@ -375,6 +379,13 @@ def _api_version(section: _Section) -> str:
     text = value.isoformat() if hasattr(value, "isoformat") else value
     if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         raise section.fail("api_version", f"expected a date such as 2022-05-10, got {value!r}")
+    if text < DIDWW_OLDEST_API_VERSION:
+        raise section.fail(
+            "api_version",
+            f"{text} is older than {DIDWW_OLDEST_API_VERSION}, the first version with "
+            "/voice_in_trunks; set it to that or later (the header only upgrades the version "
+            "of the exporter's own requests)",
+        )
     return text
 
 

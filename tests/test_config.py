@@ -142,6 +142,10 @@ odin:
         (ODIN_OK + "    include: '('\n    discover: true\n", "service_providers"),
         ("didww:\n  - name: d\n", 'didww[0] "d": api_key: is required'),
         ("didww:\n  - name: d\n    api_key: k\n    api_version: v3\n", "api_version: expected"),
+        (
+            "didww:\n  - name: d\n    api_key: k\n    api_version: 2021-04-19\n",
+            "api_version: 2021-04-19 is older than 2021-12-15",
+        ),
     ],
 )
 def test_bad_config_is_refused_with_one_line_naming_the_key(text: str, message: str) -> None:

@@ -18,6 +18,9 @@ from exporter.didww.models import (
     parse_capacity_pool,
     parse_page,
     parse_shared_capacity_group,
+    parse_voice_in_trunk,
+    parse_voice_in_trunk_group,
+    parse_voice_out_trunk,
 )
 from exporter.odin.models import (
     Names,
@@ -133,3 +136,61 @@ def test_didww_parsers_on_mutated_seed(payload: Any) -> None:
 def test_didww_parsers_on_arbitrary_json(payload: Any) -> None:
     parses_or_refuses(parse_didww_document, payload, expected=Page)
     parses_or_refuses(parse_balance, payload, expected=AccountBalance)
+
+
+# A page with a voice-in trunk (its group included) and a voice-out trunk, as the schema has them.
+TRUNK_DOCUMENT = {
+    "data": [
+        {
+            "id": "t1",
+            "type": "voice_in_trunks",
+            "attributes": {"name": "Main", "capacity_limit": 20, "priority": 1},
+            "relationships": {
+                "voice_in_trunk_group": {"data": {"type": "voice_in_trunk_groups", "id": "g1"}}
+            },
+        },
+        {
+            "id": "o1",
+            "type": "voice_out_trunks",
+            "attributes": {
+                "name": "Out",
+                "capacity_limit": None,
+                "threshold_amount": "100.00",
+                "threshold_reached": False,
+            },
+            "meta": {"spent_amount": "12.34"},
+        },
+    ],
+    "included": [
+        {
+            "id": "g1",
+            "type": "voice_in_trunk_groups",
+            "attributes": {"name": "Primary", "capacity_limit": None},
+            "meta": {"trunks_count": 1},
+        }
+    ],
+    "meta": {"total_records": 2},
+    "links": {"first": "https://x/v3/voice_in_trunks?page%5Bnumber%5D=1"},
+}
+
+
+def parse_trunk_document(payload: Any) -> Page:
+    page = parse_page(payload)
+    for resource in page.data:
+        if resource.type == "voice_out_trunks":
+            parse_voice_out_trunk(resource)
+        else:
+            parse_voice_in_trunk(resource)
+    for resource in page.included:
+        parse_voice_in_trunk_group(resource)
+    return page
+
+
+def test_the_trunk_document_parses_as_it_is() -> None:
+    assert len(parse_trunk_document(TRUNK_DOCUMENT).data) == 2
+
+
+@settings(max_examples=150, deadline=None)
+@given(mutated(TRUNK_DOCUMENT))
+def test_didww_trunk_parsers_on_mutated_documents(payload: Any) -> None:
+    parses_or_refuses(parse_trunk_document, payload, expected=Page)

@@ -484,6 +484,69 @@ def test_voice_in_trunks_have_nullable_capacity_limits(sim: Simulator) -> None:
         assert all(t["type"] == path.strip("/") for t in body["data"])
 
 
+def test_voice_in_trunks_paginate_with_their_group_included_per_page(sim: Simulator) -> None:
+    pages = didww_pages(sim, "/voice_in_trunks", include="voice_in_trunk_group")
+    assert [len(page["data"]) for page in pages] == [3, 1]
+    assert all(page["meta"]["total_records"] == 4 for page in pages)
+    assert "include=voice_in_trunk_group" in pages[0]["links"]["next"]
+    groups = {
+        g["id"]: g["attributes"]["name"]
+        for g in didww_get(sim, "/voice_in_trunk_groups").json()["data"]
+    }
+    linked: dict[str, str] = {}
+    for page in pages:
+        links = {
+            t["attributes"]["name"]: t["relationships"]["voice_in_trunk_group"]["data"]
+            for t in page["data"]
+        }
+        included = {(r["type"], r["id"]) for r in page.get("included", [])}
+        assert included == {("voice_in_trunk_groups", d["id"]) for d in links.values() if d}
+        linked |= {name: groups[d["id"]] if d else "" for name, d in links.items()}
+    assert linked == {
+        "Main SIP trunk": "Primary",
+        "Backup SIP trunk": "Primary",
+        "Fax trunk": "",  # data: null, a trunk without a group
+        "Night service": "Overflow",
+    }
+    bare = didww_get(sim, "/voice_in_trunks").json()
+    assert "included" not in bare
+    assert all("data" not in t["relationships"]["voice_in_trunk_group"] for t in bare["data"])
+
+
+def test_voice_in_trunk_groups_count_their_trunks_in_resource_meta(sim: Simulator) -> None:
+    body = didww_get(sim, "/voice_in_trunk_groups", include="voice_in_trunks").json()
+    groups = {g["attributes"]["name"]: g for g in body["data"]}
+    assert {name: g["meta"]["trunks_count"] for name, g in groups.items()} == {
+        "Primary": 2,
+        "Overflow": 1,
+    }
+    assert groups["Overflow"]["attributes"]["capacity_limit"] is None
+    members = groups["Primary"]["relationships"]["voice_in_trunks"]["data"]
+    assert len(members) == 2
+    assert {r["type"] for r in body["included"]} == {"voice_in_trunks"}
+
+
+def test_voice_out_trunks_carry_thresholds_and_spent_amount_or_403(sim: Simulator) -> None:
+    pages = didww_pages(sim, "/voice_out_trunks")
+    trunks = {t["attributes"]["name"]: t for page in pages for t in page["data"]}
+    us, eu = trunks["Outbound US"], trunks["Outbound EU"]
+    assert us["attributes"]["threshold_reached"] is True
+    assert (us["attributes"]["threshold_amount"], us["meta"]["spent_amount"]) == ("50.00", "61.50")
+    assert eu["attributes"]["capacity_limit"] is None
+    assert isinstance(eu["meta"]["spent_amount"], str)
+
+    sim.dataset.didww.outbound_plan = False
+    refused = didww_get(sim, "/voice_out_trunks")
+    assert refused.status_code == 403
+    assert refused.json()["errors"][0]["status"] == "403"
+    assert didww_get(sim, "/voice_in_trunks").status_code == 200
+
+
+def test_trunk_paths_before_2021_12_15_are_not_served(sim: Simulator) -> None:
+    assert didww_get(sim, "/trunks").status_code == 404
+    assert didww_get(sim, "/trunk_groups").status_code == 404
+
+
 def test_didww_rate_limit_answers_429(sim: Simulator) -> None:
     sim.didww_rate_limit = 3
     codes = [didww_get(sim, "/balance").status_code for _ in range(5)]

@@ -1,4 +1,4 @@
-"""DIDWW capacity pools, shared capacity groups and balance, through the DIDWW API v3."""
+"""DIDWW capacity pools, shared capacity groups, trunks and balance, through the DIDWW API v3."""
 
 from exporter.didww.fetch import DidwwFetcher
 from exporter.didww.metrics import FAMILIES, UP_FAMILIES

@@ -19,6 +19,11 @@ CAPACITY_POOLS = "/capacity_pools"
 SHARED_CAPACITY_GROUPS = "/shared_capacity_groups"
 BALANCE = "/balance"
 DIDS = "/dids"
+VOICE_IN_TRUNKS = "/voice_in_trunks"
+VOICE_IN_TRUNK_GROUPS = "/voice_in_trunk_groups"
+VOICE_OUT_TRUNKS = "/voice_out_trunks"
+# A trunk's group linkage is present only when the group is included.
+VOICE_IN_TRUNKS_INCLUDE = "voice_in_trunk_group"
 # The documented maximum page size.
 PAGE_SIZE = 100
 # The server rejects any media-type parameter (e.g. "; charset=utf-8") with 406/415.
@@ -47,10 +52,15 @@ class DidwwClient:
     def fetch_page(
         self, endpoint: str, page_number: int, deadline: Deadline, include: str | None = None
     ) -> Page:
-        params = {"page[number]": str(page_number), "page[size]": str(PAGE_SIZE)}
-        if include:
-            params["include"] = include
-        return self._get(endpoint, params, deadline).parse(parse_page)
+        return self._get(endpoint, _page_params(page_number, include), deadline).parse(parse_page)
+
+    def fetch_voice_out_trunks_page(self, page_number: int, deadline: Deadline) -> Page | None:
+        """A page of /voice_out_trunks; None when the account has no outbound plan (403)."""
+        params = _page_params(page_number, None)
+        response = self._session.request("GET", VOICE_OUT_TRUNKS, params=params, deadline=deadline)
+        if response.status == 403:
+            return None
+        return self._checked(VOICE_OUT_TRUNKS, response).parse(parse_page)
 
     def count_dids(self, shared_capacity_group_id: str, deadline: Deadline) -> int:
         """DIDs in a shared capacity group: `meta.total_records` of a one-DID page."""
@@ -70,6 +80,9 @@ class DidwwClient:
         self, endpoint: str, params: Mapping[str, str], deadline: Deadline
     ) -> UpstreamResponse:
         response = self._session.request("GET", endpoint, params=params, deadline=deadline)
+        return self._checked(endpoint, response)
+
+    def _checked(self, endpoint: str, response: UpstreamResponse) -> UpstreamResponse:
         if response.status in (401, 403):
             raise UpstreamError(
                 "auth",
@@ -80,3 +93,10 @@ class DidwwClient:
             )
         raise_for_status(response)
         return response
+
+
+def _page_params(page_number: int, include: str | None) -> dict[str, str]:
+    params = {"page[number]": str(page_number), "page[size]": str(PAGE_SIZE)}
+    if include:
+        params["include"] = include
+    return params

@@ -1,4 +1,5 @@
-"""Fetching one snapshot of a DIDWW account: pools, shared capacity groups, DID counts, balance.
+"""Fetching one snapshot of a DIDWW account: pools, shared capacity groups, DID counts, balance,
+voice-in trunks and trunk groups, voice-out trunks.
 
 Collections are paginated: the first page tells how many there are (`links.last` or
 `meta.total_records`), and the rest are then fetched concurrently within the rate limit.
@@ -8,6 +9,9 @@ Groups are read with their pools included but not their DIDs: `include=dids` wou
 DID object of the account into the answer (tens of MB for a large account). Each group's DIDs
 are counted instead by one `GET /dids?filter[shared_capacity_group.id]=...&page[size]=1`,
 whose `meta.total_records` is the count, whatever the number or size of the DIDs.
+
+An account without an outbound plan answers /voice_out_trunks with 403: a standing fact
+(`didww_outbound_enabled 0`), not an error.
 
 Every error of a DIDWW collection concerns the whole account: `didww_up` is 1 only when every
 call succeeded and every object was valid. An invalid object is left out, the rest is kept.
@@ -24,7 +28,15 @@ from typing import TypeVar
 
 from exporter.config import DidwwTarget
 from exporter.deadline import Deadline
-from exporter.didww.client import CAPACITY_POOLS, SHARED_CAPACITY_GROUPS, DidwwClient
+from exporter.didww.client import (
+    CAPACITY_POOLS,
+    SHARED_CAPACITY_GROUPS,
+    VOICE_IN_TRUNK_GROUPS,
+    VOICE_IN_TRUNKS,
+    VOICE_IN_TRUNKS_INCLUDE,
+    VOICE_OUT_TRUNKS,
+    DidwwClient,
+)
 from exporter.didww.metrics import UP_FAMILIES, AccountData, account_lines
 from exporter.didww.models import (
     AccountBalance,
@@ -35,6 +47,7 @@ from exporter.didww.models import (
     parse_capacity_pool,
     parse_shared_capacity_group,
 )
+from exporter.didww.trunks import TrunkPages, build_trunks
 from exporter.fanout import FanOut
 from exporter.payload import InvalidPayload
 from exporter.snapshot import TARGET, CollectionError, Part, Snapshot, SnapshotBuilder
@@ -53,9 +66,19 @@ class _Collected:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.pages: dict[str, dict[int, Page]] = {CAPACITY_POOLS: {}, SHARED_CAPACITY_GROUPS: {}}
+        self.pages: dict[str, dict[int, Page]] = {
+            endpoint: {}
+            for endpoint in (
+                CAPACITY_POOLS,
+                SHARED_CAPACITY_GROUPS,
+                VOICE_IN_TRUNKS,
+                VOICE_IN_TRUNK_GROUPS,
+                VOICE_OUT_TRUNKS,
+            )
+        }
         self.did_counts: dict[str, int] = {}
         self.balance: AccountBalance | None = None
+        self.outbound_enabled: bool | None = None  # None: /voice_out_trunks did not answer
         self._looped: set[str] = set()
 
     def add_page(self, endpoint: str, number: int, page: Page) -> None:
@@ -89,6 +112,10 @@ class _Collected:
         with self._lock:
             self.balance = balance
 
+    def set_outbound_enabled(self, enabled: bool) -> None:
+        with self._lock:
+            self.outbound_enabled = enabled
+
     def sorted_pages(self, endpoint: str) -> list[Page]:
         with self._lock:
             pages = self.pages[endpoint]
@@ -109,7 +136,12 @@ class DidwwFetcher:
         builder = SnapshotBuilder(self._target.name, UP_FAMILIES, deadline)
         collected = _Collected()
         with FanOut(self._target.max_concurrency, f"didww-{self._target.name}") as fan_out:
-            collections = ((CAPACITY_POOLS, None), (SHARED_CAPACITY_GROUPS, "capacity_pool"))
+            collections = (
+                (CAPACITY_POOLS, None),
+                (SHARED_CAPACITY_GROUPS, "capacity_pool"),
+                (VOICE_IN_TRUNKS, VOICE_IN_TRUNKS_INCLUDE),
+                (VOICE_IN_TRUNK_GROUPS, None),
+            )
             for endpoint, include in collections:
                 fan_out.submit(
                     builder.task(TARGET, self._collect_collection),
@@ -121,6 +153,13 @@ class DidwwFetcher:
                     deadline,
                 )
             fan_out.submit(builder.task(TARGET, self._collect_balance), collected, deadline)
+            fan_out.submit(
+                builder.task(TARGET, self._collect_voice_out_trunks),
+                fan_out,
+                builder,
+                collected,
+                deadline,
+            )
             finished = fan_out.wait(deadline)
         # What arrived is kept even when the deadline came first.
         builder.run(TARGET, self._keep_account, builder, collected)
@@ -139,6 +178,33 @@ class DidwwFetcher:
         deadline: Deadline,
     ) -> None:
         first = self._client.fetch_page(endpoint, 1, deadline, include)
+        self._collect_other_pages(fan_out, builder, collected, endpoint, include, first, deadline)
+
+    def _collect_voice_out_trunks(
+        self,
+        fan_out: FanOut,
+        builder: SnapshotBuilder,
+        collected: _Collected,
+        deadline: Deadline,
+    ) -> None:
+        first = self._client.fetch_voice_out_trunks_page(1, deadline)
+        collected.set_outbound_enabled(first is not None)
+        if first is not None:
+            self._collect_other_pages(
+                fan_out, builder, collected, VOICE_OUT_TRUNKS, None, first, deadline
+            )
+
+    def _collect_other_pages(
+        self,
+        fan_out: FanOut,
+        builder: SnapshotBuilder,
+        collected: _Collected,
+        endpoint: str,
+        include: str | None,
+        first: Page,
+        deadline: Deadline,
+    ) -> None:
+        """Keep the first page, then fetch the rest: concurrently when their number is known."""
         self._keep_page(fan_out, builder, collected, endpoint, 1, first, deadline)
         last = _announced_last_page(first)
         if last is None:
@@ -242,15 +308,28 @@ class DidwwFetcher:
         balance = collected.balance
         if balance is not None and balance.api_version:
             versions.append(balance.api_version)
+        trunks, problems = build_trunks(
+            TrunkPages(
+                voice_in_trunks=collected.sorted_pages(VOICE_IN_TRUNKS),
+                voice_in_trunk_groups=collected.sorted_pages(VOICE_IN_TRUNK_GROUPS),
+                voice_out_trunks=collected.sorted_pages(VOICE_OUT_TRUNKS),
+                outbound_enabled=collected.outbound_enabled,
+            )
+        )
+        for problem in problems:
+            builder.fail(CollectionError("invalid_response", problem.endpoint, problem.detail))
         data = AccountData(
             pools=pools,
             groups=_with_pool_names(builder, groups, pools, collected.did_counts),
             balance=balance,
             api_version=versions[0] if versions else None,
+            trunks=trunks,
         )
         builder.add_part(Part(TARGET, (), account_lines(self._target.name, data)))
         builder.count("pools", len(data.pools))
         builder.count("capacity groups", len(data.groups))
+        builder.count("voice-in trunks", len(trunks.voice_in_trunks))
+        builder.count("voice-out trunks", len(trunks.voice_out_trunks))
 
     def _warn_if_next_link_goes_back(
         self, collected: _Collected, endpoint: str, number: int, page: Page

@@ -1,4 +1,4 @@
-"""DIDWW metric families, and the sample lines of one account's data.
+"""DIDWW metric families, and the sample lines of one account's data (trunks: trunk_metrics).
 
 An account has a handful of pools and groups, so its data is rendered once the collection
 has all of it (a group's `pool` label needs the pools), still in the collection's thread,
@@ -18,10 +18,11 @@ never in the scrape. Example output::
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
 
-from exporter.didww.models import AccountBalance, CapacityPool, SharedCapacityGroup
+from exporter.didww.models import AccountBalance, CapacityPool, DidwwTrunks, SharedCapacityGroup
+from exporter.didww.trunk_metrics import TRUNK_FAMILIES, write_trunks
 from exporter.exposition import Family, Gauge, PartWriter
 from exporter.snapshot import UpFamilies
 
@@ -93,6 +94,11 @@ GROUP_GAUGES = (
 ACCOUNT_GAUGES = (
     Gauge("didww_account_balance", "Account balance.", attrgetter("balance")),
     Gauge("didww_account_credit", "Account credit.", attrgetter("credit")),
+    Gauge(
+        "didww_account_total_balance",
+        "Account total balance (/balance total_balance).",
+        attrgetter("total_balance"),
+    ),
 )
 POOL_INFO = Family("didww_capacity_pool_info", "Id of each capacity pool; value 1.")
 GROUP_INFO = Family(
@@ -111,6 +117,7 @@ FAMILIES: tuple[Family, ...] = (
     GROUP_INFO,
     *ACCOUNT_GAUGES,
     API_INFO,
+    *TRUNK_FAMILIES,
 )
 
 
@@ -122,6 +129,7 @@ class AccountData:
     groups: Sequence[tuple[SharedCapacityGroup, str]]  # each group with its pool's name
     balance: AccountBalance | None
     api_version: str | None
+    trunks: DidwwTrunks = field(default_factory=DidwwTrunks)
 
 
 def account_lines(target: str, data: AccountData) -> dict[str, bytes]:
@@ -139,4 +147,5 @@ def account_lines(target: str, data: AccountData) -> dict[str, bytes]:
         writer.add_object(ACCOUNT_GAUGES, writer.labels({}), data.balance)
     if data.api_version is not None:
         writer.add(API_INFO, {"api_version": data.api_version}, 1.0)
+    write_trunks(writer, data.trunks)
     return writer.rendered()

@@ -7,9 +7,10 @@ linkage may be absent, null or present; absent and null both mean "no pool".
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,6 +18,7 @@ from exporter.payload import (
     InvalidPayload,
     as_list,
     as_object,
+    optional_bool,
     optional_count,
     optional_date_timestamp,
     optional_decimal,
@@ -36,6 +38,8 @@ class Resource:
     id: str
     attributes: Mapping[str, Any]
     relationships: Mapping[str, Any]
+    # Resource-level `meta` (a trunk group's trunks_count, a voice-out trunk's spent_amount).
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,7 @@ class AccountBalance:
     balance: float | None
     credit: float | None
     api_version: str | None
+    total_balance: float | None = None
 
 
 def parse_page(payload: Any) -> Page:
@@ -114,6 +119,7 @@ def _parse_resource(item: Any, what: str) -> Resource:
         id=required_string(obj, "id", what),
         attributes=optional_object(obj, "attributes", what) or {},
         relationships=optional_object(obj, "relationships", what) or {},
+        meta=optional_object(obj, "meta", what) or {},
     )
 
 
@@ -213,4 +219,96 @@ def parse_balance(payload: Any) -> AccountBalance:
         balance=optional_decimal(attributes, "balance", "balance"),
         credit=optional_decimal(attributes, "credit", "balance"),
         api_version=optional_string(meta, "api_version", "meta"),
+        total_balance=optional_decimal(attributes, "total_balance", "balance"),
     )
+
+
+# --- trunks (API version 2021-12-15 and later) ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceInTrunk:
+    """capacity_limit is +Inf for null (no limit) and None when the attribute is missing."""
+
+    trunk_id: str
+    name: str
+    capacity_limit: float | None
+    group_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceInTrunkGroup:
+    group_id: str
+    name: str
+    capacity_limit: float | None
+    trunks: float | None  # resource-level meta.trunks_count
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceOutTrunk:
+    trunk_id: str
+    name: str
+    capacity_limit: float | None
+    threshold_amount: float | None
+    threshold_reached: bool | None
+    spent_amount: float | None  # resource-level meta: spent in the current billing period
+
+
+@dataclass(frozen=True, slots=True)
+class DidwwTrunks:
+    """The trunks of one account.
+
+    outbound_enabled is False when /voice_out_trunks answered 403 (no outbound plan: a
+    standing fact, not an error) and None when that is unknown because the call failed.
+    """
+
+    voice_in_trunks: tuple[VoiceInTrunk, ...] = ()
+    voice_in_trunk_groups: tuple[VoiceInTrunkGroup, ...] = ()
+    voice_out_trunks: tuple[VoiceOutTrunk, ...] = ()
+    outbound_enabled: bool | None = None
+
+
+def parse_voice_in_trunk(resource: Resource) -> VoiceInTrunk:
+    what = f"voice_in_trunks {resource.id}"
+    return VoiceInTrunk(
+        trunk_id=resource.id,
+        name=required_string(resource.attributes, "name", what),
+        capacity_limit=_capacity_limit(resource.attributes, what),
+        group_id=_to_one_id(resource, "voice_in_trunk_group", "voice_in_trunk_groups", what),
+    )
+
+
+def parse_voice_in_trunk_group(resource: Resource) -> VoiceInTrunkGroup:
+    what = f"voice_in_trunk_groups {resource.id}"
+    return VoiceInTrunkGroup(
+        group_id=resource.id,
+        name=required_string(resource.attributes, "name", what),
+        capacity_limit=_capacity_limit(resource.attributes, what),
+        trunks=optional_count(resource.meta, "trunks_count", f"{what} meta"),
+    )
+
+
+def parse_voice_out_trunk(resource: Resource) -> VoiceOutTrunk:
+    what = f"voice_out_trunks {resource.id}"
+    attributes = resource.attributes
+    return VoiceOutTrunk(
+        trunk_id=resource.id,
+        name=required_string(attributes, "name", what),
+        capacity_limit=_capacity_limit(attributes, what),
+        # The schema says a decimal string; an SDK fixture has null (no threshold set).
+        threshold_amount=optional_decimal(attributes, "threshold_amount", what),
+        threshold_reached=optional_bool(attributes, "threshold_reached", what),
+        spent_amount=optional_decimal(resource.meta, "spent_amount", f"{what} meta"),
+    )
+
+
+def _capacity_limit(attributes: Mapping[str, Any], what: str) -> float | None:
+    """null is no limit (+Inf); a missing attribute is no sample."""
+    if "capacity_limit" not in attributes:
+        return None
+    if attributes["capacity_limit"] is None:
+        return math.inf
+    value = optional_count(attributes, "capacity_limit", what)
+    if value is None:  # optional_count reads Odin's -1 as "not applicable"; DIDWW has no -1
+        raise InvalidPayload(f"{what}.capacity_limit is -1, expected null or a count")
+    return value

@@ -24,6 +24,7 @@ from exporter.simulator.dataset import (
     SharedCapacityGroup,
     TrunkGroup,
     VoiceInTrunk,
+    VoiceOutTrunk,
 )
 
 # Load profiles whose band guarantees an alert condition at every instant (see calls.py).
@@ -417,18 +418,34 @@ def _default_didww(today: date) -> DidwwData:
         group("Unpooled trial", 0, None, None, []),
         group("Hotline", 4, 2, premium, dids("Hotline", "18005550199")),
     ]
+    primary = _id("trunk_group", "Primary")
+    overflow = _id("trunk_group", "Overflow")
     return DidwwData(
         capacity_pools=[standard, extended, regional, premium],
         shared_capacity_groups=groups,
         balance=Balance(_id("balance", "default"), balance="42.17", credit="50.00"),
+        # Four trunks, two pages at the page-size cap: two in "Primary", one unlimited, one
+        # without a group, one in the unlimited "Overflow" group.
         voice_in_trunks=[
-            VoiceInTrunk(_id("trunk", "Main SIP trunk"), "Main SIP trunk", 20),
-            VoiceInTrunk(_id("trunk", "Backup SIP trunk"), "Backup SIP trunk", None),
+            VoiceInTrunk(_id("trunk", "Main SIP trunk"), "Main SIP trunk", 20, group_id=primary),
+            VoiceInTrunk(
+                _id("trunk", "Backup SIP trunk"), "Backup SIP trunk", None, group_id=primary
+            ),
             VoiceInTrunk(_id("trunk", "Fax trunk"), "Fax trunk", 2),
+            VoiceInTrunk(_id("trunk", "Night service"), "Night service", 10, group_id=overflow),
         ],
         voice_in_trunk_groups=[
-            VoiceInTrunk(_id("trunk_group", "Primary"), "Primary", 30),
-            VoiceInTrunk(_id("trunk_group", "Overflow"), "Overflow", None),
+            VoiceInTrunk(primary, "Primary", 30),
+            VoiceInTrunk(overflow, "Overflow", None),
+        ],
+        # "Outbound US" has spent past its threshold; "Outbound EU" is unlimited.
+        voice_out_trunks=[
+            VoiceOutTrunk(
+                _id("voice_out_trunk", "Outbound EU"), "Outbound EU", None, "100.00", False, "37.20"
+            ),
+            VoiceOutTrunk(
+                _id("voice_out_trunk", "Outbound US"), "Outbound US", 10, "50.00", True, "61.50"
+            ),
         ],
         max_page_size=3,
     )
@@ -441,7 +458,9 @@ def default_dataset(today: date | None = None) -> Dataset:
     sp.northwind is healthy with unlimited (-1) values; sp.legacy has no trunking (400);
     ent.globex has a group over its available maximum and one with its licence used up.
     DIDWW: "Extended" is nearly exhausted, "Premium" renews within 7 days, "Regional" has no
-    group; groups paginate 3 per page whatever page[size] the client asks for.
+    group; groups paginate 3 per page whatever page[size] the client asks for. Voice-in trunks
+    have limits, no limit (null) and no group; voice-out trunk "Outbound US" has passed its
+    spend threshold. Set `outbound_plan = False` for an account without one (403).
     """
     odin = OdinData([_acme(), _northwind(), _legacy(), _globex()])
     return Dataset(odin=odin, didww=_default_didww(today or _today()))

@@ -146,11 +146,28 @@ class SharedCapacityGroup:
 
 @dataclass(slots=True)
 class VoiceInTrunk:
-    """A voice-in trunk or trunk group: capacity_limit None means no limit."""
+    """A voice-in trunk or trunk group: capacity_limit None means no limit.
+
+    group_id: the trunk group a trunk belongs to (None: no group; always None for a group).
+    """
 
     id: str
     name: str
     capacity_limit: int | None
+    created_at: str = "2023-01-10T09:00:00.000Z"
+    group_id: str | None = None
+
+
+@dataclass(slots=True)
+class VoiceOutTrunk:
+    """An outbound trunk. Amounts are decimal strings; spent_amount is this billing period's."""
+
+    id: str
+    name: str
+    capacity_limit: int | None
+    threshold_amount: str | None
+    threshold_reached: bool
+    spent_amount: str
     created_at: str = "2023-01-10T09:00:00.000Z"
 
 
@@ -172,6 +189,8 @@ class DidwwData:
     balance: Balance
     voice_in_trunks: list[VoiceInTrunk] = field(default_factory=list)
     voice_in_trunk_groups: list[VoiceInTrunk] = field(default_factory=list)
+    voice_out_trunks: list[VoiceOutTrunk] = field(default_factory=list)
+    outbound_plan: bool = True  # False: /voice_out_trunks answers 403
     api_key: str = "didww-demo-api-key"
     api_version: str = "2022-05-10"  # the account's version; a client header may only upgrade it
     max_page_size: int | None = None  # cap on page[size] below the documented 100

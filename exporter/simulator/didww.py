@@ -18,6 +18,7 @@ from exporter.simulator.dataset import (
     DidwwData,
     SharedCapacityGroup,
     VoiceInTrunk,
+    VoiceOutTrunk,
 )
 from exporter.simulator.messages import Request, Response, json_response, reason_phrase
 from exporter.simulator.settings import Settings
@@ -125,14 +126,21 @@ class DidwwApi:
             "/voice_in_trunks": _Collection(
                 "voice_in_trunks",
                 lambda: self._data.voice_in_trunks,
-                _trunk_serializer("voice_in_trunks"),
+                self._trunk_resource,
                 {"name": lambda trunk: trunk.name},
-                {},
+                {"voice_in_trunk_group": self._include_trunk_groups},
             ),
             "/voice_in_trunk_groups": _Collection(
                 "voice_in_trunk_groups",
                 lambda: self._data.voice_in_trunk_groups,
-                _trunk_serializer("voice_in_trunk_groups"),
+                self._trunk_group_resource,
+                {"name": lambda group: group.name},
+                {"voice_in_trunks": self._include_group_trunks},
+            ),
+            "/voice_out_trunks": _Collection(
+                "voice_out_trunks",
+                lambda: self._data.voice_out_trunks,
+                _voice_out_trunk_resource,
                 {"name": lambda trunk: trunk.name},
                 {},
             ),
@@ -142,6 +150,7 @@ class DidwwApi:
     def data_changed(self) -> None:
         """Re-index the data after a test edited the dataset."""
         self._pools_by_id = {pool.id: pool for pool in self._data.capacity_pools}
+        self._trunk_groups_by_id = {group.id: group for group in self._data.voice_in_trunk_groups}
 
     # --- the interface the server and the faults use ---
 
@@ -163,6 +172,8 @@ class DidwwApi:
             return self.error(request, 405, f"{request.method} is not allowed here")
         if collection is None:
             return self._balance(request)
+        if request.path == "/voice_out_trunks" and not self._data.outbound_plan:
+            return self.error(request, 403, "The account has no outbound plan")
         try:
             return self._collection(request, collection)
         except BadRequest as exc:
@@ -289,7 +300,70 @@ class DidwwApi:
             relationships["dids"]["data"] = [{"type": "dids", "id": did.id} for did in group.dids]
         return _resource(group.id, "shared_capacity_groups", attributes, relationships)
 
+    def _trunk_resource(self, request: Request, trunk: VoiceInTrunk, include: set[str]) -> Resource:
+        attributes = {
+            "name": trunk.name,
+            "description": None,
+            "priority": 1,
+            "weight": 65535,
+            "capacity_limit": trunk.capacity_limit,
+            "cli_format": "e164",
+            "cli_prefix": None,
+            "ringing_timeout": None,
+            "created_at": trunk.created_at,
+            "configuration": {"type": "pstn_configurations", "attributes": {"dst": "442080995011"}},
+        }
+        relationships: dict[str, dict[str, Any]] = {
+            name: {"links": _relationship_links(request, "voice_in_trunks", trunk.id, name)}
+            for name in ("voice_in_trunk_group", "pop")
+        }
+        if "voice_in_trunk_group" in include:
+            group = self._trunk_groups_by_id.get(trunk.group_id) if trunk.group_id else None
+            relationships["voice_in_trunk_group"]["data"] = (
+                {"type": "voice_in_trunk_groups", "id": group.id} if group else None
+            )
+        return _resource(trunk.id, "voice_in_trunks", attributes, relationships)
+
+    def _trunk_group_resource(
+        self, request: Request, group: VoiceInTrunk, include: set[str]
+    ) -> Resource:
+        attributes: dict[str, Any] = {
+            "name": group.name,
+            "capacity_limit": group.capacity_limit,
+            "created_at": group.created_at,
+        }
+        if self.served_version(request) >= EXTERNAL_REFERENCE_VERSION:
+            attributes["external_reference_id"] = None
+        links = _relationship_links(request, "voice_in_trunk_groups", group.id, "voice_in_trunks")
+        relationship: dict[str, Any] = {"links": links}
+        members = self._trunks_of(group)
+        if "voice_in_trunks" in include:
+            relationship["data"] = [{"type": "voice_in_trunks", "id": t.id} for t in members]
+        resource = _resource(
+            group.id, "voice_in_trunk_groups", attributes, {"voice_in_trunks": relationship}
+        )
+        resource["meta"] = {"trunks_count": len(members)}
+        return resource
+
     # --- included resources of one page ---
+
+    def _trunks_of(self, group: VoiceInTrunk) -> list[VoiceInTrunk]:
+        return [trunk for trunk in self._data.voice_in_trunks if trunk.group_id == group.id]
+
+    def _include_trunk_groups(
+        self, request: Request, trunks: Sequence[VoiceInTrunk]
+    ) -> list[Resource]:
+        groups = (self._trunk_groups_by_id.get(t.group_id) for t in trunks if t.group_id)
+        return [self._trunk_group_resource(request, group, set()) for group in groups if group]
+
+    def _include_group_trunks(
+        self, request: Request, groups: Sequence[VoiceInTrunk]
+    ) -> list[Resource]:
+        return [
+            self._trunk_resource(request, trunk, set())
+            for group in groups
+            for trunk in self._trunks_of(group)
+        ]
 
     def _groups_of(self, pool: CapacityPool) -> list[SharedCapacityGroup]:
         return [
@@ -346,18 +420,41 @@ def _resource(
     return resource
 
 
-def _trunk_serializer(type_: str) -> Serializer:
-    """Voice-in trunks and trunk groups share their capacity attributes."""
-
-    def serialize(request: Request, trunk: VoiceInTrunk, include: set[str]) -> Resource:
-        attributes = {
-            "name": trunk.name,
-            "capacity_limit": trunk.capacity_limit,
-            "created_at": trunk.created_at,
-        }
-        return _resource(trunk.id, type_, attributes, {})
-
-    return serialize
+def _voice_out_trunk_resource(
+    request: Request, trunk: VoiceOutTrunk, include: set[str]
+) -> Resource:
+    """As the published schema has it, authenticated by address: no generated credentials."""
+    attributes: dict[str, Any] = {
+        "name": trunk.name,
+        "status": "active",
+        "external_reference_id": None,
+        "capacity_limit": trunk.capacity_limit,
+        "allow_any_did_as_cli": True,
+        "on_cli_mismatch_action": "reject_call",
+        "default_dst_action": "allow_all",
+        "dst_prefixes": [],
+        "media_encryption_mode": "disabled",
+        "allowed_rtp_ips": None,
+        "force_symmetric_rtp": False,
+        "rtp_ping": False,
+        "rtp_timeout": 30,
+        "threshold_amount": trunk.threshold_amount,
+        "callback_url": None,
+        "emergency_enable_all": False,
+        "created_at": trunk.created_at,
+        "threshold_reached": trunk.threshold_reached,
+        "authentication_method": {
+            "type": "ip_only",
+            "attributes": {"allowed_sip_ips": ["203.0.113.0/24"], "tech_prefix": None},
+        },
+    }
+    relationships = {
+        name: {"links": _relationship_links(request, "voice_out_trunks", trunk.id, name)}
+        for name in ("dids", "emergency_dids")
+    }
+    resource = _resource(trunk.id, "voice_out_trunks", attributes, relationships)
+    resource["meta"] = {"spent_amount": trunk.spent_amount}
+    return resource
 
 
 def _identifier(record: CapacityPool | SharedCapacityGroup) -> dict[str, str]:
