@@ -95,6 +95,7 @@ class SnapshotBuilder:
         self._pending: Counter[str] = Counter()
         self._counts: Counter[str] = Counter()
         self._late = 0  # timeouts recorded after the deadline, summed up by `build`
+        self._built = False  # after `build`, late tasks skip their work
 
     def expect(self, scopes: Sequence[str]) -> None:
         """Declare the parts this collection means to fetch, in exposition order."""
@@ -143,6 +144,8 @@ class SnapshotBuilder:
     def attempt(self, scope: str, task: Callable[..., T], *args: Any) -> T | None:
         """`task(*args)`, or None when it failed (and the failure is recorded, as by `run`)."""
         with self._lock:
+            if self._built:  # too late to be part of the snapshot: spare the CPU
+                return None
             self._pending[scope] += 1
         try:
             return task(*args)
@@ -172,6 +175,7 @@ class SnapshotBuilder:
         lock, so what they add afterwards is simply not part of this snapshot.
         """
         with self._lock:
+            self._built = True
             parts = list(self._parts)
             available = set(self._available)
             errors = list(self._errors)

@@ -23,9 +23,11 @@ from exporter.vendor import Fetcher, Vendor
 
 log = logging.getLogger(__name__)
 
-# A waiting scrape gives an in-flight collection this long past the deadline to hand over
-# (a collection stops waiting for upstream calls at the deadline and builds in milliseconds).
-_HANDOVER_GRACE = 0.1
+# A waiting scrape gives an in-flight collection this long past the deadline to hand over: a
+# collection stops waiting for upstream calls at the deadline and builds in milliseconds, but
+# on a busy machine its thread competes with workers still finishing. Half the default
+# --scrape.timeout-offset, so the answer still starts well before Prometheus gives up.
+_HANDOVER_GRACE = 0.25
 
 
 @dataclass(frozen=True)

@@ -254,6 +254,8 @@ class DidwwFetcher:
         deadline: Deadline,
     ) -> None:
         """Keep a page; a page of groups also starts counting its groups' DIDs."""
+        for problem in page.problems:
+            builder.fail(CollectionError("invalid_response", endpoint, problem))
         collected.add_page(endpoint, number, page)
         if endpoint != SHARED_CAPACITY_GROUPS:
             return

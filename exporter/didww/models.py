@@ -50,6 +50,7 @@ class Page:
     next_page: int | None
     last_page: int | None
     api_version: str | None
+    problems: tuple[str, ...] = ()  # resources left out, each with what was wrong
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,30 +87,45 @@ class AccountBalance:
 
 
 def parse_page(payload: Any) -> Page:
-    """A collection page: `data`, `included`, `meta.total_records`, `links.next`/`last`."""
+    """A collection page: `data`, `included`, `meta.total_records`, `links.next`/`last`.
+
+    Each resource is parsed on its own: one whose type or id is unusable is left out and
+    named in `problems`, and so is an unusable `meta.api_version`.
+    """
     document = as_object(payload, "document")
-    data = tuple(
-        _parse_resource(item, f"data[{i}]")
-        for i, item in enumerate(as_list(document.get("data"), "data"))
-    )
+    problems: list[str] = []
+    data = _parse_resources(as_list(document.get("data"), "data"), "data", problems)
     included_raw = document.get("included")
     included: tuple[Resource, ...] = ()
     if included_raw is not None:
-        included = tuple(
-            _parse_resource(item, f"included[{i}]")
-            for i, item in enumerate(as_list(included_raw, "included"))
-        )
+        included = _parse_resources(as_list(included_raw, "included"), "included", problems)
     meta = optional_object(document, "meta", "document") or {}
     links = optional_object(document, "links", "document") or {}
     total = optional_count(meta, "total_records", "meta")
+    try:
+        api_version = optional_string(meta, "api_version", "meta")
+    except InvalidPayload as error:
+        problems.append(str(error))
+        api_version = None
     return Page(
         data=data,
         included=included,
         total_records=None if total is None else int(total),
         next_page=_page_number(links, "next"),
         last_page=_page_number(links, "last"),
-        api_version=optional_string(meta, "api_version", "meta"),
+        api_version=api_version,
+        problems=tuple(problems),
     )
+
+
+def _parse_resources(items: list[Any], what: str, problems: list[str]) -> tuple[Resource, ...]:
+    resources = []
+    for index, item in enumerate(items):
+        try:
+            resources.append(_parse_resource(item, f"{what}[{index}]"))
+        except InvalidPayload as error:
+            problems.append(str(error))
+    return tuple(resources)
 
 
 def _parse_resource(item: Any, what: str) -> Resource:
