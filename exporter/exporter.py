@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from exporter.config import Config
 from exporter.deadline import Deadline
-from exporter.scrape import Scrape
+from exporter.scrape import GzipCache, Scrape
 from exporter.self_metrics import own_registry
 from exporter.target_source import TargetSource
 from exporter.telemetry import Telemetry
@@ -43,6 +43,7 @@ class Exporter:
         self._lock = threading.Lock()
         self.config = config
         self._sources = build_sources(config, self.telemetry)
+        self._gzip_cache = GzipCache()
         self.telemetry.record_reload(True, time.time())
 
     @property
@@ -85,4 +86,5 @@ class Exporter:
             sources = [s for s in self._sources.values() if target in (None, s.name)]
         waits = [source.start(deadline) for source in sources]
         outcomes = [wait() for wait in waits]
-        return Scrape(outcomes, own_registry(outcomes, self.telemetry, process=target is None))
+        own = own_registry(outcomes, self.telemetry, process=target is None)
+        return Scrape(outcomes, own, self._gzip_cache)

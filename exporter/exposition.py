@@ -79,6 +79,8 @@ class PartWriter:
     def __init__(self, base: Mapping[str, str]) -> None:
         self._base = dict(base)
         self._lines: dict[str, list[str]] = {}
+        # Values repeat (limits, flags, small counts): each is formatted once per part.
+        self._value_text: dict[float, str] = {}
 
     def labels(self, extra: Mapping[str, str]) -> str:
         """The label text of base + extra, to share between the families of one object."""
@@ -88,15 +90,26 @@ class PartWriter:
         self.add_rendered(family, self.labels(extra), value)
 
     def add_rendered(self, family: Family, labels: str, value: float | None) -> None:
-        if value is None:
-            return
-        line = f"{family.name}{labels} {floatToGoString(value)}\n"
-        self._lines.setdefault(family.name, []).append(line)
+        if value is not None:
+            self._append(family.name, labels, value)
 
     def add_object(self, gauges: Iterable[Gauge], labels: str, item: Any) -> None:
         """One sample of each gauge, read from `item`, all with the same labels."""
         for gauge in gauges:
-            self.add_rendered(gauge, labels, gauge.value(item))
+            value = gauge.value(item)
+            if value is not None:
+                self._append(gauge.name, labels, value)
+
+    def _append(self, name: str, labels: str, value: float) -> None:
+        text = self._value_text.get(value)
+        if text is None or value == 0:  # 0.0 and -0.0 are one key but two texts
+            text = floatToGoString(value)
+            if value == value:  # NaN is never found again: not worth a key
+                self._value_text[value] = text
+        lines = self._lines.get(name)
+        if lines is None:
+            lines = self._lines[name] = []
+        lines.append(f"{name}{labels} {text}\n")
 
     def rendered(self) -> dict[str, bytes]:
         """The lines by family name, as UTF-8 (a string that cannot be encoded raises here,
@@ -138,11 +151,43 @@ def coalesce(chunks: Iterable[bytes], size: int = CHUNK_BYTES) -> Iterator[bytes
         yield b"".join(buffer)
 
 
-def gzip_stream(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """One gzip member, compressed chunk by chunk."""
+@dataclass(frozen=True)
+class CompressedPrefix:
+    """The start of a gzip answer, compressed once, and the compressor's state after it.
+
+    An HA pair of Prometheus servers scrapes the same data within `min_interval`: the second
+    answer repeats these bytes and finishes a copy of the compressor with its own tail (the
+    exporter's own metrics), instead of compressing 64 MB again.
+    """
+
+    chunks: tuple[bytes, ...]
+    compressor: Any  # a zlib compressobj, sync-flushed after the prefix; copied, never used
+
+
+def gzip_stream(
+    prefix: Iterable[bytes],
+    tail: Callable[[], bytes],
+    keep: Callable[[CompressedPrefix], None] | None,
+) -> Iterator[bytes]:
+    """One gzip member of `prefix` then `tail()`, compressed chunk by chunk; `keep` (if any)
+    receives the compressed prefix for the next answer that starts the same way."""
     compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)
-    for chunk in chunks:
-        compressed = compressor.compress(chunk)
-        if compressed:
-            yield compressed
-    yield compressor.flush()
+    compressed: list[bytes] = []
+    for chunk in prefix:
+        piece = compressor.compress(chunk)
+        if piece:
+            if keep is not None:
+                compressed.append(piece)
+            yield piece
+    piece = compressor.flush(zlib.Z_SYNC_FLUSH)
+    yield piece
+    if keep is not None:
+        keep(CompressedPrefix((*compressed, piece), compressor.copy()))
+    yield compressor.compress(tail()) + compressor.flush()
+
+
+def gzip_from(prefix: CompressedPrefix, tail: Callable[[], bytes]) -> Iterator[bytes]:
+    """An answer that starts with a prefix compressed before."""
+    yield from prefix.chunks
+    compressor = prefix.compressor.copy()
+    yield compressor.compress(tail()) + compressor.flush()

@@ -50,6 +50,7 @@ class TargetOutcome:
     snapshot: Snapshot  # the collection's, or a failed one
     age: float
     last_success: float | None
+    reusable: bool = False  # kept for min_interval: later scrapes may serve the same one
 
 
 class TargetSource:
@@ -115,7 +116,10 @@ class TargetSource:
         else:
             late = CollectionError("timeout", "", "the collection did not hand over in time")
             snapshot = self.vendor.failed_snapshot(self.name, late)
-        return TargetOutcome(self.name, self.vendor, collection, snapshot, age, self._last_success)
+        reusable = collection is not None and collection is self._last_good
+        return TargetOutcome(
+            self.name, self.vendor, collection, snapshot, age, self._last_success, reusable
+        )
 
     def _run(self, in_flight: Future[Collection], deadline: Deadline) -> None:
         started = time.monotonic()

@@ -5,8 +5,8 @@
     python -m tests.bench.cpu_scrape baseline PARSED_FILE
 
 `exporter` builds an `Exporter` for the simulated Odin at URL (every SP it lists, no trunk
-groups), then scrapes once and renders with `generate_latest`: that scrape is what is measured.
-The exposition is written to EXPOSITION_FILE afterwards, outside the measurement.
+groups), then scrapes once and streams the answer into EXPOSITION_FILE, chunk by chunk as a
+server would write it to its socket: that scrape is what is measured.
 
 `parse` reads an exposition into the samples `baseline` rebuilds, once, and pickles them.
 
@@ -49,21 +49,18 @@ def _rss_mib() -> float:
     return pages * resource.getpagesize() / 2**20
 
 
-def measure(work: Callable[[], bytes]) -> tuple[dict[str, float], bytes]:
+def measure(work: Callable[[], object]) -> dict[str, float]:
     """Run `work` once; its CPU and wall time, and the process's RSS before and at peak."""
     rss_before = _rss_mib()
     cpu, wall = _cpu_seconds(), time.perf_counter()
-    exposition = work()
+    work()
     cpu, wall = _cpu_seconds() - cpu, time.perf_counter() - wall
-    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before counting
-    figures = {
+    return {
         "cpu_seconds": cpu,
         "wall_seconds": wall,
         "rss_before_mib": rss_before,
-        "peak_rss_mib": peak_rss,
-        "samples": float(count_samples(exposition)),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
-    return figures, exposition
 
 
 def count_samples(exposition: bytes) -> int:
@@ -71,15 +68,29 @@ def count_samples(exposition: bytes) -> int:
 
 
 def exporter_scrape(odin: SimulatedOdin, out: Path) -> dict[str, float]:
-    exporter = Exporter(exporter_config(odin, odin.service_provider_ids()))
-    try:
-        figures, exposition = measure(
-            lambda: b"".join(exporter.scrape(Deadline(_DEADLINE_SECONDS)).chunks(openmetrics=False))
-        )
-    finally:
-        exporter.close()
-    out.write_bytes(exposition)
+    """A fresh scrape streamed into `out` (CPU and peak RSS); then an HA pair: a fresh gzip
+    scrape and, within min_interval, the other replica's gzip scrape of the same data."""
+    service_providers = odin.service_provider_ids()
+    figures = measure(lambda: _scrape_into(Exporter(exporter_config(odin, service_providers)), out))
+    figures["samples"] = float(count_samples(out.read_bytes()))
+    pair = Exporter(exporter_config(odin, service_providers, min_interval=300.0))
+    gzipped = out.with_suffix(".gz")
+    figures["ha_first_cpu_seconds"] = measure(lambda: _scrape_into(pair, gzipped, gzip=True))[
+        "cpu_seconds"
+    ]
+    figures["ha_second_cpu_seconds"] = measure(lambda: _scrape_into(pair, gzipped, gzip=True))[
+        "cpu_seconds"
+    ]
+    pair.close()
     return figures
+
+
+def _scrape_into(exporter: Exporter, path: Path, gzip: bool = False) -> None:
+    """One scrape, written chunk by chunk as a server writes it to its socket."""
+    with path.open("wb") as file:
+        chunks = exporter.scrape(Deadline(_DEADLINE_SECONDS)).chunks(openmetrics=False, gzip=gzip)
+        for chunk in chunks:
+            file.write(chunk)
 
 
 def parse(exposition: Path, parsed: Path) -> dict[str, float]:
@@ -91,7 +102,10 @@ def parse(exposition: Path, parsed: Path) -> dict[str, float]:
 def baseline_build_and_render(parsed: Path) -> dict[str, float]:
     """prometheus_client alone: add_metric for every sample, then generate_latest."""
     families = pickle.loads(parsed.read_bytes())
-    return measure(lambda: baseline.build_and_render(families))[0]
+    rendered: list[bytes] = []
+    figures = measure(lambda: rendered.append(baseline.build_and_render(families)))
+    figures["samples"] = float(count_samples(rendered[0]))
+    return figures
 
 
 def main(argv: list[str]) -> int:

@@ -42,7 +42,10 @@ class SimulatedOdin:
 
 
 def exporter_config(
-    odin: SimulatedOdin, service_providers: Sequence[str], trunk_groups: bool = False
+    odin: SimulatedOdin,
+    service_providers: Sequence[str],
+    trunk_groups: bool = False,
+    min_interval: float = 0.0,
 ) -> Config:
     """One Odin target: these SPs, the benchmark's concurrency, no rate limit, no discovery."""
     target = OdinTarget(
@@ -54,6 +57,7 @@ def exporter_config(
         trunk_groups=trunk_groups,
         max_concurrency=CONCURRENCY,
         timeout=30.0,
+        min_interval=min_interval,
     )
     return Config(odin=(target,))
 
