@@ -10,7 +10,7 @@ from exporter.config import Config
 from exporter.deadline import Deadline
 from exporter.scrape import GzipCache, Scrape
 from exporter.self_metrics import own_registry
-from exporter.target_source import TargetSource
+from exporter.target_source import TargetSource, TargetStatus
 from exporter.telemetry import Telemetry
 from exporter.vendors import VENDORS
 
@@ -50,6 +50,17 @@ class Exporter:
     def target_names(self) -> tuple[str, ...]:
         with self._lock:
             return tuple(self._sources)
+
+    def status(self) -> list[TargetStatus]:
+        """Every target's state as of its last collection, without collecting."""
+        with self._lock:
+            sources = list(self._sources.values())
+        return [source.status() for source in sources]
+
+    @property
+    def reload_state(self) -> tuple[bool, float]:
+        """Whether the last config reload succeeded, and when one last did."""
+        return self.telemetry.reload_state()
 
     def has_target(self, name: str) -> bool:
         with self._lock:

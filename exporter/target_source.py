@@ -41,6 +41,27 @@ class Collection:
 
 
 @dataclass(frozen=True)
+class TargetStatus:
+    """What the landing page shows of a target, from memory (it touches no upstream)."""
+
+    name: str
+    kind: str
+    url: str
+    last: Collection | None  # the last finished collection, good or not
+    last_error: tuple[CollectionError, float] | None  # the last error and when (wall clock)
+    last_success: float | None
+
+    @property
+    def up(self) -> bool | None:
+        """None before the first collection."""
+        return None if self.last is None else self.last.snapshot.up
+
+    @property
+    def data_age(self) -> float | None:
+        return None if self.last is None else time.monotonic() - self.last.finished_monotonic
+
+
+@dataclass(frozen=True)
 class TargetOutcome:
     """What one scrape knows about one target."""
 
@@ -66,6 +87,8 @@ class TargetSource:
         self._lock = threading.Lock()
         self._in_flight: Future[Collection] | None = None
         self._last_good: Collection | None = None
+        self._last: Collection | None = None
+        self._last_error: tuple[CollectionError, float] | None = None
         self._last_success: float | None = None
 
     def start(self, deadline: Deadline) -> Callable[[], TargetOutcome]:
@@ -94,6 +117,17 @@ class TargetSource:
             # The collection counts its own errors when it ends; this scrape only reports it.
             return self._outcome(None, age=0.0)
         return self._outcome(collection, age=0.0)
+
+    def status(self) -> TargetStatus:
+        with self._lock:
+            return TargetStatus(
+                self.name,
+                self.vendor.key,
+                self.target.url,
+                self._last,
+                self._last_error,
+                self._last_success,
+            )
 
     def close(self) -> None:
         """Release connections once any in-flight collection is done with them."""
@@ -142,6 +176,9 @@ class TargetSource:
             self._telemetry.count_error(self.name, recorded.reason)
         with self._lock:
             self._in_flight = None
+            self._last = collection
+            if snapshot.errors:
+                self._last_error = (snapshot.errors[0], collection.finished_at)
             if snapshot.complete:
                 self._last_success = collection.finished_at
             if snapshot.up and self._min_interval > 0:

@@ -75,6 +75,10 @@ class Telemetry:
             if successful:
                 self._reload_timestamp = timestamp
 
+    def reload_state(self) -> tuple[bool, float]:
+        with self._lock:
+            return self._reload_successful == 1.0, self._reload_timestamp
+
     def target_families(self, targets: Collection[str]) -> Iterator[Metric]:
         """Request and error counters of the given targets only.
 
