@@ -20,6 +20,7 @@ class CollectionStateCollector:
         trunk_capacity_exporter_collect_duration_seconds{target="odin-prod"} 0.42
         trunk_capacity_exporter_last_success_timestamp_seconds{target="odin-prod"} 1.7e+09
         trunk_capacity_exporter_data_age_seconds{target="odin-prod"} 0.0
+        trunk_capacity_exporter_data_kind_age_seconds{data="reports",target="odin-prod"} 120.5
     """
 
     def __init__(self, outcomes: Sequence[TargetOutcome]) -> None:
@@ -41,13 +42,21 @@ class CollectionStateCollector:
             "Age of the data served (0 when fetched for this scrape).",
             labels=["target"],
         )
+        kind_age = GaugeMetricFamily(
+            "trunk_capacity_exporter_data_kind_age_seconds",
+            "Age of the oldest data of this kind served (each kind is refreshed at its own pace).",
+            labels=["target", "data"],
+        )
         for outcome in self._outcomes:
             if outcome.collection is not None:
                 duration.add_metric([outcome.name], outcome.collection.duration)
                 age.add_metric([outcome.name], outcome.age)
+                for kind, seconds in sorted(outcome.snapshot.ages.items()):
+                    kind_age.add_metric([outcome.name, kind], outcome.age + seconds)
             if outcome.last_success is not None:
                 last_success.add_metric([outcome.name], outcome.last_success)
-        yield from (family for family in (duration, last_success, age) if family.samples)
+        families = (duration, last_success, age, kind_age)
+        yield from (family for family in families if family.samples)
 
 
 class TelemetryCollector:

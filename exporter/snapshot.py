@@ -63,6 +63,7 @@ class Snapshot:
     parts: tuple[Part, ...]  # in exposition order; the first carries the up lines
     errors: tuple[CollectionError, ...]
     counts: Mapping[str, int] = field(default_factory=dict)  # e.g. {"groups": 12}
+    ages: Mapping[str, float] = field(default_factory=dict)  # oldest data served, by kind
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class SnapshotBuilder:
         self._errors: list[CollectionError] = []
         self._pending: Counter[str] = Counter()
         self._counts: Counter[str] = Counter()
+        self._ages: dict[str, float] = {}
         self._late = 0  # timeouts recorded after the deadline, summed up by `build`
         self._built = False  # after `build`, late tasks skip their work
 
@@ -117,6 +119,11 @@ class SnapshotBuilder:
     def count(self, what: str, number: int = 1) -> None:
         with self._lock:
             self._counts[what] += number
+
+    def note_age(self, kind: str, seconds: float) -> None:
+        """Data of `kind` this old is served (0 when fetched for this collection)."""
+        with self._lock:
+            self._ages[kind] = max(seconds, self._ages.get(kind, 0.0))
 
     def fail(self, error: CollectionError) -> None:
         """Record an error; it is logged once, here (timeouts met after the deadline are
@@ -182,6 +189,7 @@ class SnapshotBuilder:
             pending = {scope for scope, number in self._pending.items() if number > 0}
             scopes = list(self._scopes)
             counts = dict(self._counts)
+            ages = dict(self._ages)
             late = self._late
         if deadline_missed:
             errors += self._timeouts(scopes, available, pending, {e.scope for e in errors}, late)
@@ -197,6 +205,7 @@ class SnapshotBuilder:
             parts=(status, *parts),
             errors=tuple(errors),
             counts=counts,
+            ages=ages,
         )
 
     def _timeouts(

@@ -273,7 +273,7 @@ def test_fan_out_never_exceeds_max_concurrency_and_collects_each_trunk_group_onc
     simulator: Simulator,
 ) -> None:
     simulator.latency = 0.02
-    config = simulator_config(simulator, max_concurrency=4)
+    config = simulator_config(simulator, max_concurrency=4, rate_limit=0.0)
     with serving(Exporter(config)) as url:
         parsed, _ = scrape(url, timeout=10)
     trunk_groups = [

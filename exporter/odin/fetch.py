@@ -32,6 +32,13 @@ from exporter.odin.metrics import (
     trunk_group_lines,
 )
 from exporter.odin.models import TrunkCallCapacityReport
+from exporter.odin.refresh import (
+    REPORTS,
+    TRUNK_GROUP_DETAILS,
+    TRUNK_GROUP_LISTS,
+    KeptAnswers,
+    KeptReport,
+)
 from exporter.snapshot import TARGET, CollectionError, Part, Snapshot, SnapshotBuilder
 from exporter.telemetry import Telemetry
 
@@ -59,12 +66,16 @@ class StandingFacts:
 
 
 class OdinFetcher:
-    """Collects snapshots of one Odin target; owns its client (token, connections)."""
+    """Collects snapshots of one Odin target; owns its client (token, connections) and the
+    answers it keeps between collections (see `exporter.odin.refresh`)."""
 
     def __init__(self, target: OdinTarget, telemetry: Telemetry) -> None:
         self._target = target
         self._client = OdinClient(target, telemetry)
         self._facts = StandingFacts(target.name)
+        self._reports: KeptAnswers[KeptReport] = KeptAnswers(target.refresh.reports)
+        self._lists: KeptAnswers[tuple[str, ...]] = KeptAnswers(target.refresh.trunk_group_lists)
+        self._details: KeptAnswers[Part] = KeptAnswers(target.refresh.trunk_group_details)
 
     def close(self) -> None:
         self._client.close()
@@ -79,10 +90,16 @@ class OdinFetcher:
         return builder.build(deadline_missed=not finished)
 
     def _discover(self, fan_out: FanOut, builder: SnapshotBuilder, deadline: Deadline) -> None:
-        """Log in, find the SPs, and schedule their reports."""
+        """Log in, find the SPs, and serve or schedule their reports."""
         service_providers = self._service_providers(builder, deadline)
         builder.expect(service_providers)
+        self._reports.retain(set(service_providers))
         for service_provider in service_providers:
+            kept = self._reports.fresh(service_provider)
+            if kept is not None:
+                builder.note_age(REPORTS, kept.age())
+                self._serve_report(fan_out, builder, service_provider, kept.value, deadline)
+                continue
             fan_out.submit(
                 builder.task(service_provider, self._collect_report),
                 fan_out,
@@ -106,62 +123,91 @@ class OdinFetcher:
         try:
             report = self._client.fetch_trunk_call_capacity_report(service_provider, deadline)
         except UpstreamError as error:
-            if error.status != 400:
-                raise
-            self._facts.note(
-                ("sp", service_provider),
-                f"service provider has no Trunk Group service ({error.detail})",
-                service_provider=service_provider,
-            )
-            builder.add_part(
-                Part(service_provider, (), no_trunking_lines(self._target.name, service_provider)),
-                main=True,
-            )
-            return
+            if error.status == 400:
+                self._no_trunking(fan_out, builder, service_provider, error, deadline)
+                return
+            self._serve_last_report(fan_out, builder, service_provider, deadline)
+            raise
         self._facts.forget(("sp", service_provider))
-        self._keep_report(builder, report)
-        if self._target.trunk_groups:
-            self._schedule_trunk_groups(fan_out, builder, report, deadline)
-
-    def _keep_report(self, builder: SnapshotBuilder, report: TrunkCallCapacityReport) -> None:
-        service_provider = report.service_provider_id
         for problem in report.problems:
             builder.fail(
                 CollectionError("invalid_response", CALL_CAPACITY_REPORT, problem, service_provider)
             )
-        lines = report_lines(self._target.name, report)
-        builder.add_part(Part(service_provider, (), lines), main=True)
-        builder.count("service providers")
-        builder.count("groups", len(report.groups))
+        kept = _kept_report(self._target.name, report)
+        self._reports.keep(service_provider, kept)
+        builder.note_age(REPORTS, 0.0)
+        self._serve_report(fan_out, builder, service_provider, kept, deadline)
+
+    def _no_trunking(
+        self,
+        fan_out: FanOut,
+        builder: SnapshotBuilder,
+        service_provider: str,
+        error: UpstreamError,
+        deadline: Deadline,
+    ) -> None:
+        """Odin's definite "no": a standing fact, kept like a report."""
+        self._facts.note(
+            ("sp", service_provider),
+            f"service provider has no Trunk Group service ({error.detail})",
+            service_provider=service_provider,
+        )
+        lines = no_trunking_lines(self._target.name, service_provider)
+        kept = KeptReport(Part(service_provider, (), lines), False, 0, (), ())
+        self._reports.keep(service_provider, kept)
+        builder.note_age(REPORTS, 0.0)
+        self._serve_report(fan_out, builder, service_provider, kept, deadline)
+
+    def _serve_last_report(
+        self, fan_out: FanOut, builder: SnapshotBuilder, service_provider: str, deadline: Deadline
+    ) -> None:
+        """Beside a failed refresh (which downs the SP), the last good report, with its age."""
+        last = self._reports.last(service_provider)
+        if last is not None:
+            builder.note_age(REPORTS, last.age())
+            self._serve_report(fan_out, builder, service_provider, last.value, deadline)
+
+    def _serve_report(
+        self,
+        fan_out: FanOut,
+        builder: SnapshotBuilder,
+        service_provider: str,
+        kept: KeptReport,
+        deadline: Deadline,
+    ) -> None:
+        builder.add_part(kept.part, main=True)
+        builder.count("service providers" if kept.trunking else "without trunking")
+        builder.count("groups", kept.groups)
+        if self._target.trunk_groups:
+            self._schedule_trunk_groups(fan_out, builder, service_provider, kept, deadline)
 
     def _schedule_trunk_groups(
         self,
         fan_out: FanOut,
         builder: SnapshotBuilder,
-        report: TrunkCallCapacityReport,
+        service_provider: str,
+        kept: KeptReport,
         deadline: Deadline,
     ) -> None:
-        """A list call per group, or, for the older report shape whose rows already name
-        the trunk groups, their detail calls straight away."""
-        service_provider = report.service_provider_id
-        for row in report.legacy_trunk_groups:
-            fan_out.submit(
-                builder.task(service_provider, self._collect_trunk_group_detail),
-                builder,
-                service_provider,
-                row.group_id,
-                row.name,
-                deadline,
-            )
-        for group in report.groups:
-            if group.licence is not None and group.licence.authorized is False:
+        """A list per group (unless kept), or, for the older report shape whose rows already
+        name the trunk groups, their details straight away."""
+        for group_id, name in kept.legacy_trunk_groups:
+            self._schedule_detail(fan_out, builder, service_provider, group_id, name, deadline)
+        for group_id in kept.trunk_group_groups:
+            listing = self._lists.fresh((service_provider, group_id))
+            if listing is not None:
+                builder.note_age(TRUNK_GROUP_LISTS, listing.age())
+                for name in listing.value:
+                    self._schedule_detail(
+                        fan_out, builder, service_provider, group_id, name, deadline
+                    )
                 continue
             fan_out.submit(
                 builder.task(service_provider, self._collect_trunk_group_names),
                 fan_out,
                 builder,
                 service_provider,
-                group.group_id,
+                group_id,
                 deadline,
             )
 
@@ -184,20 +230,40 @@ class OdinFetcher:
                 service_provider=service_provider,
                 group=group_id,
             )
+            self._lists.keep((service_provider, group_id), ())
             return
         for problem in listing.problems:
             builder.fail(
                 CollectionError("invalid_response", TRUNK_GROUPS, problem, service_provider)
             )
+        self._lists.keep((service_provider, group_id), listing.names)
+        builder.note_age(TRUNK_GROUP_LISTS, 0.0)
         for name in listing.names:
-            fan_out.submit(
-                builder.task(service_provider, self._collect_trunk_group_detail),
-                builder,
-                service_provider,
-                group_id,
-                name,
-                deadline,
-            )
+            self._schedule_detail(fan_out, builder, service_provider, group_id, name, deadline)
+
+    def _schedule_detail(
+        self,
+        fan_out: FanOut,
+        builder: SnapshotBuilder,
+        service_provider: str,
+        group_id: str,
+        name: str,
+        deadline: Deadline,
+    ) -> None:
+        kept = self._details.fresh((service_provider, group_id, name))
+        if kept is not None:
+            builder.note_age(TRUNK_GROUP_DETAILS, kept.age())
+            builder.add_part(kept.value)
+            builder.count("trunk groups")
+            return
+        fan_out.submit(
+            builder.task(service_provider, self._collect_trunk_group_detail),
+            builder,
+            service_provider,
+            group_id,
+            name,
+            deadline,
+        )
 
     def _collect_trunk_group_detail(
         self,
@@ -209,5 +275,24 @@ class OdinFetcher:
     ) -> None:
         detail = self._client.fetch_trunk_group_detail(service_provider, group_id, name, deadline)
         lines = trunk_group_lines(self._target.name, service_provider, detail)
-        builder.add_part(Part(service_provider, (group_id, name), lines))
+        part = Part(service_provider, (group_id, name), lines)
+        self._details.keep((service_provider, group_id, name), part)
+        builder.note_age(TRUNK_GROUP_DETAILS, 0.0)
+        builder.add_part(part)
         builder.count("trunk groups")
+
+
+def _kept_report(target: str, report: TrunkCallCapacityReport) -> KeptReport:
+    """The report rendered, with the groups whose trunk groups are to be read."""
+    service_provider = report.service_provider_id
+    return KeptReport(
+        part=Part(service_provider, (), report_lines(target, report)),
+        trunking=True,
+        groups=len(report.groups),
+        trunk_group_groups=tuple(
+            group.group_id
+            for group in report.groups
+            if group.licence is None or group.licence.authorized is not False
+        ),
+        legacy_trunk_groups=tuple((row.group_id, row.name) for row in report.legacy_trunk_groups),
+    )

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import requests
 
-from exporter.config import Config, OdinTarget, Secret
+from exporter.config import Config, OdinTarget, RefreshIntervals, Secret
 
 _ODIN_LINE = re.compile(
     r"^Odin:\s+(?P<url>http://127\.0\.0\.1:\d+\S*)\s+username=(?P<user>\S+) "
@@ -47,7 +47,8 @@ def exporter_config(
     trunk_groups: bool = False,
     min_interval: float = 0.0,
 ) -> Config:
-    """One Odin target: these SPs, the benchmark's concurrency, no rate limit, no discovery."""
+    """One Odin target: these SPs, the benchmark's concurrency, no rate limit, no discovery,
+    and every kind of data fetched on every scrape (what is measured is the fetching)."""
     target = OdinTarget(
         name="bench",
         url=odin.url,
@@ -58,6 +59,8 @@ def exporter_config(
         max_concurrency=CONCURRENCY,
         timeout=30.0,
         min_interval=min_interval,
+        rate_limit=0.0,
+        refresh=RefreshIntervals(0.0, 0.0, 0.0),
     )
     return Config(odin=(target,))
 

@@ -1,0 +1,123 @@
+"""Each kind of Odin data is refreshed at its own pace, and a failed refresh is still an error."""
+
+from __future__ import annotations
+
+import time
+
+from prometheus_client.metrics_core import Metric
+
+from exporter.config import RefreshIntervals
+from exporter.deadline import Deadline
+from exporter.exporter import Exporter
+from exporter.simulator import Fault, Simulator
+from tests.helpers import parsed_families, sample_value, simulator_config
+
+REPORTS = "/service-providers/trunk-groups/call-capacity/reports"
+TRUNK_GROUPS = "/groups/trunk-groups"
+ODIN = "odin-demo"
+
+
+def scrape(exporter: Exporter) -> dict[str, Metric]:
+    return parsed_families(exporter.scrape(Deadline(5)).chunks(openmetrics=False))
+
+
+def odin_calls(simulator: Simulator) -> dict[str, int]:
+    """Odin requests so far: reports, trunk-group lists and details, discoveries, logins."""
+    details = sum(
+        simulator.stats.count("odin", path=TRUNK_GROUPS, groupId=group.id, name=tg.name)
+        for sp in simulator.dataset.odin.service_providers
+        for group in sp.groups
+        if group.trunking
+        for tg in group.trunking.trunk_groups
+    )
+    return {
+        "reports": simulator.stats.count("odin", path=REPORTS),
+        "lists": simulator.stats.count("odin", path=TRUNK_GROUPS) - details,
+        "details": details,
+        "other": simulator.stats.count("odin")
+        - simulator.stats.count("odin", path=REPORTS)
+        - simulator.stats.count("odin", path=TRUNK_GROUPS),
+    }
+
+
+def trunk_group_count(simulator: Simulator) -> int:
+    return sum(
+        len(group.trunking.trunk_groups)
+        for sp in simulator.dataset.odin.service_providers
+        for group in sp.groups
+        if group.trunking
+    )
+
+
+def kind_age(families: dict[str, Metric], kind: str) -> float | None:
+    return sample_value(
+        families, "trunk_capacity_exporter_data_kind_age_seconds", target=ODIN, data=kind
+    )
+
+
+def test_in_steady_state_a_scrape_reads_one_detail_per_trunk_group_and_nothing_else(
+    simulator: Simulator,
+) -> None:
+    exporter = Exporter(simulator_config(simulator))  # the default refresh intervals
+    try:
+        scrape(exporter)
+        before = odin_calls(simulator)
+        families = scrape(exporter)
+        after = odin_calls(simulator)
+    finally:
+        exporter.close()
+    made = {kind: after[kind] - before[kind] for kind in after}
+    assert made == {
+        "reports": 0,
+        "lists": 0,
+        "details": trunk_group_count(simulator),
+        "other": 1,  # discovery: the SP list is read on every collection
+    }
+    assert sample_value(families, "odin_up", target=ODIN) == 1
+    assert len(families["odin_group_max_active_calls"].samples) > 0
+    assert kind_age(families, "reports") > 0
+    assert kind_age(families, "trunk_group_lists") > 0
+    assert kind_age(families, "trunk_group_details") == 0
+
+
+def test_a_failed_refresh_is_an_error_and_the_kept_report_is_served_beside_it(
+    simulator: Simulator,
+) -> None:
+    refresh = RefreshIntervals(reports=0.2, trunk_group_lists=0.2, trunk_group_details=0.0)
+    exporter = Exporter(simulator_config(simulator, refresh=refresh))
+    try:
+        scrape(exporter)
+        time.sleep(0.3)
+        simulator.inject(
+            Fault(api="odin", path=REPORTS, match={"serviceProviderId": "ent.acme"}, status=503)
+        )
+        families = scrape(exporter)
+    finally:
+        exporter.close()
+    acme = {"target": ODIN, "service_provider": "ent.acme"}
+    assert sample_value(families, "odin_service_provider_up", **acme) == 0
+    assert (
+        sample_value(
+            families,
+            "trunk_capacity_exporter_collect_errors_total",
+            target=ODIN,
+            reason="http_error",
+        )
+        == 1
+    )
+    assert sample_value(families, "odin_service_provider_max_active_calls", **acme) == 40
+    assert kind_age(families, "reports") >= 0.3
+
+
+def test_with_every_interval_at_zero_every_scrape_reads_everything(simulator: Simulator) -> None:
+    refresh = RefreshIntervals(0.0, 0.0, 0.0)
+    exporter = Exporter(simulator_config(simulator, refresh=refresh))
+    try:
+        scrape(exporter)
+        before = odin_calls(simulator)
+        scrape(exporter)
+        after = odin_calls(simulator)
+    finally:
+        exporter.close()
+    assert after["reports"] - before["reports"] == len(simulator.dataset.odin.service_providers)
+    assert after["lists"] - before["lists"] > 0
