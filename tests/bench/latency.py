@@ -60,3 +60,28 @@ def _timed_scrape(exporter: Exporter, expect: dict[bytes, int]) -> tuple[float, 
 def rounds(calls: int, concurrency: int) -> int:
     """Round trips that `calls` independent calls need with `concurrency` in flight."""
     return math.ceil(calls / concurrency)
+
+
+def steady_state_requests(config: Config) -> int:
+    """Upstream requests the second of two scrapes makes (the first fills what is kept)."""
+    exporter = Exporter(config)
+    try:
+        exporter.scrape(Deadline(_DEADLINE_SECONDS))
+        before = _requests_made(exporter)
+        exporter.scrape(Deadline(_DEADLINE_SECONDS))
+        return _requests_made(exporter) - before
+    finally:
+        exporter.close()
+
+
+def _requests_made(exporter: Exporter) -> int:
+    """The exporter's own count of upstream requests, every endpoint and code."""
+    families = exporter.telemetry.target_families(exporter.target_names)
+    return int(
+        sum(
+            sample.value
+            for family in families
+            if family.name == "trunk_capacity_exporter_upstream_requests"
+            for sample in family.samples
+        )
+    )

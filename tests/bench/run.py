@@ -17,8 +17,9 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
+from exporter.config import Config, RefreshIntervals
 from tests.bench import report, sequential
-from tests.bench.latency import ScrapeTimes, rounds, time_scrapes
+from tests.bench.latency import ScrapeTimes, rounds, steady_state_requests, time_scrapes
 from tests.bench.report import Row
 from tests.bench.sequential import SequentialRun
 from tests.bench.simulator_process import (
@@ -205,6 +206,35 @@ def trunk_group_detail() -> list[Row]:
     ]
 
 
+def requests_per_scrape() -> list[Row]:
+    """Workload 6: upstream requests of a steady-state scrape with the default refresh."""
+    rows = []
+    shapes = [
+        (FAN_OUT_SPS, GROUPS_PER_SP, 0, False),
+        (TRUNK_SPS, TRUNK_GROUPS_PER_SP, TRUNK_GROUPS_PER_GROUP, True),
+    ]
+    for sps, groups, trunk_groups, with_trunk_groups in shapes:
+        with simulated_odin(sps, groups, trunk_groups) as odin:
+            config = exporter_config(odin, odin.service_provider_ids(), with_trunk_groups)
+            target = replace(config.odin[0], refresh=RefreshIntervals())
+            made = steady_state_requests(Config(odin=(target,)))
+        shape = f"{sps} SPs x {groups} groups" + (
+            f" x {trunk_groups} trunk groups" if with_trunk_groups else ""
+        )
+        per_scrape = sps * groups * trunk_groups
+        rows.append(
+            Row(
+                f"6. Upstream requests of a steady-state scrape, default refresh, {shape}",
+                f"{made}",
+                f"{per_scrape} trunk groups (one detail each)",
+                f"{made - per_scrape} others",
+                "≤ 1 other (the SP list, with discovery)",
+                made - per_scrape <= 1,
+            )
+        )
+    return rows
+
+
 def cpu_and_memory() -> list[Row]:
     """Workload 4: one scrape of 1,000 SPs x 50 groups without latency, in its own process."""
     exporter_runs: list[dict[str, float]] = []
@@ -285,7 +315,7 @@ def _measure_in_subprocess(*args: str) -> Any:
 
 def main() -> int:
     started = time.monotonic()
-    rows = report_fan_out() + trunk_group_detail() + cpu_and_memory()
+    rows = report_fan_out() + trunk_group_detail() + cpu_and_memory() + requests_per_scrape()
     rows.sort(key=lambda row: row.workload[:2])
     settings = (
         f"Latency workloads: L = {LATENCY * 1000:.0f} ms per request, C = max_concurrency = "
