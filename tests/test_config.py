@@ -9,8 +9,18 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import requests
 
-from exporter.config import ConfigError, Secret, load_config, parse_config, parse_duration
+from exporter.collector import Exporter
+from exporter.config import (
+    ConfigError,
+    Secret,
+    describe_config,
+    load_config,
+    parse_config,
+    parse_duration,
+)
+from tests.helpers import serving
 
 SECRET = "hunter2-very-secret"
 
@@ -516,3 +526,51 @@ def test_config_check_also_checks_the_web_config(tmp_path: Path) -> None:
     assert result.stderr.startswith("web config error: ")
     assert "cert_file" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["api_key: *SECRET_VALUE_42", "timeout: SECRET_VALUE_42", "api_key: 'SECRET_VALUE_42\x07'"],
+)
+def test_a_failed_reload_answers_with_the_key_and_position_never_the_value(
+    tmp_path: Path, line: str
+) -> None:
+    """The /-/reload 400 body is readable without auth when no web config is set."""
+    path = tmp_path / "config.yml"
+    path.write_text(ODIN_OK)
+    exporter = Exporter(load_config(path))
+    path.write_text(ODIN_OK + f"didww:\n  - name: d\n    api_key: k\n    {line}\n")
+
+    def reload() -> None:
+        exporter.apply_config(load_config(path))
+
+    with serving(exporter, reload=reload) as url:
+        response = requests.post(f"{url}/-/reload", timeout=10)
+    assert response.status_code == 400
+    assert "SECRET_VALUE_42" not in response.text
+    assert re.search(rf"{re.escape(str(path))}: line 11\b", response.text), response.text
+
+
+def test_describe_config_summarises_targets_without_secrets(
+    secret_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ODIN_LAB_PASSWORD", "lab-pw")
+    monkeypatch.setenv("DIDWW_KEY", "didww-key")
+    many = ", ".join(f"sp{i}" for i in range(8))
+    text = full_config(secret_file).replace("[ent.odin, sp.two]", f"[{many}]")
+    summary = describe_config(parse_config(text))
+    assert summary.splitlines() == [
+        "3 targets (2 Odin, 1 DIDWW)",
+        "  odin-prod: Odin at odin.example.com, 8 service providers "
+        "(sp0, sp1, sp2, sp3, sp4 and 3 more)",
+        "    trunk groups on, timeout 5s, max_concurrency 16, rate_limit 5/s, "
+        "min_interval 30s, TLS verify off",
+        "  odin-lab: Odin at odin-lab:8080, discovers service providers "
+        "(include ent\\..*, exclude ent\\.test, reseller res1)",
+        "    trunk groups off, timeout 10s, max_concurrency 8, rate_limit unlimited, "
+        "min_interval off, TLS verified",
+        "  didww: DIDWW at api.didww.com, API 2022-05-10",
+        "    timeout 10s, max_concurrency 4, rate_limit 8/s, min_interval off, TLS verified",
+    ]
+    for secret in (SECRET, "lab-pw", "didww-key"):
+        assert secret not in summary
