@@ -154,6 +154,7 @@ def _construct_list(loader: _StrictLoader, node: yaml.SequenceNode) -> YamlList:
 _StrictLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _StrictLoader.add_constructor("tag:yaml.org,2002:seq", _construct_list)
 
+_MISALIGNED = "this line's indentation does not match the lines above it"
 # PyYAML's wording of frequent mistakes, reworded for someone editing a config by hand.
 _PROBLEMS = {
     "mapping values are not allowed here": (
@@ -162,19 +163,11 @@ _PROBLEMS = {
     "could not find expected ':'": (
         "expected 'key: value' on this line or the one above (a missing colon, or an indentation)"
     ),
-    "expected <block end>, but found '<block mapping start>'": (
-        "this line is indented more than the key above it"
-    ),
-    "expected <block end>, but found '<block sequence start>'": (
-        "this list item is indented differently from the items above it"
-    ),
-    "expected <block end>, but found '-'": (
-        "this list item is indented differently from the items above it"
-    ),
-    "expected <block end>, but found '?'": "this line is indented differently from the ones above",
-    "expected <block end>, but found '<scalar>'": (
-        "this line is indented differently from the ones above"
-    ),
+    "expected <block end>, but found '<block mapping start>'": _MISALIGNED,
+    "expected <block end>, but found '<block sequence start>'": _MISALIGNED,
+    "expected <block end>, but found '-'": _MISALIGNED,
+    "expected <block end>, but found '?'": _MISALIGNED,
+    "expected <block end>, but found '<scalar>'": _MISALIGNED,
     "found character '\\t' that cannot start any token": "a tab character (indent with spaces)",
     "found undefined alias": "aliases (*name) are not allowed",
     "expected the node content, but found '<stream end>'": "the file ends inside a [ or {",

@@ -342,7 +342,7 @@ def test_variables_are_expanded_in_lists_too(monkeypatch: pytest.MonkeyPatch) ->
         ),
         (
             "odin:\n  - name: o\n    url: x\n   username: y\n",
-            "c.yml: line 4, column 4: this line is indented more than the key above it",
+            "c.yml: line 4, column 4: this line's indentation does not match the lines above it",
         ),
         ("odin:\n\t- name: o\n", "c.yml: line 2, column 1: a tab character (indent with spaces)"),
         ("odin: [\n", "c.yml: line 2, column 1: the file ends inside a [ or {"),
