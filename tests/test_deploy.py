@@ -488,6 +488,7 @@ def prometheus_active_targets(config: dict[str, Any], tmp_path: Path) -> list[di
         process.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_sharding_relabelling_sends_each_target_to_its_replica(
     overlay: list[dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -996,6 +997,7 @@ def run_installed(installed: dict[str, Path], *args: str, **kwargs: Any) -> Any:
     return run([str(installed["script"]), *args], cwd=installed["work"], env=env, **kwargs)
 
 
+@pytest.mark.slow
 def test_wheel_carries_the_version_and_the_console_script(installed: dict[str, Path]) -> None:
     wheel = installed["wheel"]
     assert wheel.name.startswith(f"trunk_capacity_exporter-{VERSION}-")
@@ -1010,6 +1012,7 @@ def test_wheel_carries_the_version_and_the_console_script(installed: dict[str, P
     assert not [name for name in names if name.startswith("tests/")]
 
 
+@pytest.mark.slow
 def test_installed_console_script_prints_its_version(installed: dict[str, Path]) -> None:
     result = run_installed(installed, "--version")
     assert result.returncode == 0, result.stderr
@@ -1043,6 +1046,7 @@ SHIPPED_CONFIGS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", SHIPPED_CONFIGS, ids=lambda p: str(p.relative_to(DEPLOY)))
 def test_installed_config_check_accepts_the_shipped_configs(
     installed: dict[str, Path], config: Path, tmp_path: Path
@@ -1053,6 +1057,7 @@ def test_installed_config_check_accepts_the_shipped_configs(
     assert "not-a-real-credential" not in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_installed_config_check_refuses_a_broken_config(
     installed: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -1065,6 +1070,7 @@ def test_installed_config_check_refuses_a_broken_config(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_image_healthcheck_command_passes_against_the_installed_exporter(
     installed: dict[str, Path],
 ) -> None:
