@@ -136,7 +136,7 @@ ODIN_KEYS = (
 )
 DIDWW_KEYS = ("name", "url", "api_key", "api_key_file", "api_version", *_COMMON_KEYS)
 TLS_KEYS = ("ca_file", "insecure_skip_verify")
-_NESTED_KEYS = {"tls": TLS_KEYS}
+NESTED_KEYS = {"tls": TLS_KEYS}
 DURATION_HINT = "use 10s, 500ms, 1m30s or a number of seconds"
 
 
@@ -179,7 +179,7 @@ class _Section:
             raise self._error(line, f"expected a mapping, got {describe_kind(mapping)}")
         self.mapping = mapping
         self._reject_unknown(known)
-        for key, nested in _NESTED_KEYS.items():
+        for key, nested in NESTED_KEYS.items():
             if key in known and isinstance(mapping.get(key), dict):
                 self.sub_section(key, nested)
 

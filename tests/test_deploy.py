@@ -45,7 +45,7 @@ DOCKERFILE = DEPLOY / "Dockerfile"
 SYSTEMD_UNIT = DEPLOY / "systemd" / "trunk-capacity-exporter.service"
 SYSTEMD_CONFIG = DEPLOY / "systemd" / "config.example.yml"
 EXAMPLE_CONFIG = DEPLOY / "config.example.yml"
-DEPLOY_DOC = ROOT / "README.md"  # its "Deploy" section
+DEPLOY_DOC = ROOT / "docs" / "deployment.md"
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 VERSION = PROJECT["version"]
@@ -1099,11 +1099,11 @@ def test_image_healthcheck_command_passes_against_the_installed_exporter(
 
 
 # --------------------------------------------------------------------------------------------
-# The README's Deploy section
+# docs/deployment.md
 
 
 def test_deploy_doc_prometheus_configs_pass_promtool(tmp_path: Path) -> None:
-    promtool = require_tool("promtool", "the prometheus.yml examples of the README")
+    promtool = require_tool("promtool", "the prometheus.yml examples of docs/deployment.md")
     configs = docs_prometheus_configs()
     assert len(configs) >= 2
     for index, block in enumerate(configs):
@@ -1119,4 +1119,4 @@ def test_deploy_doc_names_only_files_that_exist() -> None:
     assert len(paths) > 10
     images = {"grafana/grafana"}  # a container image name, not a path of this repository
     missing = sorted(p for p in paths - images if not (ROOT / p).exists())
-    assert not missing, f"the README names files that do not exist: {missing}"
+    assert not missing, f"docs/deployment.md names files that do not exist: {missing}"
