@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from exporter.collector import Exporter
 from exporter.config import (
     ConfigError,
     Secret,
@@ -20,6 +19,7 @@ from exporter.config import (
     parse_config,
     parse_duration,
 )
+from exporter.exporter import Exporter
 from tests.helpers import serving
 
 SECRET = "hunter2-very-secret"
