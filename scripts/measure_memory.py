@@ -4,15 +4,17 @@
 
 Starts the simulator (`python -m exporter.simulator`) with that many service providers, groups
 and trunk groups, and the exporter (`python -m exporter`) on a config listing every SP, both on
-127.0.0.1; scrapes /metrics three times (plain, gzip, plain) and, with --pair, first twice at
-once as an HA pair of Prometheus servers may; then prints the exporter's resident memory when
-idle, at its peak (VmHWM) and after the scrapes. docs/deployment.md sizes Kubernetes requests
-and limits from these figures. Run it from a checkout: `PYTHONPATH=. .venv/bin/python ...`.
+127.0.0.1; scrapes /metrics three times (gzip, plain, plain) and, with --pair, first twice at
+once as an HA pair of Prometheus servers may; then prints, as a Markdown table row, the samples
+served, the exporter's resident memory when idle, at its peak (VmHWM) and after the scrapes,
+and the CPU time (user + system) of the last, warm scrape. docs/deployment.md sizes Kubernetes
+requests and limits from these figures. Run it from a checkout: `PYTHONPATH=. .venv/bin/python ...`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import subprocess
 import sys
@@ -40,6 +42,12 @@ def memory_mib(pid: int, field: str) -> float:
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no {field} for process {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def config_text(odin: SimulatedOdin, trunk_groups: bool) -> str:
@@ -87,7 +95,11 @@ def measure(sps: int, groups: int, trunk_groups: int, pair: bool) -> str:
             if pair:
                 with ThreadPoolExecutor(2) as pool:
                     list(pool.map(lambda _: scrape(url), range(2)))
-            samples = [scrape(url, encoding) for encoding in ("identity", "gzip", "identity")][-1]
+            scrape(url, "gzip")
+            scrape(url)
+            cpu = cpu_seconds(exporter.pid)
+            samples = scrape(url)  # a warm scrape: token cached, connections open
+            cpu = cpu_seconds(exporter.pid) - cpu
             peak, after = memory_mib(exporter.pid, "VmHWM"), memory_mib(exporter.pid, "VmRSS")
         finally:
             exporter.terminate()
@@ -97,7 +109,7 @@ def measure(sps: int, groups: int, trunk_groups: int, pair: bool) -> str:
     )
     return (
         f"| {shape}{' (pair)' if pair else ''} | {samples:,} | {idle:.0f} MiB | {peak:.0f} MiB "
-        f"| {after:.0f} MiB |"
+        f"| {after:.0f} MiB | {cpu:.2f} s |"
     )
 
 
