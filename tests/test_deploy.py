@@ -588,7 +588,7 @@ def test_compose_file_refers_only_to_files_in_the_repo(name: str) -> None:
         assert path.is_relative_to(ROOT), f"{what}: {path} is outside the repository"
         if what.startswith("secret "):
             # Credentials are the user's own files, which must never be committed: they go to
-            # deploy/compose/secrets/, which git ignores (and the README says how to fill).
+            # deploy/compose/secrets/, which git ignores (and docs/deployment.md says how to fill).
             assert path.is_relative_to(COMPOSE / "secrets"), what
             assert git_ignored(path), f"{what}: {path} is not git-ignored"
         else:
