@@ -1,8 +1,10 @@
 """Load and validate the YAML configuration file.
 
-Every problem is reported as one `ConfigError` line naming the entry and the key, e.g.
-``odin[0] "odin-prod": timeout: invalid duration "ten" (use 10s, 500ms, 1m)``. Secrets are
-wrapped in `Secret` at load time so that no repr, log line or error message can print them.
+Every problem is reported as one `ConfigError` line naming the file, the line, the entry and the
+key, but never the value, e.g. ``config.yml: line 7: odin[0] "odin-prod": timeout: not a
+duration (use 10s, 500ms, 1m30s or a number of seconds)``. An unknown key is reported before
+anything else, with the closest known key. Secrets are wrapped in `Secret` at load time so that
+no repr, log line or error message can print them; one with a control character is refused.
 """
 
 from __future__ import annotations
@@ -238,7 +240,7 @@ class _Section:
     def _text(self, key: str, value: Any) -> str:
         if not isinstance(value, str):
             raise self.fail(key, f"expected a string, got {describe_kind(value)}")
-        self._refuse_control_characters(key, value)
+        self.refuse_control_characters(key, value)
         if not value.strip():
             raise self.fail(key, "is empty")
         return value
@@ -332,12 +334,12 @@ class _Section:
         content = (
             content.removesuffix("\r\n") if content.endswith("\r\n") else content.removesuffix("\n")
         )
-        self._refuse_control_characters(file_key, content, "the file holds")
+        self.refuse_control_characters(file_key, content, "the file holds")
         if not content.strip():
             raise self.fail(file_key, "the file is empty")
         return content
 
-    def _refuse_control_characters(
+    def refuse_control_characters(
         self, key: str, value: str, holder: str = "the value has"
     ) -> None:
         """Control characters would break the HTTP header or login body they end up in."""
@@ -500,7 +502,7 @@ def _string_list(section: _Section, key: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise section.fail(key, "expected a list of non-empty strings")
     for index, item in enumerate(value):
-        section._refuse_control_characters(key, item)
+        section.refuse_control_characters(key, item)
         if item in value[:index]:
             first = value.index(item)
             raise section.fail(
