@@ -574,3 +574,18 @@ def test_describe_config_summarises_targets_without_secrets(
     ]
     for secret in (SECRET, "lab-pw", "didww-key"):
         assert secret not in summary
+
+
+def test_config_check_refuses_a_two_line_key_file_without_printing_it(tmp_path: Path) -> None:
+    """The issue's reproduction: `--config.check` said OK, then the key broke the header."""
+    key = tmp_path / "didww-key"
+    key.write_text(f"{SECRET}\nsecond-line-{SECRET}\n")
+    path = tmp_path / "config.yml"
+    path.write_text(f"didww:\n  - name: d\n    api_key_file: {key}\n")
+    result = run_cli("--config.check", "--config.file", str(path))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f'config error: {path}: line 3: didww[0] "d": api_key_file: the file holds a control '
+        "character (a line break, CR, NUL, tab...), which no credential or setting may contain"
+    ]
+    assert SECRET not in result.stdout + result.stderr
