@@ -107,6 +107,8 @@ class _StrictLoader(yaml.SafeLoader):
             raise _Refused("aliases (*name) are not allowed", event.start_mark)
         if getattr(event, "anchor", None) is not None:
             raise _Refused("anchors (&name) are not allowed", event.start_mark)
+        if getattr(event, "tag", None) is not None:
+            raise _Refused("tags (!name) are not allowed", event.start_mark)
         if self._depth >= MAX_DEPTH:
             raise _Refused(f"nested more than {MAX_DEPTH} levels deep", event.start_mark)
         self._depth += 1
@@ -151,7 +153,18 @@ def _construct_list(loader: _StrictLoader, node: yaml.SequenceNode) -> YamlList:
     return items
 
 
+def _construct_timestamp(loader: _StrictLoader, node: yaml.ScalarNode) -> Any:
+    """A date as YAML reads one, or a one-line error for an impossible one (2022-13-45)."""
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError:
+        raise _Refused(
+            "not a valid date (quote it if it is not meant as one)", node.start_mark
+        ) from None
+
+
 _StrictLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _StrictLoader.add_constructor("tag:yaml.org,2002:seq", _construct_list)
 
 _MISALIGNED = "this line's indentation does not match the lines above it"
@@ -201,7 +214,8 @@ def parse_yaml(text: str, source: str, error: type[Exception]) -> Any:
         raise error(_located(source, mark, _describe_problem(problem.problem))) from None
     except yaml.reader.ReaderError as problem:
         raise error(_located(source, _mark_at(text, problem.position), _UNREADABLE)) from None
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError):
+        # A value no constructor above guards; the exception's text may quote the file.
         raise error(f"{source}: invalid YAML") from None
 
 

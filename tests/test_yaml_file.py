@@ -11,8 +11,10 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from exporter.config import ConfigError, load_config
+from exporter.config import ConfigError, load_config, parse_config
 from exporter.web_config import WebConfigError, load_web_config
 from exporter.yaml_file import MAX_DEPTH, MAX_FILE_BYTES, YamlList, YamlMapping, parse_yaml
 
@@ -112,6 +114,11 @@ def test_config_check_refuses_the_bomb_at_once_with_little_memory(tmp_path: Path
         ),
         ("? [a]\n: 1\n", "line 1, column 3: a key must be a plain value, not a list or mapping"),
         ("a: !!python/object:os.system x\n", "line 1, column 4: tags (!name) are not allowed"),
+        ("a: !!int secret\n", "line 1, column 4: tags (!name) are not allowed"),
+        (
+            "a: 2022-13-45\n",
+            "line 1, column 4: not a valid date (quote it if it is not meant as one)",
+        ),
         ("a: 1\n---\nb: 2\n", "line 2, column 1: a second document (---): the file must hold one"),
         (
             "a: " + "[" * (MAX_DEPTH + 5) + "]" * (MAX_DEPTH + 5) + "\n",
@@ -174,3 +181,32 @@ def test_a_plain_document_still_reads_as_plain_data() -> None:
     parsed = parse_yaml(text, "f", Problem)
     assert parsed == {"a": [1, 2.5, "x", True, None, parsed["a"][5]], "b": {"c": "d"}}
     assert parsed["a"][5].isoformat() == "2022-05-10"
+
+
+# Pieces of YAML (and of dates and control characters) put together at random.
+YAMLISH = st.lists(
+    st.sampled_from(
+        [*"ab0159-: \n\t[]{}&*!|>'\"#%@`,?.\\_", "odin", "name", "2022-13-45", "\x01", "  "]
+    ),
+    max_size=40,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(YAMLISH)
+def test_any_text_is_a_document_or_one_line_error(text: str) -> None:
+    try:
+        parse_yaml(text, "f.yml", Problem)
+    except Problem as problem:
+        assert "\n" not in str(problem)
+        assert str(problem).startswith("f.yml: ")
+
+
+@settings(max_examples=300, deadline=None)
+@given(YAMLISH.map(lambda tail: "odin:\n  - name: o\n    " + tail))
+def test_any_config_text_is_a_config_or_one_config_error(text: str) -> None:
+    try:
+        parse_config(text, "c.yml")
+    except ConfigError as problem:
+        assert "\n" not in str(problem)
+        assert str(problem).startswith("c.yml: ")
