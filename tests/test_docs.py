@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+import yaml
 from prometheus_client.metrics_core import Metric
 
 from exporter.config import DIDWW_KEYS, NESTED_KEYS, ODIN_KEYS, TOP_KEYS
@@ -194,3 +195,33 @@ def test_every_relative_link_and_anchor_in_the_markdown_resolves() -> None:
         if (problem := broken_link(path, link)) is not None
     ]
     assert broken == []
+
+
+# --- deployment numbers ------------------------------------------------------------------
+
+DEPLOYMENT_DOC = ROOT / "docs" / "deployment.md"
+K8S_DEPLOYMENT = ROOT / "deploy" / "kubernetes" / "base" / "deployment.yaml"
+MEASURED_ROW = re.compile(
+    r"^\| 1,000 SPs x 50 groups \| [\d,]+ \| \d+ MiB \| (?P<one>\d+) MiB \| (?P<pair>\d+) MiB \|",
+    re.MULTILINE,
+)
+
+
+def mebibytes(quantity: str) -> float:
+    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}
+    return float(quantity[:-2]) * units[quantity[-2:]]
+
+
+def test_kubernetes_memory_fits_the_measured_peak_of_the_largest_shape() -> None:
+    """The base's request covers one scrape of 1,000 SPs x 50 groups, and its limit two
+    overlapping ones, as measured in docs/deployment.md (scripts/measure_memory.py)."""
+    deployment = yaml.safe_load(K8S_DEPLOYMENT.read_text(encoding="utf-8"))
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    resources = container["resources"]
+    measured = MEASURED_ROW.search(DEPLOYMENT_DOC.read_text(encoding="utf-8"))
+    assert measured, "docs/deployment.md has no measured row for 1,000 SPs x 50 groups"
+    assert mebibytes(resources["requests"]["memory"]) >= int(measured["one"])
+    assert mebibytes(resources["limits"]["memory"]) >= 1.5 * int(measured["pair"])
+    doc = DEPLOYMENT_DOC.read_text(encoding="utf-8")
+    for kind in ("requests", "limits"):
+        assert f"memory: {resources[kind]['memory']}" in doc, f"docs/deployment.md: {kind}"
