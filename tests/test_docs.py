@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 from prometheus_client.metrics_core import Metric
 
+from exporter.cli import build_parser
 from exporter.config import DIDWW_KEYS, NESTED_KEYS, ODIN_KEYS, TOP_KEYS
 from exporter.deadline import Deadline
 from exporter.exporter import Exporter
@@ -89,6 +90,19 @@ def test_the_configuration_doc_lists_every_key_the_config_reader_accepts() -> No
     documented = documented_config_keys()
     assert sorted(accepted - documented) == [], "accepted but not in docs/configuration.md"
     assert sorted(documented - accepted) == [], "in docs/configuration.md but not accepted"
+
+
+def test_every_command_line_flag_is_documented() -> None:
+    """Flags are configuration too: each one is described somewhere under docs/."""
+    docs = "".join(path.read_text(encoding="utf-8") for path in (ROOT / "docs").glob("*.md"))
+    flags = {
+        option
+        for action in build_parser()._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"
+    }
+    assert len(flags) >= 10
+    assert sorted(flag for flag in flags if f"`{flag}`" not in docs) == []
 
 
 def test_the_readme_stays_a_newcomers_page() -> None:
