@@ -106,6 +106,7 @@ def test_odin_report_parser_on_mutated_seed(payload: Any) -> None:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(json_values)
 def test_odin_parsers_on_arbitrary_json(payload: Any) -> None:
