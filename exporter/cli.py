@@ -15,7 +15,7 @@ from pathlib import Path
 from wsgiref.simple_server import WSGIServer
 
 from exporter import __version__
-from exporter.config import Config, ConfigError, load_config, parse_duration
+from exporter.config import Config, ConfigError, describe_config, load_config, parse_duration
 from exporter.deadline import Deadline
 from exporter.exporter import Exporter
 from exporter.logs import LEVELS, setup_logging
@@ -119,9 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_CONFIG
         config, config_file = loaded
         if args.config_check:
-            print(
-                f"config OK: {len(config.target_names)} targets ({', '.join(config.target_names)})"
-            )
+            print(f"config OK: {describe_config(config)}")
             return EXIT_OK
         exporter = Exporter(config)
         try:

@@ -1,21 +1,24 @@
 """Load and validate the YAML configuration file.
 
-Every problem is reported as one `ConfigError` line naming the entry and the key, e.g.
-``odin[0] "odin-prod": timeout: invalid duration "ten" (use 10s, 500ms, 1m)``. Secrets are
-wrapped in `Secret` at load time so that no repr, log line or error message can print them.
+Every problem is reported as one `ConfigError` line naming the file, the line, the entry and the
+key, but never the value, e.g. ``config.yml: line 7: odin[0] "odin-prod": timeout: not a
+duration (use 10s, 500ms, 1m30s or a number of seconds)``. An unknown key is reported before
+anything else, with the closest known key. Secrets are wrapped in `Secret` at load time so that
+no repr, log line or error message can print them; one with a control character is refused.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from exporter.yaml_file import describe_kind, parse_yaml, read_text
+from exporter.yaml_file import YamlMapping, describe_kind, line_of, parse_yaml, read_text
 
 DIDWW_DEFAULT_URL = "https://api.didww.com/v3"
 DIDWW_DEFAULT_API_VERSION = "2022-05-10"
@@ -33,6 +36,9 @@ ODIN_DEFAULT_RATE_LIMIT = 50.0
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_MAX_SECRET_BYTES = 64 * 1024
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 _TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 
 
@@ -128,6 +134,32 @@ class Config:
         return tuple(t.name for t in self.odin) + tuple(t.name for t in self.didww)
 
 
+# Every key each part of the file may hold, in the order the docs list them. An unknown key is
+# reported before anything else, against these lists (tests/test_docs.py checks the docs).
+TOP_KEYS = ("odin", "didww")
+_COMMON_KEYS = ("timeout", "max_concurrency", "rate_limit", "min_interval", "tls")
+ODIN_KEYS = (
+    "name",
+    "url",
+    "username",
+    "password",
+    "password_file",
+    "service_providers",
+    "discover",
+    "include",
+    "exclude",
+    "reseller",
+    "trunk_groups",
+    "refresh",
+    *_COMMON_KEYS,
+)
+DIDWW_KEYS = ("name", "url", "api_key", "api_key_file", "api_version", *_COMMON_KEYS)
+TLS_KEYS = ("ca_file", "insecure_skip_verify")
+REFRESH_KEYS = ("reports", "trunk_group_lists", "trunk_group_details")
+NESTED_KEYS = {"tls": TLS_KEYS, "refresh": REFRESH_KEYS}
+DURATION_HINT = "use 10s, 500ms, 1m30s or a number of seconds"
+
+
 def load_config(path: str | Path) -> Config:
     """Read, expand and validate a config file; raise `ConfigError` on any problem."""
     return parse_config(read_text(path, "config file", ConfigError), source=str(path))
@@ -135,68 +167,85 @@ def load_config(path: str | Path) -> Config:
 
 def parse_config(text: str, source: str = "config") -> Config:
     document = parse_yaml(text, source, ConfigError)
-    if document is None:
-        document = {}
-    document = _expand_environment(document, "")
-    top = _Section(document, source)
-    odin = tuple(_parse_odin(entry) for entry in top.entries("odin"))
-    didww = tuple(_parse_didww(entry) for entry in top.entries("didww"))
-    top.reject_unknown()
-    config = Config(odin=odin, didww=didww)
-    _check_unique_names(config)
+    top = _Section(YamlMapping(1) if document is None else document, source, "", TOP_KEYS, 1)
+    # Every entry is checked for unknown keys before any is parsed: a misspelt key explains
+    # most other errors ("password is required" after `pasword:`), so it is reported first.
+    odin_entries = top.entries("odin", ODIN_KEYS)
+    didww_entries = top.entries("didww", DIDWW_KEYS)
+    odin = [(entry, _parse_odin(entry)) for entry in odin_entries]
+    didww = [(entry, _parse_didww(entry)) for entry in didww_entries]
+    _check_unique_names([*odin, *didww])
+    config = Config(
+        odin=tuple(target for _, target in odin), didww=tuple(target for _, target in didww)
+    )
     if not config.target_names:
         raise ConfigError(f"{source}: no targets: add an `odin:` or `didww:` entry")
     return config
 
 
-def _expand_environment(node: Any, path: str) -> Any:
-    """Replace ${VAR} in every string value; an unset variable is an error naming its key."""
-    if isinstance(node, dict):
-        return {key: _expand_environment(value, f"{path}.{key}") for key, value in node.items()}
-    if isinstance(node, list):
-        return [_expand_environment(value, f"{path}[{i}]") for i, value in enumerate(node)]
-    if isinstance(node, str):
-
-        def substitute(match: re.Match[str]) -> str:
-            variable = match.group(1)
-            if variable not in os.environ:
-                raise ConfigError(f"{path.lstrip('.')}: environment variable {variable} is not set")
-            return os.environ[variable]
-
-        return _ENV_REFERENCE.sub(substitute, node)
-    return node
-
-
 class _Section:
-    """One mapping of the file, remembering which keys were read and where it sits."""
+    """One mapping of the file: its known keys, where it sits, and how its errors read.
 
-    def __init__(self, mapping: Any, where: str) -> None:
-        if not isinstance(mapping, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {describe_kind(mapping)}")
-        self.mapping = mapping
+    Errors read `<file>: line <n>: <entry>: <key>: <problem>` and never quote a value: the
+    value may be a secret, or a secret typed into the wrong key.
+    """
+
+    def __init__(
+        self, mapping: Any, source: str, where: str, known: tuple[str, ...], line: int | None
+    ) -> None:
+        self.source = source
         self.where = where
-        self._read: set[str] = set()
+        if not isinstance(mapping, dict):
+            raise self._error(line, f"expected a mapping, got {describe_kind(mapping)}")
+        self.mapping = mapping
+        self._reject_unknown(known)
+        for key, nested in NESTED_KEYS.items():
+            if key in known and isinstance(mapping.get(key), dict):
+                self.sub_section(key, nested)
+
+    def line(self, key: str | None = None) -> int | None:
+        return line_of(self.mapping, key)
+
+    def _error(self, line: int | None, problem: str) -> ConfigError:
+        parts = [self.source, f"line {line}" if line else "", self.where, problem]
+        return ConfigError(": ".join(part for part in parts if part))
 
     def fail(self, key: str, problem: str) -> ConfigError:
-        return ConfigError(f"{self.where}: {key}: {problem}")
+        """The error for `key` (its line, or the entry's line when the key is absent)."""
+        return self._error(self.line(key), f"{key}: {problem}")
+
+    def _reject_unknown(self, known: tuple[str, ...]) -> None:
+        for key in self.mapping:
+            if key in known:
+                continue
+            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]}?" if close else "see docs/configuration.md"
+            raise self._error(self.line(key), f"unknown key {str(key)!r} ({hint})")
 
     def raw(self, key: str) -> Any:
-        self._read.add(key)
-        return self.mapping.get(key)
+        """The value of `key` with ${VAR} replaced from the environment; None when absent."""
+        return _expand(self.mapping.get(key), lambda problem: self.fail(key, problem))
 
     def has(self, key: str) -> bool:
         return self.mapping.get(key) is not None
 
-    def entries(self, key: str) -> Iterator[_Section]:
-        value = self.raw(key)
+    def entries(self, key: str, known: tuple[str, ...]) -> list[_Section]:
+        """The list under `key`, each item checked for unknown keys before any is parsed."""
+        value = self.mapping.get(key)
         if value is None:
-            return
+            return []
         if not isinstance(value, list):
             raise self.fail(key, f"expected a list of targets, got {describe_kind(value)}")
-        for index, item in enumerate(value):
-            label = item.get("name") if isinstance(item, dict) else None
-            named = f' "{label}"' if isinstance(label, str) else ""
-            yield _Section(item, f"{key}[{index}]{named}")
+        return [
+            _Section(
+                item, self.source, _entry_label(key, index, item), known, line_of(value, index)
+            )
+            for index, item in enumerate(value)
+        ]
+
+    def sub_section(self, key: str, known: tuple[str, ...]) -> _Section:
+        where = f"{self.where}: {key}" if self.where else key
+        return _Section(self.mapping.get(key), self.source, where, known, self.line(key))
 
     def string(self, key: str, default: str | None = None) -> str:
         value = self.raw(key)
@@ -204,8 +253,14 @@ class _Section:
             if default is None:
                 raise self.fail(key, "is required")
             return default
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, f"expected a non-empty string, got {describe_kind(value)}")
+        return self._text(key, value)
+
+    def _text(self, key: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise self.fail(key, f"expected a string, got {describe_kind(value)}")
+        self.refuse_control_characters(key, value)
+        if not value.strip():
+            raise self.fail(key, "is empty")
         return value
 
     def optional_string(self, key: str) -> str | None:
@@ -228,7 +283,7 @@ class _Section:
             kind = "an integer" if integer else "a number"
             raise self.fail(key, f"expected {kind}, got {describe_kind(value)}")
         if value < minimum:
-            raise self.fail(key, f"must be at least {minimum:g}, got {value}")
+            raise self.fail(key, f"must be at least {minimum:g}")
         return value
 
     def duration(self, key: str, default: float, *, positive: bool) -> float:
@@ -237,16 +292,23 @@ class _Section:
             return default
         seconds = parse_duration(value)
         if seconds is None:
-            raise self.fail(key, f"invalid duration {value!r} (use 10s, 500ms, 1m)")
+            raise self.fail(key, f"not a duration ({DURATION_HINT})")
         if positive and seconds <= 0:
             raise self.fail(key, "must be greater than zero")
         return seconds
 
     def url(self, key: str, default: str | None = None) -> str:
         value = self.string(key, default)
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise self.fail(key, f"invalid URL {value!r} (expected http:// or https://host/...)")
+        try:
+            parts = urlsplit(value)
+            hostname = parts.hostname
+            parts.port  # noqa: B018 - raises ValueError on a bad port
+        except ValueError:
+            raise self.fail(key, "not a valid URL") from None
+        if parts.scheme not in ("http", "https") or not hostname:
+            raise self.fail(key, "not a URL of the form http(s)://host/path")
+        if parts.username is not None or parts.password is not None:
+            raise self.fail(key, "must not carry credentials (use username/password)")
         if parts.query or parts.fragment:
             raise self.fail(key, "URL must not carry a query or fragment")
         return value.rstrip("/")
@@ -258,56 +320,92 @@ class _Section:
         try:
             return re.compile(value)
         except re.error as error:
-            raise self.fail(key, f"invalid regular expression: {error}") from None
+            raise self.fail(key, f"invalid regular expression: {error.msg}") from None
 
     def secret(self, key: str) -> Secret:
         """`key` inline (usually `${ENV}`) or `key_file`, exactly one of them."""
         file_key = f"{key}_file"
-        inline, path = self.raw(key), self.raw(file_key)
-        if inline is not None and path is not None:
-            raise self.fail(key, f"set either {key} or {file_key}, not both")
-        if path is not None:
+        if self.has(key) and self.has(file_key):
+            raise self.fail(file_key, f"set either {key} or {file_key}, not both")
+        if self.has(file_key):
             return Secret(self._read_secret_file(file_key))
+        inline = self.raw(key)
         if inline is None:
             raise self.fail(key, f"is required (set {key} or {file_key})")
-        if not isinstance(inline, str) or not inline:
-            raise self.fail(key, "expected a non-empty string")
-        return Secret(inline)
+        return Secret(self._text(key, inline))
 
     def _read_secret_file(self, file_key: str) -> str:
+        """The file's text minus one final line break (LF or CRLF), which is not the secret's."""
         path = self.string(file_key)
         try:
-            content = Path(path).read_text(encoding="utf-8").strip()
+            # Bytes, not read_text: universal newlines would turn a stray CR into a line break.
+            with Path(path).open("rb") as file:
+                data = file.read(_MAX_SECRET_BYTES + 1)
         except OSError as error:
-            raise self.fail(file_key, f"cannot read {path}: {error.strerror}") from None
+            raise self.fail(file_key, f"cannot read the file: {error.strerror}") from None
+        if len(data) > _MAX_SECRET_BYTES:
+            raise self.fail(file_key, "the file is larger than a credential can be (64 KiB)")
+        try:
+            content = data.decode("utf-8")
         except UnicodeDecodeError:
-            raise self.fail(file_key, f"{path} is not UTF-8 text") from None
-        if not content:
-            raise self.fail(file_key, f"{path} is empty")
+            raise self.fail(file_key, "the file is not UTF-8 text") from None
+        content = (
+            content.removesuffix("\r\n") if content.endswith("\r\n") else content.removesuffix("\n")
+        )
+        self.refuse_control_characters(file_key, content, "the file holds")
+        if not content.strip():
+            raise self.fail(file_key, "the file is empty")
         return content
+
+    def refuse_control_characters(
+        self, key: str, value: str, holder: str = "the value has"
+    ) -> None:
+        """Control characters would break the HTTP header or login body they end up in."""
+        if _CONTROL_CHARACTER.search(value):
+            raise self.fail(
+                key,
+                f"{holder} a control character (a line break, CR, NUL, tab...), "
+                "which no credential or setting may contain",
+            )
 
     def tls(self) -> TlsSettings:
         if not self.has("tls"):
-            self.raw("tls")
             return TlsSettings()
-        section = _Section(self.raw("tls"), f"{self.where}: tls")
+        section = self.sub_section("tls", TLS_KEYS)
         settings = TlsSettings(
             ca_file=section.optional_string("ca_file"),
             insecure_skip_verify=section.boolean("insecure_skip_verify", False),
         )
         if settings.ca_file and not Path(settings.ca_file).is_file():
-            raise section.fail("ca_file", f"{settings.ca_file} does not exist")
-        section.reject_unknown()
+            raise section.fail("ca_file", "no such file")
         return settings
 
-    def reject_unknown(self) -> None:
-        unknown = sorted(str(key) for key in self.mapping if key not in self._read)
-        if unknown:
-            raise ConfigError(f"{self.where}: unknown key {unknown[0]!r}")
+
+def _entry_label(key: str, index: int, item: Any) -> str:
+    """`odin[0] "odin-prod"`; only a valid name is shown (it is a label on every metric)."""
+    name = item.get("name") if isinstance(item, dict) else None
+    named = f' "{name}"' if isinstance(name, str) and _TARGET_NAME.match(name) else ""
+    return f"{key}[{index}]{named}"
+
+
+def _expand(value: Any, fail: Callable[[str], ConfigError]) -> Any:
+    """`value` with ${VAR} replaced in every string (lists included); an unset VAR fails."""
+    if isinstance(value, list):
+        return [_expand(item, fail) for item in value]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        variable = match.group(1)
+        if variable not in os.environ:
+            raise fail(f"environment variable {variable} is not set")
+        return os.environ[variable]
+
+    return _ENV_REFERENCE.sub(substitute, value)
 
 
 def parse_duration(value: Any) -> float | None:
-    """Seconds from `10s`, `500ms`, `1m30s` or a bare number of seconds; None if invalid."""
+    """Seconds from `10s`, `500ms`, `1m30s` or a number of seconds (quoted or not); else None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -315,6 +413,8 @@ def parse_duration(value: Any) -> float | None:
     if not isinstance(value, str):
         return None
     text = value.strip()
+    if _PLAIN_NUMBER.fullmatch(text):
+        return float(text)
     parts = _DURATION_PART.findall(text)
     if not parts or "".join(number + unit for number, unit in parts) != text:
         return None
@@ -339,8 +439,29 @@ def _common_settings(
 def _target_name(section: _Section) -> str:
     name = section.string("name")
     if not _TARGET_NAME.match(name):
-        raise section.fail("name", f"{name!r} may use only letters, digits, _ . : -")
+        raise section.fail("name", "may use only letters, digits, _ . : - (and start with one)")
     return name
+
+
+def _service_provider_choice(section: _Section) -> tuple[tuple[str, ...], bool]:
+    """`service_providers` or `discover: true` (with its filters), exactly one of them."""
+    service_providers = _string_list(section, "service_providers")
+    discover = section.boolean("discover", False)
+    if discover and section.has("service_providers"):
+        raise section.fail(
+            "discover",
+            "set either service_providers or discover: true, not both "
+            "(use include/exclude to narrow discovery)",
+        )
+    if not discover and not service_providers:
+        raise section.fail(
+            "service_providers", "is required: list the service providers, or set discover: true"
+        )
+    if not discover:
+        for key in ("include", "exclude", "reseller"):
+            if section.has(key):
+                raise section.fail(key, "applies only with discover: true")
+    return service_providers, discover
 
 
 def _parse_odin(section: _Section) -> OdinTarget:
@@ -348,17 +469,8 @@ def _parse_odin(section: _Section) -> OdinTarget:
     url = section.url("url")
     username = section.string("username")
     password = section.secret("password")
-    service_providers = _string_list(section, "service_providers")
-    discover = section.boolean("discover", False)
-    if discover == bool(service_providers):
-        raise section.fail(
-            "service_providers", "give a list of service providers or set discover: true"
-        )
-    filters = {key: section.raw(key) for key in ("include", "exclude", "reseller")}
-    if not discover and any(value is not None for value in filters.values()):
-        key = next(key for key, value in filters.items() if value is not None)
-        raise section.fail(key, "applies only with discover: true")
-    target = OdinTarget(
+    service_providers, discover = _service_provider_choice(section)
+    return OdinTarget(
         name=name,
         url=url,
         username=username,
@@ -369,22 +481,33 @@ def _parse_odin(section: _Section) -> OdinTarget:
         exclude=section.pattern("exclude"),
         reseller=section.optional_string("reseller"),
         trunk_groups=section.boolean("trunk_groups", False),
+        refresh=_refresh(section),
         **_common_settings(section, OdinTarget),
     )
-    section.reject_unknown()
-    return target
+
+
+def _refresh(section: _Section) -> RefreshIntervals:
+    """`refresh:` — how long each kind of Odin data is kept (0s: read on every scrape)."""
+    if not section.has("refresh"):
+        return RefreshIntervals()
+    intervals = section.sub_section("refresh", REFRESH_KEYS)
+    defaults = RefreshIntervals()
+    return RefreshIntervals(
+        **{
+            key: intervals.duration(key, getattr(defaults, key), positive=False)
+            for key in REFRESH_KEYS
+        }
+    )
 
 
 def _parse_didww(section: _Section) -> DidwwTarget:
-    target = DidwwTarget(
+    return DidwwTarget(
         name=_target_name(section),
         url=section.url("url", DIDWW_DEFAULT_URL),
         api_key=section.secret("api_key"),
         api_version=_api_version(section),
         **_common_settings(section, DidwwTarget),
     )
-    section.reject_unknown()
-    return target
 
 
 def _api_version(section: _Section) -> str:
@@ -394,13 +517,13 @@ def _api_version(section: _Section) -> str:
     # An unquoted YAML date (2022-05-10) arrives as a datetime.date.
     text = value.isoformat() if hasattr(value, "isoformat") else value
     if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise section.fail("api_version", f"expected a date such as 2022-05-10, got {value!r}")
+        raise section.fail("api_version", "expected a date such as 2022-05-10")
     if text < DIDWW_OLDEST_API_VERSION:
         raise section.fail(
             "api_version",
-            f"{text} is older than {DIDWW_OLDEST_API_VERSION}, the first version with "
-            "/voice_in_trunks; set it to that or later (the header only upgrades the version "
-            "of the exporter's own requests)",
+            f"older than {DIDWW_OLDEST_API_VERSION}, the first version with /voice_in_trunks; "
+            "set it to that or later (the header only upgrades the version of the exporter's "
+            "own requests)",
         )
     return text
 
@@ -411,22 +534,101 @@ def _string_list(section: _Section, key: str) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise section.fail(key, "expected a list of non-empty strings")
-    if len(set(value)) != len(value):
-        duplicate = next(v for v in value if value.count(v) > 1)
-        raise section.fail(key, f"{duplicate!r} is listed twice")
+    for index, item in enumerate(value):
+        section.refuse_control_characters(key, item)
+        if item in value[:index]:
+            first = value.index(item)
+            raise section.fail(
+                key, f"item {index + 1} repeats item {first + 1} (each may be listed once)"
+            )
     return tuple(value)
 
 
-def _check_unique_names(config: Config) -> None:
+def _check_unique_names(parsed: list[tuple[_Section, OdinTarget | DidwwTarget]]) -> None:
     seen: set[str] = set()
-    named: list[tuple[str, int, str]] = [
-        *(("odin", index, target.name) for index, target in enumerate(config.odin)),
-        *(("didww", index, target.name) for index, target in enumerate(config.didww)),
-    ]
-    for kind, index, name in named:
-        if name in seen:
-            raise ConfigError(
-                f'{kind}[{index}] "{name}": name: duplicate target name '
-                "(names must be unique across the file)"
+    for section, target in parsed:
+        if target.name in seen:
+            raise section.fail(
+                "name", "another target has this name (names must be unique across the file)"
             )
-        seen.add(name)
+        seen.add(target.name)
+
+
+def describe_config(config: Config) -> str:
+    """What a config holds, on one screen: a headline, then two lines per target. No secrets."""
+    count = len(config.target_names)
+    lines = [
+        f"{count} target{'s' if count != 1 else ''} "
+        f"({len(config.odin)} Odin, {len(config.didww)} DIDWW)"
+    ]
+    for odin in config.odin:
+        lines.append(f"  {odin.name}: Odin at {_host(odin.url)}, {_service_provider_summary(odin)}")
+        trunk_groups = "trunk groups on" if odin.trunk_groups else "trunk groups off"
+        lines.append(f"    {trunk_groups}, {_transport_summary(odin)}")
+        lines.append(f"    refresh {_refresh_summary(odin.refresh, odin.trunk_groups)}")
+    for didww in config.didww:
+        lines.append(f"  {didww.name}: DIDWW at {_host(didww.url)}, API {didww.api_version}")
+        lines.append(f"    {_transport_summary(didww)}")
+    return "\n".join(lines)
+
+
+_LISTED_SERVICE_PROVIDERS = 5
+
+
+def _service_provider_summary(odin: OdinTarget) -> str:
+    if odin.discover:
+        filters = [
+            f"{name} {value}"
+            for name, value in (
+                ("include", odin.include.pattern if odin.include else None),
+                ("exclude", odin.exclude.pattern if odin.exclude else None),
+                ("reseller", odin.reseller),
+            )
+            if value is not None
+        ]
+        return "discovers service providers" + (f" ({', '.join(filters)})" if filters else "")
+    shown = ", ".join(odin.service_providers[:_LISTED_SERVICE_PROVIDERS])
+    more = len(odin.service_providers) - _LISTED_SERVICE_PROVIDERS
+    count = len(odin.service_providers)
+    listed = f"{shown} and {more} more" if more > 0 else shown
+    return f"{count} service provider{'s' if count != 1 else ''} ({listed})"
+
+
+def _refresh_summary(refresh: RefreshIntervals, trunk_groups: bool) -> str:
+    def every(seconds: float) -> str:
+        return format_duration(seconds) if seconds else "every scrape"
+
+    summary = f"reports {every(refresh.reports)}"
+    if trunk_groups:
+        summary += (
+            f", trunk-group lists {every(refresh.trunk_group_lists)}, "
+            f"details {every(refresh.trunk_group_details)}"
+        )
+    return summary
+
+
+def _transport_summary(target: OdinTarget | DidwwTarget) -> str:
+    rate = f"{target.rate_limit:g}/s" if target.rate_limit else "unlimited"
+    cache = format_duration(target.min_interval) if target.min_interval else "off"
+    verify = "TLS verify off" if target.tls.insecure_skip_verify else "TLS verified"
+    return (
+        f"timeout {format_duration(target.timeout)}, max_concurrency {target.max_concurrency}, "
+        f"rate_limit {rate}, min_interval {cache}, {verify}"
+    )
+
+
+def _host(url: str) -> str:
+    """Host and port only: a path can be long, and a summary has no use for it."""
+    return urlsplit(url).netloc
+
+
+def format_duration(seconds: float) -> str:
+    """`90` as `1m30s`, `0.5` as `500ms`: the way durations are written in the config."""
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    minutes, rest = divmod(seconds, 60)
+    if not minutes:
+        return f"{rest:g}s"
+    hours, minutes = divmod(int(minutes), 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    return text + (f"{rest:g}s" if rest else "")

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+import requests
 
-from exporter.config import ConfigError, Secret, load_config, parse_config, parse_duration
+from exporter.config import (
+    ConfigError,
+    RefreshIntervals,
+    Secret,
+    describe_config,
+    load_config,
+    parse_config,
+    parse_duration,
+)
+from exporter.exporter import Exporter
+from tests.helpers import serving
 
 SECRET = "hunter2-very-secret"
 
@@ -97,7 +109,7 @@ def test_durations() -> None:
     assert parse_duration("1m30s") == 90
     assert parse_duration(3) == 3
     assert parse_duration(" 1h ") == 3600
-    for bad in ("ten", "10", "-1s", "1d", "1s1", True, None, -3):
+    for bad in ("ten", "-1s", "1d", "1s1", "10 s", "", True, None, -3, "-3"):
         assert parse_duration(bad) is None, bad
 
 
@@ -112,56 +124,347 @@ odin:
 
 
 @pytest.mark.parametrize(
+    ("written", "seconds"),
+    [
+        ("10", 10.0),
+        ("'10'", 10.0),
+        ('"10"', 10.0),
+        ("10s", 10.0),
+        ("'10s'", 10.0),
+        ("2.5", 2.5),
+        ("'2.5'", 2.5),
+        ("1m30s", 90.0),
+        ("'500ms'", 0.5),
+    ],
+)
+def test_a_duration_means_the_same_quoted_or_not(written: str, seconds: float) -> None:
+    config = parse_config(ODIN_OK + f"    timeout: {written}\n    min_interval: {written}\n")
+    assert (config.odin[0].timeout, config.odin[0].min_interval) == (seconds, seconds)
+
+
+def error_of(text: str, source: str = "c.yml") -> str:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, source)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def with_line(line: str, text: str = ODIN_OK) -> str:
+    """ODIN_OK with `line` added to its entry (as line 8 of the file)."""
+    return text + f"    {line}\n"
+
+
+@pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("odin: {}", "odin: expected a list of targets, got a mapping"),
-        ("", "no targets"),
-        ("odin: [", "at line"),
-        (ODIN_OK + "    colour: blue\n", "odin[0] \"o\": unknown key 'colour'"),
-        (ODIN_OK + "typo: 1\n", "unknown key 'typo'"),
-        (ODIN_OK.replace("https://odin/api/v2", "odin/api/v2"), 'odin[0] "o": url: invalid URL'),
-        (ODIN_OK + "    timeout: ten\n", "odin[0] \"o\": timeout: invalid duration 'ten'"),
-        (ODIN_OK + "    timeout: 0s\n", "timeout: must be greater than zero"),
-        (ODIN_OK + "    max_concurrency: 0\n", "max_concurrency: must be at least 1"),
-        (ODIN_OK + "    max_concurrency: many\n", "max_concurrency: expected an integer"),
-        (ODIN_OK + "    rate_limit: -1\n", "rate_limit: must be at least 0"),
-        (ODIN_OK + "    trunk_groups: yes please\n", "trunk_groups: expected true or false"),
-        (ODIN_OK + "    discover: true\n", "give a list of service providers or set discover"),
-        (ODIN_OK + "    include: x\n", "include: applies only with discover: true"),
-        (ODIN_OK + "    tls: {ca_file: /nonexistent/ca.pem}\n", "ca_file: /nonexistent/ca.pem"),
-        (ODIN_OK + "    tls: {verify: false}\n", "unknown key 'verify'"),
-        (ODIN_OK.replace("password: pw", "password: ${UNSET_VAR_X}"), "UNSET_VAR_X is not set"),
-        (ODIN_OK.replace("    password: pw\n", ""), "password: is required"),
+        ("odin: {}", "c.yml: line 1: odin: expected a list of targets, got a mapping"),
+        ("", "c.yml: no targets: add an `odin:` or `didww:` entry"),
+        ("odin:\n  - hello\n", "c.yml: line 2: odin[0]: expected a mapping, got a string"),
+        (
+            ODIN_OK.replace("https://odin/api/v2", "odin/api/v2"),
+            'c.yml: line 4: odin[0] "o": url: not a URL of the form http(s)://host/path',
+        ),
+        (
+            ODIN_OK.replace("https://odin/api/v2", "https://me:pw@odin/api/v2"),
+            'c.yml: line 4: odin[0] "o": url: must not carry credentials (use username/password)',
+        ),
+        (
+            ODIN_OK.replace("https://odin/api/v2", "https://odin/api?x=1"),
+            'c.yml: line 4: odin[0] "o": url: URL must not carry a query or fragment',
+        ),
+        (
+            with_line("timeout: ten"),
+            'c.yml: line 8: odin[0] "o": timeout: not a duration '
+            "(use 10s, 500ms, 1m30s or a number of seconds)",
+        ),
+        (
+            with_line("timeout: 0s"),
+            'c.yml: line 8: odin[0] "o": timeout: must be greater than zero',
+        ),
+        (
+            with_line("max_concurrency: 0"),
+            'c.yml: line 8: odin[0] "o": max_concurrency: must be at least 1',
+        ),
+        (
+            with_line("max_concurrency: many"),
+            'c.yml: line 8: odin[0] "o": max_concurrency: expected an integer, got a string',
+        ),
+        (with_line("rate_limit: -1"), 'c.yml: line 8: odin[0] "o": rate_limit: must be at least 0'),
+        (
+            with_line("trunk_groups: yes please"),
+            'c.yml: line 8: odin[0] "o": trunk_groups: expected true or false, got a string',
+        ),
+        (
+            with_line("include: x"),
+            'c.yml: line 8: odin[0] "o": include: applies only with discover: true',
+        ),
+        (
+            with_line("tls: {ca_file: /nonexistent/ca.pem}"),
+            'c.yml: line 8: odin[0] "o": tls: ca_file: no such file',
+        ),
+        (
+            with_line("tls: true"),
+            'c.yml: line 8: odin[0] "o": tls: expected a mapping, got a boolean',
+        ),
+        (
+            ODIN_OK.replace("    password: pw\n", ""),
+            'c.yml: line 3: odin[0] "o": password: is required (set password or password_file)',
+        ),
         (
             ODIN_OK.replace("password: pw", "password_file: /nonexistent/secret"),
-            "password_file: cannot read /nonexistent/secret",
+            'c.yml: line 6: odin[0] "o": password_file: cannot read the file: '
+            "No such file or directory",
         ),
-        (ODIN_OK + ODIN_OK.replace("odin:\n", ""), "duplicate target name"),
-        (ODIN_OK + "didww:\n  - name: o\n    api_key: k\n", "duplicate target name"),
-        (ODIN_OK.replace("name: o", "name: 'bad name'"), "may use only letters"),
-        (ODIN_OK + "    include: '('\n    discover: true\n", "service_providers"),
-        ("didww:\n  - name: d\n", 'didww[0] "d": api_key: is required'),
-        ("didww:\n  - name: d\n    api_key: k\n    api_version: v3\n", "api_version: expected"),
+        (
+            ODIN_OK.replace("password: pw", "password: pw\n    password_file: /x"),
+            'c.yml: line 7: odin[0] "o": password_file: set either password or password_file, '
+            "not both",
+        ),
+        (
+            ODIN_OK + ODIN_OK.replace("odin:\n", ""),
+            'c.yml: line 9: odin[1] "o": name: another target has this name '
+            "(names must be unique across the file)",
+        ),
+        (
+            ODIN_OK + "didww:\n  - name: o\n    api_key: k\n",
+            'c.yml: line 9: didww[0] "o": name: another target has this name '
+            "(names must be unique across the file)",
+        ),
+        (
+            ODIN_OK.replace("name: o", "name: 'bad name'"),
+            "c.yml: line 3: odin[0]: name: may use only letters, digits, _ . : - "
+            "(and start with one)",
+        ),
+        (
+            ODIN_OK.replace("[a]", "[a, b, a]"),
+            'c.yml: line 7: odin[0] "o": service_providers: item 3 repeats item 1 '
+            "(each may be listed once)",
+        ),
+        (
+            with_line("include: '('\n    discover: true").replace(
+                "    service_providers: [a]\n", ""
+            ),
+            'c.yml: line 7: odin[0] "o": include: invalid regular expression: '
+            "missing ), unterminated subpattern",
+        ),
+        (
+            "didww:\n  - name: d\n",
+            'c.yml: line 2: didww[0] "d": api_key: is required (set api_key or api_key_file)',
+        ),
+        (
+            "didww:\n  - name: d\n    api_key: k\n    api_version: v3\n",
+            'c.yml: line 4: didww[0] "d": api_version: expected a date such as 2022-05-10',
+        ),
         (
             "didww:\n  - name: d\n    api_key: k\n    api_version: 2021-04-19\n",
-            "api_version: 2021-04-19 is older than 2021-12-15",
+            'c.yml: line 4: didww[0] "d": api_version: older than 2021-12-15, the first version '
+            "with /voice_in_trunks; set it to that or later (the header only upgrades the "
+            "version of the exporter's own requests)",
         ),
     ],
 )
-def test_bad_config_is_refused_with_one_line_naming_the_key(text: str, message: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text)
-    assert message in str(caught.value)
-    assert "\n" not in str(caught.value)
+def test_bad_config_is_one_line_naming_file_line_entry_and_key(text: str, message: str) -> None:
+    assert error_of(text) == message
 
 
-def test_secret_file_contents_never_appear_in_errors(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # The issue's cases: the typo used to be reported as the missing key it stood for.
+        (
+            ODIN_OK.replace("password: pw", "pasword_file: /run/secrets/odin"),
+            "c.yml: line 6: odin[0] \"o\": unknown key 'pasword_file' "
+            "(did you mean password_file?)",
+        ),
+        (
+            ODIN_OK.replace("service_providers:", "service_provider:"),
+            "c.yml: line 7: odin[0] \"o\": unknown key 'service_provider' "
+            "(did you mean service_providers?)",
+        ),
+        (ODIN_OK + "odn: []\n", "c.yml: line 8: unknown key 'odn' (did you mean odin?)"),
+        (
+            with_line("tls: {insecure_skip_verfy: true}"),
+            "c.yml: line 8: odin[0] \"o\": tls: unknown key 'insecure_skip_verfy' "
+            "(did you mean insecure_skip_verify?)",
+        ),
+        (
+            with_line("colour: blue"),
+            "c.yml: line 8: odin[0] \"o\": unknown key 'colour' (see docs/configuration.md)",
+        ),
+        # Reported before an error in an earlier entry, and before an unset variable.
+        (
+            ODIN_OK.replace("pw", "${UNSET_VAR_X}")
+            + "didww:\n  - name: d\n    api_key: k\n    api_versoin: 2022-05-10\n",
+            "c.yml: line 11: didww[0] \"d\": unknown key 'api_versoin' (did you mean api_version?)",
+        ),
+    ],
+)
+def test_an_unknown_key_is_reported_first_with_the_closest_known_key(
+    text: str, message: str
+) -> None:
+    assert error_of(text) == message
+
+
+def test_discover_together_with_a_list_is_called_a_contradiction() -> None:
+    assert error_of(with_line("discover: true")) == (
+        'c.yml: line 8: odin[0] "o": discover: set either service_providers or discover: true, '
+        "not both (use include/exclude to narrow discovery)"
+    )
+
+
+def test_neither_a_list_nor_discovery_says_what_is_missing() -> None:
+    assert error_of(ODIN_OK.replace("    service_providers: [a]\n", "")) == (
+        'c.yml: line 3: odin[0] "o": service_providers: is required: '
+        "list the service providers, or set discover: true"
+    )
+
+
+def test_an_unset_variable_names_file_line_entry_key_and_variable() -> None:
+    text = ODIN_OK + "didww:\n  - name: d\n    api_key: ${UNSET_VAR_X}\n"
+    assert error_of(text) == (
+        'c.yml: line 10: didww[0] "d": api_key: environment variable UNSET_VAR_X is not set'
+    )
+
+
+def test_variables_are_expanded_in_lists_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SP_NAME", "ent.from-env")
+    config = parse_config(ODIN_OK.replace("[a]", "[a, '${SP_NAME}']"))
+    assert config.odin[0].service_providers == ("a", "ent.from-env")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "odin:\n  - name: o\n     url: x\n",
+            "c.yml: line 3, column 9: unexpected 'key: value' "
+            "(check the indentation, or quote a value that contains ': ')",
+        ),
+        (
+            "odin:\n  - name: o\n    url: x\n   username: y\n",
+            "c.yml: line 4, column 4: this line's indentation does not match the lines above it",
+        ),
+        ("odin:\n\t- name: o\n", "c.yml: line 2, column 1: a tab character (indent with spaces)"),
+        ("odin: [\n", "c.yml: line 2, column 1: the file ends inside a [ or {"),
+        (
+            "odin:\n  - name: o\n    hunter2\n",
+            "c.yml: line 4, column 1: expected 'key: value' on this line or the one above "
+            "(a missing colon, or an indentation)",
+        ),
+        (
+            ODIN_OK + "    timeout: 5s\n    timeout: 6s\n",
+            "c.yml: line 9, column 5: odin[0]: duplicate key 'timeout' (first at line 8)",
+        ),
+        (
+            ODIN_OK + "odin: []\n",
+            "c.yml: line 8, column 1: duplicate key 'odin' (first at line 2)",
+        ),
+    ],
+)
+def test_yaml_mistakes_are_one_line_with_line_and_column_in_words(text: str, message: str) -> None:
+    assert error_of(text) == message
+
+
+# --- secrets: control characters, and no value ever in an error -------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [SECRET + "\n", SECRET + "\r\n", SECRET],
+    ids=["LF", "CRLF", "no line break"],
+)
+def test_one_final_line_break_of_a_secret_file_is_not_part_of_the_secret(
+    tmp_path: Path, content: str
+) -> None:
     secret = tmp_path / "secret"
-    secret.write_text(SECRET)
-    text = ODIN_OK.replace("password: pw", f"password_file: {secret}") + "    bogus: 1\n"
-    with pytest.raises(ConfigError) as caught:
-        parse_config(text)
-    assert SECRET not in str(caught.value)
+    secret.write_bytes(content.encode())
+    config = parse_config(ODIN_OK.replace("password: pw", f"password_file: {secret}"))
+    assert config.odin[0].password.reveal() == SECRET
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        SECRET + "\nsecond-line\n",
+        SECRET + "\n\n",
+        SECRET + "\r",
+        "x\x00" + SECRET,
+        SECRET + "\t\n",
+        SECRET + "\x1b[0m",
+    ],
+    ids=["two lines", "two line breaks", "CR", "NUL", "tab", "escape"],
+)
+def test_a_secret_file_with_a_control_character_is_refused_without_showing_it(
+    tmp_path: Path, content: str
+) -> None:
+    secret = tmp_path / "secret"
+    secret.write_bytes(content.encode())
+    message = error_of(ODIN_OK.replace("password: pw", f"password_file: {secret}"))
+    assert message == (
+        'c.yml: line 6: odin[0] "o": password_file: the file holds a control character '
+        "(a line break, CR, NUL, tab...), which no credential or setting may contain"
+    )
+    assert SECRET not in message and "second-line" not in message
+
+
+@pytest.mark.parametrize("value", [SECRET + "\n", SECRET + "\r\n", "a\x1b" + SECRET, "\n"])
+def test_a_secret_from_the_environment_with_a_control_character_is_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    """An environment variable is taken exactly as set: no line break is stripped from it."""
+    monkeypatch.setenv("DIDWW_KEY", value)
+    message = error_of("didww:\n  - name: d\n    api_key: ${DIDWW_KEY}\n")
+    assert message == (
+        'c.yml: line 3: didww[0] "d": api_key: the value has a control character '
+        "(a line break, CR, NUL, tab...), which no credential or setting may contain"
+    )
+    assert SECRET not in message
+
+
+def test_an_empty_secret_file_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("\n")
+    assert error_of(ODIN_OK.replace("password: pw", f"password_file: {secret}")) == (
+        'c.yml: line 6: odin[0] "o": password_file: the file is empty'
+    )
+
+
+HIDDEN = "hunter2-Ab1"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ODIN_OK.replace("password: pw", f"password: *{HIDDEN}"),
+        ODIN_OK.replace("password: pw", f"password: &{HIDDEN} x"),
+        ODIN_OK.replace("password: pw", f'password: "{HIDDEN}\\q"'),
+        ODIN_OK.replace("password: pw", f"password: !{HIDDEN} x"),
+        ODIN_OK.replace("password: pw", f"password: @{HIDDEN}"),
+        ODIN_OK.replace("password: pw", f"password: '{HIDDEN}"),
+        ODIN_OK.replace("password: pw", f"password: {HIDDEN}: x"),
+        ODIN_OK.replace("password: pw", f"password:\n      {HIDDEN}\n    x"),
+        ODIN_OK.replace("password: pw", f"password_file: {HIDDEN}"),
+        ODIN_OK.replace("username: u", f"username: [{HIDDEN}]"),
+        ODIN_OK.replace("https://odin/api/v2", HIDDEN),
+        ODIN_OK.replace("https://odin/api/v2", f"https://u:{HIDDEN}@odin"),
+        ODIN_OK.replace("https://odin/api/v2", f"https://odin:{HIDDEN}/"),
+        ODIN_OK.replace("name: o", f"name: '{HIDDEN} x'"),
+        ODIN_OK.replace("[a]", f"[{HIDDEN}, {HIDDEN}]"),
+        with_line(f"timeout: {HIDDEN}"),
+        with_line(f"max_concurrency: {HIDDEN}"),
+        with_line(f"discover: {HIDDEN}"),
+        with_line(f"include: '({HIDDEN}'"),
+        with_line(f"tls: {{ca_file: /{HIDDEN}}}"),
+        with_line(f"tls: {{insecure_skip_verify: {HIDDEN}}}"),
+        f"didww:\n  - name: d\n    api_key: k\n    api_version: {HIDDEN}\n",
+        f"didww:\n  - name: d\n    api_key: '{HIDDEN}\x01'\n",
+    ],
+)
+def test_no_error_ever_shows_a_value_only_its_key_and_position(text: str) -> None:
+    message = error_of(text)
+    assert HIDDEN not in message
+    assert re.search(r"line \d+", message), message
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -179,7 +482,7 @@ def test_config_check_accepts_a_valid_file(tmp_path: Path) -> None:
     path.write_text(ODIN_OK)
     result = run_cli("--config.check", "--config.file", str(path))
     assert result.returncode == 0, result.stderr
-    assert "config OK: 1 targets (o)" in result.stdout
+    assert result.stdout.startswith("config OK: 1 target (1 Odin, 0 DIDWW)\n")
 
 
 def test_config_check_refuses_a_bad_file_in_one_line_exit_2(tmp_path: Path) -> None:
@@ -192,7 +495,8 @@ def test_config_check_refuses_a_bad_file_in_one_line_exit_2(tmp_path: Path) -> N
     result = run_cli("--config.check", "--config.file", str(path))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "config error: odin[0] \"o\": timeout: invalid duration 'soon' (use 10s, 500ms, 1m)"
+        f'config error: {path}: line 8: odin[0] "o": timeout: not a duration '
+        "(use 10s, 500ms, 1m30s or a number of seconds)"
     ]
     assert "Traceback" not in result.stderr
     assert SECRET not in result.stderr + result.stdout
@@ -223,3 +527,104 @@ def test_config_check_also_checks_the_web_config(tmp_path: Path) -> None:
     assert result.stderr.startswith("web config error: ")
     assert "cert_file" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["api_key: *SECRET_VALUE_42", "timeout: SECRET_VALUE_42", "api_key: 'SECRET_VALUE_42\x07'"],
+)
+def test_a_failed_reload_answers_with_the_key_and_position_never_the_value(
+    tmp_path: Path, line: str
+) -> None:
+    """The /-/reload 400 body is readable without auth when no web config is set."""
+    path = tmp_path / "config.yml"
+    path.write_text(ODIN_OK)
+    exporter = Exporter(load_config(path))
+    path.write_text(ODIN_OK + f"didww:\n  - name: d\n    api_key: k\n    {line}\n")
+
+    def reload() -> None:
+        exporter.apply_config(load_config(path))
+
+    with serving(exporter, reload=reload) as url:
+        response = requests.post(f"{url}/-/reload", timeout=10)
+    assert response.status_code == 400
+    assert "SECRET_VALUE_42" not in response.text
+    assert re.search(rf"{re.escape(str(path))}: line 11\b", response.text), response.text
+
+
+def test_describe_config_summarises_targets_without_secrets(
+    secret_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ODIN_LAB_PASSWORD", "lab-pw")
+    monkeypatch.setenv("DIDWW_KEY", "didww-key")
+    many = ", ".join(f"sp{i}" for i in range(8))
+    text = full_config(secret_file).replace("[ent.odin, sp.two]", f"[{many}]")
+    summary = describe_config(parse_config(text))
+    assert summary.splitlines() == [
+        "3 targets (2 Odin, 1 DIDWW)",
+        "  odin-prod: Odin at odin.example.com, 8 service providers "
+        "(sp0, sp1, sp2, sp3, sp4 and 3 more)",
+        "    trunk groups on, timeout 5s, max_concurrency 16, rate_limit 5/s, "
+        "min_interval 30s, TLS verify off",
+        "    refresh reports 5m, trunk-group lists 15m, details every scrape",
+        "  odin-lab: Odin at odin-lab:8080, discovers service providers "
+        "(include ent\\..*, exclude ent\\.test, reseller res1)",
+        "    trunk groups off, timeout 10s, max_concurrency 8, rate_limit 50/s, "
+        "min_interval off, TLS verified",
+        "    refresh reports 5m",
+        "  didww: DIDWW at api.didww.com, API 2022-05-10",
+        "    timeout 10s, max_concurrency 4, rate_limit 8/s, min_interval off, TLS verified",
+    ]
+    for secret in (SECRET, "lab-pw", "didww-key"):
+        assert secret not in summary
+
+
+def test_config_check_refuses_a_two_line_key_file_without_printing_it(tmp_path: Path) -> None:
+    """The issue's reproduction: `--config.check` said OK, then the key broke the header."""
+    key = tmp_path / "didww-key"
+    key.write_text(f"{SECRET}\nsecond-line-{SECRET}\n")
+    path = tmp_path / "config.yml"
+    path.write_text(f"didww:\n  - name: d\n    api_key_file: {key}\n")
+    result = run_cli("--config.check", "--config.file", str(path))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f'config error: {path}: line 3: didww[0] "d": api_key_file: the file holds a control '
+        "character (a line break, CR, NUL, tab...), which no credential or setting may contain"
+    ]
+    assert SECRET not in result.stdout + result.stderr
+
+
+def test_refresh_intervals_are_read_quoted_or_not_and_default_per_kind() -> None:
+    text = """
+odin:
+  - name: o
+    url: https://odin.example.com/api/v2
+    username: u
+    password: p
+    service_providers: [sp]
+    refresh:
+      reports: 10m
+      trunk_group_details: '30'
+"""
+    (target,) = parse_config(text).odin
+    assert target.refresh == RefreshIntervals(
+        reports=600.0, trunk_group_lists=900.0, trunk_group_details=30.0
+    )
+
+
+def test_an_unknown_refresh_key_names_its_line_and_suggests_the_known_one() -> None:
+    text = """
+odin:
+  - name: o
+    url: https://odin.example.com/api/v2
+    username: u
+    password: p
+    service_providers: [sp]
+    refresh:
+      report: 10m
+"""
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text)
+    message = str(caught.value)
+    assert "line 9" in message and "refresh" in message and "report" in message
+    assert "reports" in message  # the suggestion

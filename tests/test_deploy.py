@@ -45,7 +45,7 @@ DOCKERFILE = DEPLOY / "Dockerfile"
 SYSTEMD_UNIT = DEPLOY / "systemd" / "trunk-capacity-exporter.service"
 SYSTEMD_CONFIG = DEPLOY / "systemd" / "config.example.yml"
 EXAMPLE_CONFIG = DEPLOY / "config.example.yml"
-DEPLOY_DOC = ROOT / "README.md"  # its "Deploy" section
+DEPLOY_DOC = ROOT / "docs" / "deployment.md"
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 VERSION = PROJECT["version"]
@@ -488,6 +488,7 @@ def prometheus_active_targets(config: dict[str, Any], tmp_path: Path) -> list[di
         process.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_sharding_relabelling_sends_each_target_to_its_replica(
     overlay: list[dict[str, Any]], tmp_path: Path
 ) -> None:
@@ -587,7 +588,7 @@ def test_compose_file_refers_only_to_files_in_the_repo(name: str) -> None:
         assert path.is_relative_to(ROOT), f"{what}: {path} is outside the repository"
         if what.startswith("secret "):
             # Credentials are the user's own files, which must never be committed: they go to
-            # deploy/compose/secrets/, which git ignores (and the README says how to fill).
+            # deploy/compose/secrets/, which git ignores (and docs/deployment.md says how to fill).
             assert path.is_relative_to(COMPOSE / "secrets"), what
             assert git_ignored(path), f"{what}: {path} is not git-ignored"
         else:
@@ -996,6 +997,7 @@ def run_installed(installed: dict[str, Path], *args: str, **kwargs: Any) -> Any:
     return run([str(installed["script"]), *args], cwd=installed["work"], env=env, **kwargs)
 
 
+@pytest.mark.slow
 def test_wheel_carries_the_version_and_the_console_script(installed: dict[str, Path]) -> None:
     wheel = installed["wheel"]
     assert wheel.name.startswith(f"trunk_capacity_exporter-{VERSION}-")
@@ -1010,6 +1012,7 @@ def test_wheel_carries_the_version_and_the_console_script(installed: dict[str, P
     assert not [name for name in names if name.startswith("tests/")]
 
 
+@pytest.mark.slow
 def test_installed_console_script_prints_its_version(installed: dict[str, Path]) -> None:
     result = run_installed(installed, "--version")
     assert result.returncode == 0, result.stderr
@@ -1043,6 +1046,7 @@ SHIPPED_CONFIGS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("config", SHIPPED_CONFIGS, ids=lambda p: str(p.relative_to(DEPLOY)))
 def test_installed_config_check_accepts_the_shipped_configs(
     installed: dict[str, Path], config: Path, tmp_path: Path
@@ -1053,6 +1057,7 @@ def test_installed_config_check_accepts_the_shipped_configs(
     assert "not-a-real-credential" not in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_installed_config_check_refuses_a_broken_config(
     installed: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -1065,6 +1070,7 @@ def test_installed_config_check_refuses_a_broken_config(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_image_healthcheck_command_passes_against_the_installed_exporter(
     installed: dict[str, Path],
 ) -> None:
@@ -1093,11 +1099,11 @@ def test_image_healthcheck_command_passes_against_the_installed_exporter(
 
 
 # --------------------------------------------------------------------------------------------
-# The README's Deploy section
+# docs/deployment.md
 
 
 def test_deploy_doc_prometheus_configs_pass_promtool(tmp_path: Path) -> None:
-    promtool = require_tool("promtool", "the prometheus.yml examples of the README")
+    promtool = require_tool("promtool", "the prometheus.yml examples of docs/deployment.md")
     configs = docs_prometheus_configs()
     assert len(configs) >= 2
     for index, block in enumerate(configs):
@@ -1113,4 +1119,4 @@ def test_deploy_doc_names_only_files_that_exist() -> None:
     assert len(paths) > 10
     images = {"grafana/grafana"}  # a container image name, not a path of this repository
     missing = sorted(p for p in paths - images if not (ROOT / p).exists())
-    assert not missing, f"the README names files that do not exist: {missing}"
+    assert not missing, f"docs/deployment.md names files that do not exist: {missing}"

@@ -1,4 +1,6 @@
-"""The README's metrics table is checked against what the exporter really exposes."""
+"""The docs are checked against the code: the metrics table against what the exporter exposes,
+the config table against the keys the config reader accepts, and every relative link and
+anchor of the repository's Markdown against the files and headings it points at."""
 
 from __future__ import annotations
 
@@ -6,22 +8,33 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+import yaml
 from prometheus_client.metrics_core import Metric
 
+from exporter.cli import build_parser
+from exporter.config import DIDWW_KEYS, NESTED_KEYS, ODIN_KEYS, TOP_KEYS
 from exporter.deadline import Deadline
 from exporter.exporter import Exporter
 from exporter.simulator import Simulator
 from tests.helpers import parsed_families, simulator_config
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+METRICS_DOC = ROOT / "docs" / "metrics.md"
+CONFIG_DOC = ROOT / "docs" / "configuration.md"
+README = ROOT / "README.md"
 ROW = re.compile(r"^\| `(?P<name>[a-z_]+)` \| (?P<type>\w+) \|(?P<labels>[^|]*)\|")
+# Directories that hold no Markdown of this project.
+NOT_OURS = {".git", ".venv", "node_modules", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
+
+
+def between_markers(path: Path, name: str) -> str:
+    text = path.read_text(encoding="utf-8")
+    return text.split(f"<!-- {name}:start -->")[1].split(f"<!-- {name}:end -->")[0]
 
 
 def documented_metrics() -> dict[str, tuple[str, frozenset[str]]]:
-    text = README.read_text()
-    table = text.split("<!-- metrics-table:start -->")[1].split("<!-- metrics-table:end -->")[0]
     rows = {}
-    for line in table.splitlines():
+    for line in between_markers(METRICS_DOC, "metrics-table").splitlines():
         match = ROW.match(line)
         if match:
             labels = frozenset(
@@ -45,7 +58,7 @@ def exposed_metrics(families: Iterable[Metric]) -> dict[str, tuple[str, frozense
     return exposed
 
 
-def test_readme_lists_every_exposed_metric_with_its_type_and_labels() -> None:
+def test_the_metrics_doc_lists_every_exposed_metric_with_its_type_and_labels() -> None:
     with Simulator() as simulator:
         exporter = Exporter(simulator_config(simulator))
         try:
@@ -55,7 +68,174 @@ def test_readme_lists_every_exposed_metric_with_its_type_and_labels() -> None:
             exporter.close()
     documented = documented_metrics()
     assert len(documented) >= 40
-    assert sorted(set(exposed) - set(documented)) == [], "exposed but not in the README"
-    assert sorted(set(documented) - set(exposed)) == [], "in the README but not exposed"
+    assert sorted(set(exposed) - set(documented)) == [], "exposed but not in docs/metrics.md"
+    assert sorted(set(documented) - set(exposed)) == [], "in docs/metrics.md but not exposed"
     for name, (metric_type, labels) in documented.items():
         assert exposed[name] == (metric_type, labels), name
+
+
+def documented_config_keys() -> set[str]:
+    """Every `key` in the first column of the configuration table."""
+    keys = set()
+    for line in between_markers(CONFIG_DOC, "config-keys").splitlines():
+        cells = line.split("|")
+        if len(cells) > 2:
+            keys.update(re.findall(r"`([a-z_.]+)`", cells[1]))
+    return keys
+
+
+def test_the_configuration_doc_lists_every_key_the_config_reader_accepts() -> None:
+    accepted = {*TOP_KEYS, *ODIN_KEYS, *DIDWW_KEYS}
+    accepted |= {f"{key}.{nested}" for key, keys in NESTED_KEYS.items() for nested in keys}
+    documented = documented_config_keys()
+    assert sorted(accepted - documented) == [], "accepted but not in docs/configuration.md"
+    assert sorted(documented - accepted) == [], "in docs/configuration.md but not accepted"
+
+
+def test_every_command_line_flag_is_documented() -> None:
+    """Flags are configuration too: each one is described somewhere under docs/."""
+    docs = "".join(path.read_text(encoding="utf-8") for path in (ROOT / "docs").glob("*.md"))
+    flags = {
+        option
+        for action in build_parser()._actions
+        for option in action.option_strings
+        if option.startswith("--") and option != "--help"
+    }
+    assert len(flags) >= 10
+    assert sorted(flag for flag in flags if f"`{flag}`" not in docs) == []
+
+
+def test_the_readme_stays_a_newcomers_page() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert len(text.encode()) < 15 * 1024
+    assert text.index("make demo") < text.index("## Install")
+    assert "pip install trunk-capacity-exporter" not in text, "the package is not on PyPI"
+    for doc in ("configuration", "metrics", "alerting", "deployment", "troubleshooting"):
+        assert f"(docs/{doc}.md)" in text, doc
+
+
+# --- links --------------------------------------------------------------------------------
+
+FENCE = re.compile(r"^(```|~~~).*?^\1", re.MULTILINE | re.DOTALL)
+CODE_SPAN = re.compile(r"`[^`\n]*`")
+INLINE_LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+REFERENCE_DEFINITION = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)", re.MULTILINE)
+HTML_LINK = re.compile(r"<a\s[^>]*href=\"([^\"]+)\"", re.IGNORECASE)
+HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+EXPLICIT_ANCHOR = re.compile(r"<a\s[^>]*(?:name|id)=\"([^\"]+)\"", re.IGNORECASE)
+
+
+def markdown_files() -> list[Path]:
+    return sorted(
+        path for path in ROOT.rglob("*.md") if not NOT_OURS & set(path.relative_to(ROOT).parts[:-1])
+    )
+
+
+def without_code(text: str) -> str:
+    """The text with fenced blocks and code spans blanked: links in code are examples."""
+    return CODE_SPAN.sub("", FENCE.sub("", text))
+
+
+def github_anchor(heading: str) -> str:
+    """The id GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", heading)  # a link keeps its text
+    text = re.sub(r"[^\w\- ]", "", text.lower().replace("`", ""))
+    return text.replace(" ", "-")
+
+
+def anchors_of(path: Path) -> set[str]:
+    text = FENCE.sub("", path.read_text(encoding="utf-8"))
+    anchors: set[str] = set(EXPLICIT_ANCHOR.findall(text))
+    seen: dict[str, int] = {}
+    for heading in HEADING.findall(text):
+        anchor = github_anchor(heading)
+        count = seen.get(anchor, 0)
+        seen[anchor] = count + 1
+        anchors.add(anchor if count == 0 else f"{anchor}-{count}")
+    return anchors
+
+
+def links_of(path: Path) -> list[str]:
+    text = without_code(path.read_text(encoding="utf-8"))
+    found = INLINE_LINK.findall(text) + REFERENCE_DEFINITION.findall(text)
+    return found + HTML_LINK.findall(text)
+
+
+def broken_link(source: Path, link: str) -> str | None:
+    """Why `link` in `source` leads nowhere, or None when it is fine (or not checked here)."""
+    if re.match(r"^[a-z][a-z0-9+.-]*:", link, re.IGNORECASE):
+        return None  # http:, https:, mailto:: outside the repository, and no network here
+    target, _, anchor = link.partition("#")
+    path = (source.parent / target).resolve() if target else source
+    if not path.exists():
+        return "no such file"
+    if ROOT not in path.parents and path != ROOT:
+        return "outside the repository"
+    if anchor and path.suffix == ".md" and anchor not in anchors_of(path):
+        return f"no heading #{anchor} in {path.relative_to(ROOT)}"
+    return None
+
+
+def test_the_link_checker_sees_what_is_broken(tmp_path: Path) -> None:
+    """The checker itself: a missing file, a missing anchor, a fine link, code left alone."""
+    (tmp_path / "docs").mkdir()
+    other = tmp_path / "docs" / "other.md"
+    other.write_text("# Other\n\n## Sizing: memory and CPU\n\n## Sizing: memory and CPU\n")
+    page = tmp_path / "docs" / "page.md"
+    page.write_text(
+        "[a](other.md#sizing-memory-and-cpu) [b](other.md#sizing-memory-and-cpu-1) "
+        "[c](missing.md) [d](other.md#nowhere) `[e](in-code.md)` [f](https://example.com/x)\n"
+        "```\n[g](in-a-block.md)\n```\n[h]: other.md#other\n"
+    )
+    assert links_of(page) == [
+        "other.md#sizing-memory-and-cpu",
+        "other.md#sizing-memory-and-cpu-1",
+        "missing.md",
+        "other.md#nowhere",
+        "https://example.com/x",
+        "other.md#other",
+    ]
+    assert anchors_of(other) == {"other", "sizing-memory-and-cpu", "sizing-memory-and-cpu-1"}
+    assert github_anchor("`/probe` sharded across replicas") == "probe-sharded-across-replicas"
+
+
+def test_every_relative_link_and_anchor_in_the_markdown_resolves() -> None:
+    files = markdown_files()
+    assert {ROOT / "README.md", CONFIG_DOC, METRICS_DOC} <= set(files)
+    broken = [
+        f"{path.relative_to(ROOT)}: ({link}): {problem}"
+        for path in files
+        for link in links_of(path)
+        if (problem := broken_link(path, link)) is not None
+    ]
+    assert broken == []
+
+
+# --- deployment numbers ------------------------------------------------------------------
+
+DEPLOYMENT_DOC = ROOT / "docs" / "deployment.md"
+K8S_DEPLOYMENT = ROOT / "deploy" / "kubernetes" / "base" / "deployment.yaml"
+MEASURED_ROW = re.compile(
+    r"^\| 1,000 SPs x 50 groups \| [\d,]+ \| \d+ MiB \| (?P<one>\d+) MiB \| (?P<pair>\d+) MiB \|",
+    re.MULTILINE,
+)
+
+
+def mebibytes(quantity: str) -> float:
+    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024}
+    return float(quantity[:-2]) * units[quantity[-2:]]
+
+
+def test_kubernetes_memory_fits_the_measured_peak_of_the_largest_shape() -> None:
+    """The base's request covers one scrape of 1,000 SPs x 50 groups, and its limit two
+    overlapping ones, as measured in docs/deployment.md (scripts/measure_memory.py)."""
+    deployment = yaml.safe_load(K8S_DEPLOYMENT.read_text(encoding="utf-8"))
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    resources = container["resources"]
+    measured = MEASURED_ROW.search(DEPLOYMENT_DOC.read_text(encoding="utf-8"))
+    assert measured, "docs/deployment.md has no measured row for 1,000 SPs x 50 groups"
+    assert mebibytes(resources["requests"]["memory"]) >= int(measured["one"])
+    assert mebibytes(resources["limits"]["memory"]) >= 1.5 * int(measured["pair"])
+    doc = DEPLOYMENT_DOC.read_text(encoding="utf-8")
+    for kind in ("requests", "limits"):
+        assert f"memory: {resources[kind]['memory']}" in doc, f"docs/deployment.md: {kind}"

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -96,6 +97,7 @@ def parses_or_refuses(parser: Callable[..., Any], payload: Any, *args: Any, expe
     assert isinstance(result, expected)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(mutated(ODIN_SEED))
 def test_odin_report_parser_on_mutated_seed(payload: Any) -> None:
@@ -104,6 +106,7 @@ def test_odin_report_parser_on_mutated_seed(payload: Any) -> None:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(json_values)
 def test_odin_parsers_on_arbitrary_json(payload: Any) -> None:
@@ -125,12 +128,14 @@ def parse_didww_document(payload: Any) -> Page:
     return page
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(mutated(DIDWW_SEED))
 def test_didww_parsers_on_mutated_seed(payload: Any) -> None:
     parses_or_refuses(parse_didww_document, payload, expected=Page)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(json_values)
 def test_didww_parsers_on_arbitrary_json(payload: Any) -> None:

@@ -25,6 +25,8 @@ import yaml
 
 from tests.test_rules import CAPACITY_ALERTS  # capacity, not exporter health
 
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARDS = sorted((ROOT / "grafana" / "dashboards").glob("*.json"))
 RULES_DIR = ROOT / "deploy" / "prometheus" / "rules"

@@ -61,6 +61,7 @@ def log_text(caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(f"{record.getMessage()} {vars(record)}" for record in caplog.records)
 
 
+@pytest.mark.slow
 def test_a_hanging_sp_report_is_down_as_timeout_and_the_scrape_meets_its_deadline(
     simulator: Simulator, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -78,6 +79,7 @@ def test_a_hanging_sp_report_is_down_as_timeout_and_the_scrape_meets_its_deadlin
     assert_no_secrets(simulator, log_text(caplog))
 
 
+@pytest.mark.slow
 def test_a_hanging_didww_endpoint_downs_only_didww(simulator: Simulator) -> None:
     simulator.inject(Fault(api="didww", path="/balance", kind="hang"))
     with serving(Exporter(simulator_config(simulator))) as url:
@@ -107,6 +109,7 @@ def test_429_with_retry_after_is_retried_within_the_deadline(simulator: Simulato
     assert requests_429 == 1
 
 
+@pytest.mark.slow
 def test_transient_5xx_is_retried_and_persistent_5xx_is_http_error(simulator: Simulator) -> None:
     simulator.inject(
         Fault(
@@ -224,6 +227,7 @@ def test_an_expired_token_answer_causes_one_relogin_and_the_sp_stays_up(
     assert simulator.stats.logins == 2
 
 
+@pytest.mark.slow
 def test_token_expiry_during_a_run_never_reports_odin_down(simulator: Simulator) -> None:
     simulator.token_lifetime = 1.5
     with serving(Exporter(simulator_config(simulator, trunk_groups=False))) as url:
@@ -235,6 +239,7 @@ def test_token_expiry_during_a_run_never_reports_odin_down(simulator: Simulator)
     assert simulator.stats.logins >= 2
 
 
+@pytest.mark.slow
 def test_parallel_scrapes_share_one_upstream_collection(simulator: Simulator) -> None:
     simulator.latency = 0.2
     exporter = Exporter(simulator_config(simulator, trunk_groups=False))
@@ -294,6 +299,7 @@ def test_fan_out_never_exceeds_max_concurrency_and_collects_each_trunk_group_onc
     assert len(exported) == len(trunk_groups)
 
 
+@pytest.mark.slow
 def test_collection_threads_do_not_outlive_a_hang_past_the_request_timeout(
     simulator: Simulator,
 ) -> None:

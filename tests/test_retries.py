@@ -118,6 +118,7 @@ class _DrippingHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow
 def test_a_trickling_body_is_abandoned_at_the_deadline() -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _DrippingHandler)
     server.daemon_threads = True

@@ -97,6 +97,7 @@ def test_promtool_check_example_config(promtool):
     assert "2 rule files found" in result.stdout, result.stdout
 
 
+@pytest.mark.slow
 def test_promtool_test_rules(promtool):
     assert UNIT_TESTS, "no promtool unit tests in deploy/prometheus/tests"
     result = run([promtool, "test", "rules", *map(str, UNIT_TESTS)])
@@ -104,6 +105,7 @@ def test_promtool_test_rules(promtool):
     assert result.stdout.count("SUCCESS") == len(UNIT_TESTS), result.stdout
 
 
+@pytest.mark.slow
 def test_promtool_test_rules_detects_a_wrong_expectation(promtool, tmp_path):
     """Guard against a vacuous suite: a unit test expecting the wrong alert must fail."""
     bad = load(UNIT_TESTS[0])

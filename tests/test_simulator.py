@@ -547,6 +547,7 @@ def test_trunk_paths_before_2021_12_15_are_not_served(sim: Simulator) -> None:
     assert didww_get(sim, "/trunk_groups").status_code == 404
 
 
+@pytest.mark.slow
 def test_didww_rate_limit_answers_429(sim: Simulator) -> None:
     sim.didww_rate_limit = 3
     codes = [didww_get(sim, "/balance").status_code for _ in range(5)]

@@ -14,12 +14,15 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import pytest
 import requests
 
 import exporter
 from exporter.exporter import Exporter
 from exporter.simulator import Fault, Simulator
 from tests.helpers import serving, simulator_config
+
+pytestmark = pytest.mark.slow
 
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "10"))
 REPORTS = "/service-providers/trunk-groups/call-capacity/reports"

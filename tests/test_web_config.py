@@ -196,6 +196,7 @@ def test_client_auth_types_map_to_what_python_ssl_can_do(
     assert context.verify_mode == verify_mode
 
 
+@pytest.mark.slow
 def test_min_version_tls13_refuses_a_tls12_only_client(
     simulator: Simulator, tmp_path: Path, pki: Pki
 ) -> None:
@@ -287,6 +288,7 @@ def test_two_clients_run_their_bcrypt_checks_in_parallel(
     assert not barrier.broken
 
 
+@pytest.mark.slow
 def test_a_slow_bcrypt_check_does_not_stall_a_client_already_verified(
     simulator: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -327,6 +329,7 @@ def wrap_checkpw(
     monkeypatch.setattr(bcrypt, "checkpw", wrapped)
 
 
+@pytest.mark.slow
 def test_a_silent_client_neither_blocks_others_nor_keeps_its_connection(
     simulator: Simulator, tmp_path: Path, pki: Pki
 ) -> None:
@@ -446,6 +449,7 @@ def test_cli_exits_2_with_one_line_for_a_bad_web_config(tmp_path: Path, pki: Pki
     assert lines[0].startswith("web config error: tls_server_config.client_auth_type: ")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("secured", ["nothing", "tls", "basic auth"])
 def test_cli_warns_about_open_access_only_without_tls_and_basic_auth(
     tmp_path: Path, pki: Pki, secured: str
