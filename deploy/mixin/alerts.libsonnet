@@ -180,8 +180,10 @@ local utils = import 'lib/utils.libsonnet';
           ),
           alert(
             'TrunkCapacityPoolExhaustionForecast', 'warning',
-            'target_pool:didww_capacity_pool_exhaustion:days < %d\nand didww_capacity_pool_total_channels{%s} > 0'
-            % [c.poolForecastDays, js],
+            // Inline rather than on the recorded days: self-contained, whatever order the rule
+            // groups are evaluated in (the forecast window is long, the interval may be too).
+            'didww_capacity_pool_unassigned_channels{%(js)s}\n/ (-deriv(didww_capacity_pool_unassigned_channels{%(js)s}[%(w)s]) > 0)\n/ 86400 < %(days)d\nand didww_capacity_pool_total_channels{%(js)s} > 0'
+            % { js: js, w: c.forecastWindow, days: c.poolForecastDays },
             c.forecastFor,
             "A DIDWW capacity pool's unassigned channels run out soon at the current rate.",
             'At the rate of the last %s, capacity pool {{ $labels.pool }} of DIDWW account {{ $labels.target }} has no unassigned channel left in {{ $value | humanize }} days.'
@@ -213,7 +215,9 @@ local utils = import 'lib/utils.libsonnet';
         ] + [
           alert(
             'TrunkCapacityBalanceExhaustionForecast', level.severity,
-            'target:didww_account_balance_exhaustion:days < %d' % level.days, c.forecastFor,
+            'didww_account_balance{%(js)s}\n/ (-deriv(didww_account_balance{%(js)s}[%(w)s]) > 0)\n/ 86400 < %(days)d'
+            % { js: js, w: c.forecastWindow, days: level.days },
+            c.forecastFor,
             'The DIDWW balance runs out within %d days at the current burn.' % level.days,
             'At the burn of the last %s, DIDWW account {{ $labels.target }} has {{ $value | humanize }} days of balance left.'
             % c.forecastWindow,
