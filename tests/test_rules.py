@@ -263,8 +263,9 @@ def test_never_silent_alerts_exist():
     assert re.search(r"\bup\{[^}]*job", exprs["TrunkCapacityExporterDown"])
     assert "absent(up{job=" in exprs["TrunkCapacityExporterJobAbsent"]
     assert "max_over_time(odin_up" in exprs["TrunkCapacityExporterTargetAbsent"]
-    assert "time() - trunk_capacity_exporter_last_success_timestamp_seconds" in (
-        exprs["TrunkCapacityDataStale"]
+    assert (
+        "time() - trunk_capacity_exporter_last_success_timestamp_seconds"
+        in (exprs["TrunkCapacityDataStale"])
     )
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from exporter.simulator import jwt
-from exporter.simulator.calls import active_calls
+from exporter.simulator.calls import admitted_calls
 from exporter.simulator.dataset import Group, GroupTrunking, OdinData, ServiceProvider, TrunkGroup
 from exporter.simulator.messages import JSON, Request, Response, json_response, reason_phrase
 from exporter.simulator.settings import Settings
@@ -288,7 +288,7 @@ def _trunk_group_summary(sp: ServiceProvider, group: Group, tg: TrunkGroup) -> d
 def _trunk_group_detail(
     sp: ServiceProvider, group: Group, tg: TrunkGroup, now: float
 ) -> dict[str, Any]:
-    incoming, outgoing = active_calls(tg, now)
+    incoming, outgoing = admitted_calls(sp, now)[tg.name]
     detail: dict[str, Any] = {
         **_trunk_group_summary(sp, group, tg),
         "maxActiveCalls": tg.max_active_calls,
