@@ -88,10 +88,10 @@ local g = import '../lib/grafana.libsonnet';
     ),
     g.panel(
       4, "stat", "Low-balance threshold",
-      "The threshold of alert TrunkCapacityBalanceLow: the recording rule trunk_capacity:didww_account_balance:threshold, set in one place (deploy/prometheus/rules/trunk-capacity-recording.yml).",
+      "The threshold of alert TrunkCapacityBalanceLow per account: the recording rule target:didww_account_balance:threshold, from the mixin's _config (balanceLowThreshold, balanceLowOverrides).",
       { x: 12, y: 1, w: 6, h: 4 },
       [
-        g.target("A", "trunk_capacity:didww_account_balance:threshold", legend="threshold", instant=true),
+        g.target("A", "target:didww_account_balance:threshold{job=~\"$job\", target=~\"$target\"}", legend="threshold", instant=true),
       ],
       {
         "fieldConfig": {
@@ -175,7 +175,7 @@ local g = import '../lib/grafana.libsonnet';
       [
         g.target("A", "didww_account_balance{job=~\"$job\", target=~\"$target\"}", legend="{{target}} balance"),
         g.target("B", "didww_account_credit{job=~\"$job\", target=~\"$target\"}", legend="{{target}} credit"),
-        g.target("C", "trunk_capacity:didww_account_balance:threshold", legend="low-balance threshold"),
+        g.target("C", "target:didww_account_balance:threshold{job=~\"$job\", target=~\"$target\"}", legend="low-balance threshold"),
       ],
       {
         "fieldConfig": {
