@@ -130,6 +130,7 @@ def without_annotations(tmp: Path) -> Path:
     return tmp / "tests"
 
 
+@pytest.mark.slow
 def test_promtool_test_rules(promtool, tmp_path):
     assert UNIT_TESTS, "no promtool unit tests in deploy/prometheus/tests"
     tests = without_annotations(tmp_path)
