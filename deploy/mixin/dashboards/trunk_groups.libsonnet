@@ -45,11 +45,11 @@ local g = import '../lib/grafana.libsonnet';
       }
     ),
     g.panel(
-      3, "stat", "Trunk groups at 80 % or more",
-      "Trunk groups whose live calls are at or above 80 % of maxActiveCalls (alert TrunkCapacityTrunkGroupNearCallLimit after 5 minutes).",
+      3, "stat", "Trunk groups near or at their limit",
+      "Trunk groups whose peak live calls over the saturation window (%s) reached the warning fraction of their effective limit (alert TrunkCapacityTrunkGroupSaturated)." % c.saturationWindow,
       { x: 6, y: 1, w: 6, h: 4 },
       [
-        g.target("A", "count(target_service_provider_group_trunk_group:odin_trunk_group_utilisation:ratio{job=~\"$job\", target=~\"$target\", service_provider=~\"$service_provider\", group=~\"$group\", trunk_group=~\"$trunk_group\"} >= 0.8) or vector(0)", legend="trunk groups", instant=true),
+        g.target("A", "count(target_service_provider_group_trunk_group:odin_trunk_group_peak_utilisation:ratio{job=~\"$job\", target=~\"$target\", service_provider=~\"$service_provider\", group=~\"$group\", trunk_group=~\"$trunk_group\"} >= on (target, service_provider) group_left () target_service_provider:odin_utilisation_warning:threshold) or vector(0)", legend="trunk groups", instant=true),
       ],
       {
         "fieldConfig": {
@@ -90,7 +90,7 @@ local g = import '../lib/grafana.libsonnet';
     ),
     g.panel(
       4, "stat", "Trunk groups bursting",
-      "Trunk groups carrying more calls than maxActiveCalls right now (alert TrunkCapacityTrunkGroupBursting after 15 minutes).",
+      "Trunk groups carrying more calls than maxActiveCalls right now: bursting, within their effective limit.",
       { x: 12, y: 1, w: 6, h: 4 },
       [
         g.target("A", "count(target_service_provider_group_trunk_group:odin_trunk_group_utilisation:ratio{job=~\"$job\", target=~\"$target\", service_provider=~\"$service_provider\", group=~\"$group\", trunk_group=~\"$trunk_group\"} > 1) or vector(0)", legend="trunk groups", instant=true),
