@@ -9,6 +9,7 @@ tests/test_mixin.py fails while a committed file differs from what this renders.
 
     python scripts/generate_mixin.py          # rewrite the generated files (`make mixin`)
     python scripts/generate_mixin.py --check  # exit 1 if one is out of date
+    python scripts/generate_mixin.py --mixin my.jsonnet --out build/  # your own _config
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import importlib.util
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,9 @@ def evaluate(mixin: Path = MIXIN) -> dict[str, Any]:
         f"local m = import {json.dumps(mixin.name)};\n"
         "{rules: m.prometheusRules, alerts: m.prometheusAlerts, dashboards: m.grafanaDashboards}"
     )
-    text = _jsonnet.evaluate_snippet(str(mixin), snippet, jpathdir=[str(mixin.parent)])
+    # Your own file may import the mixin as `mixin.libsonnet` or by its path in the repository.
+    search = [str(mixin.parent), str(MIXIN.parent), str(ROOT)]
+    text = _jsonnet.evaluate_snippet(str(mixin), snippet, jpathdir=search)
     result: dict[str, Any] = json.loads(text)
     return result
 
@@ -94,8 +98,8 @@ def dashboard_file(dashboard: dict[str, Any]) -> str:
     return json.dumps(dashboard, indent=2, ensure_ascii=False) + "\n"
 
 
-def _prometheusrule_renderer() -> Any:
-    """scripts/generate_prometheusrule.py's render(), which wraps the rule files."""
+def _prometheusrule_module() -> Any:
+    """scripts/generate_prometheusrule.py, which wraps rule files in a PrometheusRule."""
     path = ROOT / "scripts" / "generate_prometheusrule.py"
     spec = importlib.util.spec_from_file_location("generate_prometheusrule", path)
     assert spec is not None and spec.loader is not None
@@ -104,19 +108,30 @@ def _prometheusrule_renderer() -> Any:
     return module
 
 
-def rendered() -> dict[Path, str]:
-    """Every generated file and its content; the PrometheusRule comes last (it reads the rules)."""
-    mixin = evaluate()
-    files = {RECORDING: rule_file(mixin["rules"]), ALERTS: rule_file(mixin["alerts"])}
-    for name, dashboard in sorted(mixin["dashboards"].items()):
-        files[DASHBOARD_DIR / name] = dashboard_file(dashboard)
+def rendered(mixin: Path = MIXIN, root: Path = ROOT) -> dict[Path, str]:
+    """Every generated file under `root` and its content."""
+    output = evaluate(mixin)
+    rules = {
+        RECORDING.relative_to(ROOT): rule_file(output["rules"]),
+        ALERTS.relative_to(ROOT): rule_file(output["alerts"]),
+    }
+    files = {root / relative: text for relative, text in rules.items()}
+    for name, dashboard in sorted(output["dashboards"].items()):
+        files[root / DASHBOARD_DIR.relative_to(ROOT) / name] = dashboard_file(dashboard)
+    prometheusrule = _prometheusrule_module()
+    with tempfile.TemporaryDirectory() as tmp:
+        for relative, text in rules.items():
+            (Path(tmp) / relative.name).write_text(text, encoding="utf-8")
+        manifest = prometheusrule.render(Path(tmp))
+    files[root / prometheusrule.OUTPUT.relative_to(ROOT)] = manifest
     return files
 
 
-def stale_files(files: dict[Path, str]) -> list[Path]:
+def stale_files(files: dict[Path, str], root: Path = ROOT) -> list[Path]:
     """Generated files whose committed content differs, and dashboards the mixin no longer has."""
     stale = [path for path, text in files.items() if _read(path) != text]
-    stale += [p for p in sorted(DASHBOARD_DIR.glob("*.json")) if p not in files]
+    dashboards = root / DASHBOARD_DIR.relative_to(ROOT)
+    stale += [p for p in sorted(dashboards.glob("*.json")) if p not in files]
     return stale
 
 
@@ -124,26 +139,42 @@ def _read(path: Path) -> str | None:
     return path.read_text(encoding="utf-8") if path.exists() else None
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="only check the committed files")
-    args = parser.parse_args(argv)
-    files = rendered()
-    prometheusrule = _prometheusrule_renderer()
-    if args.check:
-        stale = stale_files(files)
-        if prometheusrule.main(["--check"]) != 0:
-            stale.append(prometheusrule.OUTPUT)
-        for path in stale:
-            print(f"{path.relative_to(ROOT)} is out of date: run make mixin", file=sys.stderr)
-        return 1 if stale else 0
-    for path in sorted(DASHBOARD_DIR.glob("*.json")):
+def write(files: dict[Path, str], root: Path) -> None:
+    dashboards = root / DASHBOARD_DIR.relative_to(ROOT)
+    for path in sorted(dashboards.glob("*.json")):
         if path not in files:
             path.unlink()
     for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-        print(f"wrote {path.relative_to(ROOT)}")
-    return prometheusrule.main([])
+        print(f"wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only check the committed files")
+    parser.add_argument(
+        "--mixin",
+        type=Path,
+        default=MIXIN,
+        help="a jsonnet file that imports and extends the mixin",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=ROOT, help="write under this directory (same layout)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        files = rendered(args.mixin.resolve(), args.out.resolve())
+    except RuntimeError as exc:  # _jsonnet reports errors as RuntimeError
+        print(f"{args.mixin}: {str(exc).strip()}", file=sys.stderr)
+        return 2
+    if args.check:
+        stale = stale_files(files, args.out.resolve())
+        for path in stale:
+            print(f"{path} is out of date: run make mixin", file=sys.stderr)
+        return 1 if stale else 0
+    write(files, args.out.resolve())
+    return 0
 
 
 if __name__ == "__main__":

@@ -231,7 +231,8 @@ local utils = import 'lib/utils.libsonnet';
             // Channels a DIDWW shared capacity group can carry at once: shared + metered.
             record: 'link:didww_shared_capacity_group_channels:sum',
             expr: link(
-              'sum by (didww_target, capacity_group) (\n%s\n)' % didwwTarget(
+              // max, not sum: one group is one series, scraped by two jobs it is two.
+              'max by (didww_target, capacity_group) (\n%s\n)' % didwwTarget(
                 'didww_shared_capacity_group_shared_channels{%s}\n+ didww_shared_capacity_group_metered_channels{%s}'
                 % [js, js]
               ),
@@ -280,7 +281,8 @@ local utils = import 'lib/utils.libsonnet';
           },
           {
             // Live incoming calls on the BroadWorks side of the link: Odin's count is the
-            // estimate of the carrier's (DIDWW has no live channel count).
+            // estimate of the carrier's (DIDWW has no live channel count). Summed per job, then
+            // the max across jobs, so a target scraped by two jobs is not counted twice.
             record: 'link:trunk_capacity_link_incoming_calls:sum',
             expr: |||
               %(tgCalls)s
@@ -290,11 +292,11 @@ local utils = import 'lib/utils.libsonnet';
               )
             ||| % {
               tgCalls: link(
-                'sum by (target, service_provider, trunk_group) (odin_trunk_group_active_calls{%s, direction="incoming"})' % js,
+                'max by (target, service_provider, trunk_group) (odin_trunk_group_active_calls{%s, direction="incoming"})' % js,
                 'target, service_provider, trunk_group'
               ),
               spCalls: link(
-                'sum by (target, service_provider) (odin_trunk_group_active_calls{%s, direction="incoming"})' % js,
+                'max by (target, service_provider) (sum without (group, trunk_group, direction) (odin_trunk_group_active_calls{%s, direction="incoming"}))' % js,
                 'target, service_provider',
                 ', trunk_group=""'
               ),
