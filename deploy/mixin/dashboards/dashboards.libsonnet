@@ -12,11 +12,20 @@ local trunkGroups = import 'trunk_groups.libsonnet';
     local tg = 'target_service_provider_group_trunk_group',
     local grp = 'target_service_provider_group',
     local sp = 'target_service_provider',
-    local odinSel = 'job=~"$job", target=~"$target", service_provider=~"$service_provider"',
-    local groupSel = odinSel + ', group=~"$group"',
-    local tgSel = groupSel + ', trunk_group=~"$trunk_group"',
-    local didwwSel = 'job=~"$job", target=~"$target"',
-    local poolSel = didwwSel + ', pool=~"$pool"',
+    // The selectors of the variables, each narrowed by the ones before.
+    local sel = {
+      job: 'job=~"$job"',
+      target: self.job + ', target=~"$target"',
+      sp: self.target + ', service_provider=~"$service_provider"',
+      group: self.sp + ', group=~"$group"',
+      tg: self.group + ', trunk_group=~"$trunk_group"',
+      pool: self.target + ', pool=~"$pool"',
+    },
+    local odinSel = sel.sp,
+    local groupSel = sel.group,
+    local tgSel = sel.tg,
+    local didwwSel = sel.target,
+    local poolSel = sel.pool,
 
     // Variables: job first, then target and the finer filters, each narrowed by the ones before.
     local odinVariables(metric) = [
@@ -129,7 +138,7 @@ local trunkGroups = import 'trunk_groups.libsonnet';
     'trunk-capacity-overview.json': g.dashboard(
       c, overview.meta.uid, overview.meta.title, overview.meta.description,
       odinVariables('odin_service_provider_up'),
-      overview.panels(c) + [
+      overview.panels(c, sel) + [
         g.row(100, 'Headroom and peaks (targets with trunk_groups: true)', 52),
         table(
           101, 'Service provider headroom',
@@ -220,7 +229,7 @@ local trunkGroups = import 'trunk_groups.libsonnet';
           skipUrlSync: false,
         },
       ],
-      trunkGroups.panels(c) + [
+      trunkGroups.panels(c, sel) + [
         g.row(100, 'Peaks and headroom', 65),
         timeseries(
           101, 'Peak calls vs. effective limit',
@@ -283,7 +292,7 @@ local trunkGroups = import 'trunk_groups.libsonnet';
         if std.member(moneyPanels, p.title) then p + money
         else if p.title == 'Pools' then p + poolsMoney
         else p
-        for p in didww.panels(c)
+        for p in didww.panels(c, sel)
       ] + [
         g.row(100, 'Forecasts', 49),
         g.panel(
@@ -365,7 +374,7 @@ local trunkGroups = import 'trunk_groups.libsonnet';
           skipUrlSync: false,
         },
       ],
-      exporter.panels(c) + [
+      exporter.panels(c, sel) + [
         g.row(100, 'Scrapes', 40),
         g.panel(
           101, 'state-timeline', 'Scrapes up',
