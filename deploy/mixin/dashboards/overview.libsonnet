@@ -122,6 +122,7 @@ local g = import '../lib/grafana.libsonnet';
         g.target('C', 'target_service_provider:odin_service_provider_oversubscription:ratio{%(sp)s}' % s, instant=true, format='table'),
         g.target('D', 'odin_service_provider_bursting_max_active_calls{%(sp)s}' % s, instant=true, format='table'),
         g.target('E', 'odin_service_provider_up{%(sp)s}' % s, instant=true, format='table'),
+        g.target('F', 'odin_service_provider_trunking_enabled{%(sp)s}' % s, instant=true, format='table'),
       ],
       {
         fieldConfig: {
@@ -175,6 +176,25 @@ local g = import '../lib/grafana.libsonnet';
                 { id: 'custom.cellOptions', value: { type: 'color-text' } },
               ],
             },
+            {
+              // No Trunk Group service is a standing fact, not a failure: no alert fires on it.
+              matcher: { id: 'byName', options: 'Trunking' },
+              properties: [
+                {
+                  id: 'mappings',
+                  value: [
+                    {
+                      type: 'value',
+                      options: {
+                        '0': { text: 'no Trunk Group service', color: 'text', index: 0 },
+                        '1': { text: 'yes', color: 'green', index: 1 },
+                      },
+                    },
+                  ],
+                },
+                { id: 'custom.cellOptions', value: { type: 'color-text' } },
+              ],
+            },
           ],
         },
         options: { showHeader: true, sortBy: [{ displayName: 'Allocated / cap', desc: true }] },
@@ -192,6 +212,7 @@ local g = import '../lib/grafana.libsonnet';
                 'Value #C': 'Allocated / cap',
                 'Value #D': 'Bursting cap',
                 'Value #E': 'Report OK',
+                'Value #F': 'Trunking',
               },
               indexByName: {},
             },
