@@ -39,9 +39,6 @@ ALERT_RULES = RULES_DIR / "trunk-capacity-alerts.yml"
 UNTIL_EXPOSED = {
     # The capacity chain needs `links:` in the exporter config (issue 11, exporter side).
     "trunk_capacity_link_info": re.compile(r"\blink:"),
-    # DIDWW voice trunks (issue 14).
-    "didww_voice_in_trunk_capacity_limit": re.compile(r"didww_voice_in_trunk"),
-    "didww_voice_out_trunk_spent_amount": re.compile(r"didww_voice_out_trunk"),
 }
 DEMO_DOCS = ROOT / "docs" / "alerting.md"
 
