@@ -341,7 +341,8 @@ def test_every_query_selects_the_job(dashboard):
 def test_live_calls_show_peaks_and_time_at_the_limit():
     for uid in ("tce-overview", "tce-trunk-groups"):
         exprs = " ".join(exprs_of(by_uid(uid)))
-        assert "max_over_time(" in exprs and "[$__interval])" in exprs, uid
+        # $__rate_interval: at least four scrape intervals, so short ranges have no gaps.
+        assert "max_over_time(" in exprs and "[$__rate_interval])" in exprs, uid
         # Share of the range at the effective limit: a 0/1 series averaged over the range.
         assert re.search(r"avg_over_time\(\(.+ >= bool .+effective.+\)\[\$__range:\]\)", exprs)
 

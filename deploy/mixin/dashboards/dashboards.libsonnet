@@ -164,7 +164,7 @@ local trunkGroups = import 'trunk_groups.libsonnet';
           'The most live calls in each step (max_over_time, so a short peak at the cap is not averaged away at long ranges) against the effective cap.',
           { x: 0, y: 62, w: 12, h: 9 },
           [
-            g.target('A', 'max_over_time(%s:odin_trunk_group_active_calls:sum{%s}[$__interval])' % [sp, sel.sp], legend='{{service_provider}} peak'),
+            g.target('A', 'max_over_time(%s:odin_trunk_group_active_calls:sum{%s}[$__rate_interval])' % [sp, sel.sp], legend='{{service_provider}} peak'),
             g.target('B', '%s:odin_service_provider_effective_max_active_calls:sum{%s} < +Inf' % [sp, sel.sp], legend='{{service_provider}} effective cap'),
           ],
         ),
@@ -231,7 +231,7 @@ local trunkGroups = import 'trunk_groups.libsonnet';
           'The most live calls of each trunk group in each step (max_over_time: a minute at the limit stays visible at a 30-day range) against its effective limit (maxActiveCalls + burstingMaxActiveCalls when bursting is on).',
           { x: 0, y: 66, w: 12, h: 9 },
           [
-            g.target('A', 'max_over_time(%s:odin_trunk_group_active_calls:sum{%s}[$__interval])' % [tg, sel.tg], legend='{{trunk_group}} peak'),
+            g.target('A', 'max_over_time(%s:odin_trunk_group_active_calls:sum{%s}[$__rate_interval])' % [tg, sel.tg], legend='{{trunk_group}} peak'),
             g.target('B', '%s:odin_trunk_group_effective_max_active_calls:sum{%s}' % [tg, sel.tg], legend='{{trunk_group}} effective limit'),
           ],
         ),
@@ -259,7 +259,7 @@ local trunkGroups = import 'trunk_groups.libsonnet';
           "The most live calls of each group's trunk groups together in each step against the group's effective cap (odin_group_max_active_calls plus usable bursting).",
           { x: 12, y: 75, w: 12, h: 9 },
           [
-            g.target('A', 'max_over_time(%s:odin_trunk_group_active_calls:sum{%s}[$__interval])' % [grp, sel.group], legend='{{group}} peak'),
+            g.target('A', 'max_over_time(%s:odin_trunk_group_active_calls:sum{%s}[$__rate_interval])' % [grp, sel.group], legend='{{group}} peak'),
             g.target('B', '%s:odin_group_effective_max_active_calls:sum{%s} < +Inf' % [grp, sel.group], legend='{{group}} effective cap'),
           ],
         ),
@@ -330,11 +330,16 @@ local trunkGroups = import 'trunk_groups.libsonnet';
         g.row(110, 'Voice trunks', 66),
         table(
           111, 'Voice-in trunk capacity',
-          'capacity_limit of each voice-in trunk and of its trunk group (Unlimited when DIDWW has none).',
+          'capacity_limit of each voice-in trunk and of the trunk group it belongs to (Unlimited when DIDWW has none; no group limit for a trunk without a group).',
           { x: 0, y: 67, w: 12, h: 8 },
           [
             { ref: 'A', name: 'Trunk limit', expr: 'didww_voice_in_trunk_capacity_limit{%s}' % sel.target },
-            { ref: 'B', name: 'Trunk group limit', expr: 'didww_voice_in_trunk_group_capacity_limit{%s}' % sel.target },
+            // The trunk's group limit on the trunk's row (`>= bool 0` is 1 even for +Inf).
+            {
+              ref: 'B',
+              name: 'Trunk group limit',
+              expr: '0 * (didww_voice_in_trunk_capacity_limit{%s} >= bool 0)\n+ on (job, instance, target, voice_in_trunk_group) group_left ()\ndidww_voice_in_trunk_group_capacity_limit{%s}' % [sel.target, sel.target],
+            },
           ],
           { target: 'Account', voice_in_trunk: 'Voice-in trunk', voice_in_trunk_group: 'Trunk group' },
           'Voice-in trunk',
