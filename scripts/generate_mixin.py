@@ -91,7 +91,9 @@ def rule_file(document: dict[str, Any]) -> str:
         }
         for group in document["groups"]
     ]
-    return HEADER + yaml.dump({"groups": groups}, Dumper=_Dumper, sort_keys=False, width=100)
+    # No folding: an expression stays on the lines it was written on.
+    body = yaml.dump({"groups": groups}, Dumper=_Dumper, sort_keys=False, width=1_000_000)
+    return HEADER + body
 
 
 def dashboard_file(dashboard: dict[str, Any]) -> str:

@@ -249,7 +249,8 @@ local utils = import 'lib/utils.libsonnet';
         ] + [
           alert(
             'TrunkCapacityChainNearCarrierLimit', level.severity,
-            'link:trunk_capacity_link_carrier_utilisation:ratio >= %s' % level.ratio, c.saturationFor,
+            'link:trunk_capacity_link_carrier_utilisation:ratio >= %s' % utils.num(level.ratio),
+            c.saturationFor,
             'Incoming calls %s the DIDWW capacity that feeds them.' % level.verb,
             'Incoming calls on service provider {{ $labels.service_provider }} (trunk group "{{ $labels.trunk_group }}", {{ $labels.target }}) peaked at {{ $value | humanizePercentage }} of the DIDWW limit of capacity group "{{ $labels.capacity_group }}" / voice-in trunk "{{ $labels.voice_in_trunk }}" within the last %s.'
             % c.saturationWindow,

@@ -1,5 +1,8 @@
 // Helpers shared by the rules and alerts.
 {
+  // A number as PromQL and people write it: 0.8, not 0.80000000000000004.
+  num(x):: if x == std.floor(x) then '%d' % x else '%g' % x,
+
   // A recorded threshold per series: the override where one is set for the series' labels,
   // else the default. `base` is a series that exists (finite) for every label combination
   // of `by`; overrides name every label of `by` plus `value`.
@@ -8,9 +11,9 @@
     local override(o) = std.foldl(
       function(expr, label) 'label_replace(%s, "%s", "%s", "", "")' % [expr, label, o[label]],
       by,
-      'vector(%s)' % o.value
+      'vector(%s)' % $.num(o.value)
     );
-    local defaults = '0 * count by (%s) (%s) + %s' % [byList, base, default];
+    local defaults = '0 * count by (%s) (%s) + %s' % [byList, base, $.num(default)];
     if overrides == [] then defaults
     else std.join('\nor ', [override(o) for o in overrides])
          + '\nor on (%s) %s' % [byList, defaults],
