@@ -6,7 +6,7 @@ import math
 from decimal import Decimal
 
 from exporter.simulator import default_dataset
-from exporter.simulator.calls import active_calls, admitted_calls, effective_cap
+from exporter.simulator.calls import CallAdmission, active_calls, admitted_calls, effective_cap
 from exporter.simulator.dataset import Balance, CapacityPool, ServiceProvider
 
 START = 1_700_000_000.0
@@ -96,3 +96,12 @@ def test_the_balance_burns_down_and_is_topped_up_at_zero():
     assert Decimal(balance.balance_at(START + 4.3 * 86400)) > Decimal("41")
     assert Balance("id", "5.00", "0").balance_at(START + 1e6) == "5.00"  # no burn: static
     assert default_dataset().didww.balance.burn_per_day == "10"
+
+
+def test_call_admission_memoises_per_second_exactly():
+    (acme,) = [sp for sp in default_dataset().odin.service_providers if sp.id == "ent.acme"]
+    trunk_groups = [tg for g in trunking(acme) for tg in g.trunking.trunk_groups]
+    admission = CallAdmission()
+    for at in (START + 0.1, START + 0.9, START + 1.0, START + 37.5):
+        expected = admitted_calls(acme, float(math.floor(at)))
+        assert {tg.name: admission.of(acme, tg, at) for tg in trunk_groups} == expected

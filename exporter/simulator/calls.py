@@ -14,6 +14,7 @@ any effective limit, as on a real system.
 from __future__ import annotations
 
 import math
+import threading
 import zlib
 
 from exporter.simulator.dataset import ServiceProvider, TrunkGroup
@@ -69,6 +70,31 @@ def admitted_calls(sp: ServiceProvider, at: float) -> dict[str, tuple[int, int]]
         admitted.update(_cut_to(demand, cap))
     cap = effective_cap(sp.max_active_calls, sp.bursting_max_active_calls, list(by_name.values()))
     return {name: _split(by_name[name], n) for name, n in _cut_to(admitted, cap).items()}
+
+
+class CallAdmission:
+    """admitted_calls() of each service provider, computed once per second of clock time.
+
+    Every trunk-group detail of one scrape asks within the same second or two; computing the
+    whole service provider for each of them would make the simulator, not the exporter, the
+    slow part of a benchmark. The instant is rounded down to the second, so a memoised answer is
+    exactly admitted_calls(sp, that second).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._memo: dict[str, tuple[int, dict[str, tuple[int, int]]]] = {}
+
+    def of(self, sp: ServiceProvider, trunk_group: TrunkGroup, at: float) -> tuple[int, int]:
+        """(incoming, outgoing) of `trunk_group` of `sp` at the second of `at`."""
+        second = math.floor(at)
+        with self._lock:
+            memo = self._memo.get(sp.id)
+        if memo is None or memo[0] != second:
+            memo = (second, admitted_calls(sp, float(second)))
+            with self._lock:
+                self._memo[sp.id] = memo
+        return memo[1][trunk_group.name]
 
 
 def effective_cap(max_calls: int, bursting: int, trunk_groups: list[TrunkGroup]) -> float:
