@@ -248,11 +248,26 @@ local utils = import 'lib/utils.libsonnet';
             ),
           },
           {
-            // The carrier's limit: the smaller of the two where both are linked.
+            // The capacity_limit of the trunk group the linked voice-in trunk belongs to: its
+            // trunks share it. (`>= bool 0` is 1 even for +Inf, so `0 *` it is 0.)
+            record: 'link:didww_voice_in_trunk_group_capacity_limit:max',
+            expr: link(
+              'max by (didww_target, voice_in_trunk) (\n%s\n)' % didwwTarget(
+                '0 * (didww_voice_in_trunk_capacity_limit{%s} >= bool 0)\n+ on (job, instance, target, voice_in_trunk_group) group_left ()\ndidww_voice_in_trunk_group_capacity_limit{%s}'
+                % [js, js]
+              ),
+              'didww_target, voice_in_trunk'
+            ),
+          },
+          {
+            // The carrier's limit: the smallest of those the link has.
             record: 'link:trunk_capacity_link_carrier_limit:min',
             expr: utils.minExpr(
-              'link:didww_shared_capacity_group_channels:sum',
-              'link:didww_voice_in_trunk_capacity_limit:max'
+              utils.minExpr(
+                'link:didww_shared_capacity_group_channels:sum',
+                'link:didww_voice_in_trunk_capacity_limit:max'
+              ),
+              'link:didww_voice_in_trunk_group_capacity_limit:max'
             ),
           },
           {

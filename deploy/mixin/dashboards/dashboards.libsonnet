@@ -178,11 +178,12 @@ local trunkGroups = import 'trunk_groups.libsonnet';
         g.row(110, 'Capacity chain: DIDWW feeding BroadWorks', 71),
         table(
           111, 'Capacity chain',
-          'Per configured link (exporter config `links:`): the DIDWW side (shared + metered channels of the capacity group, the voice-in trunk capacity_limit, their minimum) against the BroadWorks side it feeds (effective maxActiveCalls, maxIncomingCalls) and the live incoming calls. BroadWorks above the carrier is oversold.',
+          'Per configured link (exporter config `links:`): the DIDWW side (shared + metered channels of the capacity group, the voice-in trunk capacity_limit and its trunk group\'s, their minimum) against the BroadWorks side it feeds (effective maxActiveCalls, maxIncomingCalls) and the live incoming calls. BroadWorks above the carrier is oversold.',
           { x: 0, y: 72, w: 24, h: 9 },
           [
             { ref: 'A', name: 'DIDWW channels', expr: 'link:didww_shared_capacity_group_channels:sum{%s}' % sel.sp },
             { ref: 'B', name: 'Voice-in trunk limit', expr: 'link:didww_voice_in_trunk_capacity_limit:max{%s}' % sel.sp },
+            { ref: 'G', name: 'Trunk group limit', expr: 'link:didww_voice_in_trunk_group_capacity_limit:max{%s}' % sel.sp },
             { ref: 'C', name: 'Carrier limit', expr: 'link:trunk_capacity_link_carrier_limit:min{%s}' % sel.sp },
             { ref: 'D', name: 'BroadWorks limit', expr: 'link:trunk_capacity_link_broadworks_limit:min{%s}' % sel.sp },
             { ref: 'E', name: 'Incoming calls', expr: 'link:trunk_capacity_link_incoming_calls:sum{%s}' % sel.sp },
