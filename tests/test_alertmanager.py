@@ -92,7 +92,6 @@ def inhibited(base: str, expected: int) -> dict[tuple[str, str, str], bool]:
     }
 
 
-@pytest.mark.slow
 def test_the_shipped_config_passes_amtool():
     amtool = shutil.which("amtool")
     if amtool is None:
