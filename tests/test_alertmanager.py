@@ -103,7 +103,6 @@ def test_the_shipped_config_passes_amtool():
     assert len(yaml.safe_load(CONFIG.read_text())["inhibit_rules"]) == 3
 
 
-@pytest.mark.slow
 def test_critical_silences_its_warning_twin_only(alertmanager):
     twins = sorted(
         {r["alert"] for r in alerts() if r["labels"]["severity"] == "critical"}
@@ -126,7 +125,6 @@ def test_critical_silences_its_warning_twin_only(alertmanager):
         assert state[(name, "warning", "other")] is False, name
 
 
-@pytest.mark.slow
 def test_a_failed_scrape_silences_what_it_explains_but_not_the_capacity_page(alertmanager):
     down = {"alertname": "TrunkCapacityExporterDown", "severity": "critical", **JOB}
     absent = {
