@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint unit bench soak test-tools clean
+.PHONY: demo test lint unit bench soak test-tools clean mixin
 
 demo: $(STAMP)
 	$(BIN)/trunk-capacity-exporter --demo
@@ -18,6 +18,10 @@ lint: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest
+
+# Regenerate the rule files, the PrometheusRule and the dashboards from deploy/mixin.
+mixin: $(STAMP)
+	$(BIN)/python scripts/generate_mixin.py
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run

@@ -304,3 +304,117 @@ def test_dashboard_provisioning_points_at_the_dashboards():
     assert provider["options"]["path"] == "/var/lib/grafana/dashboards"
     # The compose demo mounts grafana/dashboards there; nothing but dashboards in it.
     assert {p.suffix for p in DASHBOARD_DIR.iterdir()} == {".json"}
+
+
+# ---- issue 11: job/target everywhere, peaks, headroom, money, forecasts, the chain --------------
+
+MONEY_METRIC = re.compile(r"didww_account_balance\b|didww_account_credit|_price\b|_amount\b")
+
+
+def exprs_of(dashboard: dict) -> list[str]:
+    return [t["expr"] for p in data_panels(dashboard) for t in p.get("targets", [])]
+
+
+def panel_titled(dashboard: dict, title: str) -> dict:
+    (panel,) = [p for p in data_panels(dashboard) if p["title"] == title]
+    return panel
+
+
+def by_uid(uid: str) -> dict:
+    (dashboard,) = [load(p) for p in DASHBOARDS if load(p)["uid"] == uid]
+    return dashboard
+
+
+def test_every_dashboard_has_job_and_target_variables(dashboard):
+    names = [v["name"] for v in variables(dashboard)]
+    assert names[:3] == ["datasource", "job", "target"]
+    job = variables(dashboard)[1]
+    # The job variable offers the mixin's jobs only (_config.jobSelector).
+    assert "job=~" in (job["query"]["query"] if isinstance(job["query"], dict) else job["query"])
+
+
+def test_every_query_selects_the_job(dashboard):
+    missing = [e for e in exprs_of(dashboard) if 'job=~"$job"' not in e]
+    assert not missing, missing
+
+
+def test_live_calls_show_peaks_and_time_at_the_limit():
+    for uid in ("tce-overview", "tce-trunk-groups"):
+        exprs = " ".join(exprs_of(by_uid(uid)))
+        # $__rate_interval: at least four scrape intervals, so short ranges have no gaps.
+        assert "max_over_time(" in exprs and "[$__rate_interval])" in exprs, uid
+        # Share of the range at the effective limit: a 0/1 series averaged over the range.
+        assert re.search(r"avg_over_time\(\(.+ >= bool .+effective.+\)\[\$__range:\]\)", exprs)
+
+
+def test_headroom_tables_list_the_smallest_first():
+    titles = {
+        "tce-overview": ["Service provider headroom", "Group headroom"],
+        "tce-trunk-groups": ["Trunk group headroom"],
+    }
+    for uid, names in titles.items():
+        for title in names:
+            panel = panel_titled(by_uid(uid), title)
+            (headroom,) = [t for t in panel["targets"] if t["refId"] == "A"]
+            assert (
+                headroom["expr"].startswith("sort(")
+                and "effective_max_active_calls" in (headroom["expr"])
+            )
+            assert panel["options"]["sortBy"] == [{"displayName": "Headroom", "desc": False}]
+
+
+def units(panel: dict) -> set[str]:
+    field_config = panel.get("fieldConfig", {})
+    found = {field_config.get("defaults", {}).get("unit")}
+    for override in field_config.get("overrides", []):
+        found |= {p["value"] for p in override["properties"] if p["id"] == "unit"}
+    return found - {None}
+
+
+def test_money_has_a_currency_unit():
+    didww = by_uid("tce-didww")
+    money_panels = [
+        p
+        for p in data_panels(didww)
+        if any(MONEY_METRIC.search(t["expr"]) for t in p.get("targets", []))
+        and not p["title"].startswith("Days")
+    ]
+    assert len(money_panels) >= 6
+    missing = [
+        p["title"] for p in money_panels if not any(u.startswith("currency") for u in units(p))
+    ]
+    assert not missing, f"money without a currency unit: {missing}"
+
+
+def test_the_alerts_table_is_filtered_like_the_dashboard():
+    (alerts,) = [e for e in exprs_of(by_uid("tce-overview")) if e.startswith("ALERTS")]
+    for variable in ("job", "target", "service_provider", "group"):
+        assert f'{variable}=~"${variable}"' in alerts
+
+
+def test_forecast_panels():
+    exprs = " ".join(exprs_of(by_uid("tce-didww")))
+    assert "predict_linear(didww_account_balance" in exprs
+    assert "predict_linear(didww_capacity_pool_unassigned_channels" in exprs
+    assert "target:didww_account_balance_exhaustion:days" in exprs
+    assert "target_pool:didww_capacity_pool_exhaustion:days" in exprs
+
+
+def test_capacity_chain_and_voice_trunk_panels():
+    chain = panel_titled(by_uid("tce-overview"), "Capacity chain")
+    chain_exprs = " ".join(t["expr"] for t in chain["targets"])
+    for series in (
+        "link:didww_shared_capacity_group_channels:sum",
+        "link:didww_voice_in_trunk_capacity_limit:max",
+        "link:trunk_capacity_link_broadworks_limit:min",
+        "link:trunk_capacity_link_incoming_calls:sum",
+    ):
+        assert series in chain_exprs
+    didww = " ".join(exprs_of(by_uid("tce-didww")))
+    for metric in (
+        "didww_voice_in_trunk_capacity_limit",
+        "didww_voice_in_trunk_group_capacity_limit",
+        "didww_voice_out_trunk_spent_amount",
+        "didww_voice_out_trunk_threshold_amount",
+    ):
+        assert metric in didww

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -256,7 +257,8 @@ def test_trunk_group_list_and_detail(sim: Simulator) -> None:
         detail
     )
     active = detail["totalActiveIncomingCalls"] + detail["totalActiveOutgoingCalls"]
-    assert 0.95 * 30 <= active <= 30
+    # Demand is 95 % or more, but ent.acme's cap refuses part of it (calls.admitted_calls).
+    assert 0 < active <= 30
 
     fax = odin_get(
         sim, path, auth, serviceProviderId="ent.acme", groupId="acme.hq", name="acme-hq-fax"
@@ -389,7 +391,11 @@ def test_balance(sim: Simulator) -> None:
     data = answer.json()["data"]
     assert data["type"] == "balances"
     attributes = data["attributes"]
-    assert attributes == {"balance": "42.17", "credit": "50.00", "total_balance": "92.17"}
+    assert attributes.keys() == {"balance", "credit", "total_balance"}
+    # The demo balance burns down from 42.17 (dataset.Balance.burn_per_day).
+    balance, credit = Decimal(attributes["balance"]), Decimal(attributes["credit"])
+    assert Decimal("42") < balance <= Decimal("42.17") and credit == Decimal("50.00")
+    assert Decimal(attributes["total_balance"]) == balance + credit
 
 
 # --- DIDWW: collections -------------------------------------------------------------------------

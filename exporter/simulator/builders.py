@@ -320,6 +320,10 @@ def _default_didww(today: date) -> DidwwData:
         setup_price="0.0",
         monthly_price="25.0",
         metered_rate="0.02",
+        # Filling: one more channel assigned every 20 s up to 40 of 50, so the pool forecast
+        # has a slope to show from the demo's first minute (docs/alerting.md, "The demo").
+        fill_every=20.0,
+        fill_to=40,
     )
     # Nearly exhausted (19 of 20) and fewer free channels (1) than one order buys (5).
     # Spelled as in the seed document, like the seed's own "Extended" pool.
@@ -423,7 +427,10 @@ def _default_didww(today: date) -> DidwwData:
     return DidwwData(
         capacity_pools=[standard, extended, regional, premium],
         shared_capacity_groups=groups,
-        balance=Balance(_id("balance", "default"), balance="42.17", credit="50.00"),
+        # Burning 10 a day: about four days left, below the low-balance threshold.
+        balance=Balance(
+            _id("balance", "default"), balance="42.17", credit="50.00", burn_per_day="10"
+        ),
         # Four trunks, two pages at the page-size cap: two in "Primary", one unlimited, one
         # without a group, one in the unlimited "Overflow" group.
         voice_in_trunks=[

@@ -6,9 +6,11 @@ Odin's convention is kept: -1 means unlimited wherever the API uses it.
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 # --- Odin (Cisco BroadWorks) --------------------------------------------------------------------
 
@@ -115,6 +117,18 @@ class CapacityPool:
     monthly_price: str = "25.0"
     metered_rate: str = "0.02"
     seed_spelling: bool = False
+    # A pool that fills: one more channel assigned every `fill_every` seconds from `opened_at`,
+    # up to `fill_to` (0 seconds: the count stays where it is).
+    fill_every: float = 0.0
+    fill_to: int = 0
+    opened_at: float = field(default_factory=time.time, compare=False)
+
+    def assigned_at(self, now: float) -> int:
+        """assigned_channels_count at epoch time `now`."""
+        if self.fill_every <= 0:
+            return self.assigned_channels_count
+        added = math.floor(max(0.0, now - self.opened_at) / self.fill_every)
+        return min(self.fill_to, self.assigned_channels_count + added)
 
 
 @dataclass(slots=True)
@@ -173,13 +187,29 @@ class VoiceOutTrunk:
 
 @dataclass(slots=True)
 class Balance:
+    """The account balance; `burn_per_day` spends it from `opened_at` (to 1/10000, so that a
+    slow burn shows within seconds).
+
+    At zero the account is topped up to the opening balance again, so a long demo keeps burning.
+    """
+
     id: str
     balance: str
     credit: str
+    burn_per_day: str = "0"
+    opened_at: float = field(default_factory=time.time, compare=False)
 
-    @property
-    def total_balance(self) -> str:
-        return str(Decimal(self.balance) + Decimal(self.credit))
+    def balance_at(self, now: float) -> str:
+        opening = Decimal(self.balance)
+        burn = Decimal(self.burn_per_day)
+        if burn <= 0 or opening <= 0:
+            return self.balance
+        spent = burn * Decimal(max(0.0, now - self.opened_at)) / Decimal(86400)
+        left = opening - (spent % opening)
+        return str(left.quantize(Decimal("0.0001"), rounding=ROUND_DOWN))
+
+    def total_balance_at(self, now: float) -> str:
+        return str(Decimal(self.balance_at(now)) + Decimal(self.credit))
 
 
 @dataclass(slots=True)

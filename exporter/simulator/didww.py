@@ -211,10 +211,11 @@ class DidwwApi:
 
     def _balance(self, request: Request) -> Response:
         balance = self._data.balance
+        now = time.time()
         attributes = {
-            "total_balance": balance.total_balance,
+            "total_balance": balance.total_balance_at(now),
             "credit": balance.credit,
-            "balance": balance.balance,
+            "balance": balance.balance_at(now),
         }
         return self._answer(
             request, 200, {"data": {"id": balance.id, "type": "balances", "attributes": attributes}}
@@ -249,14 +250,15 @@ class DidwwApi:
     # --- resources ---
 
     def _pool_resource(self, request: Request, pool: CapacityPool, include: set[str]) -> Resource:
+        assigned = pool.assigned_at(time.time())
         counts = {
             "total_channels_count": pool.total_channels_count,
-            "assigned_channels_count": pool.assigned_channels_count,
+            "assigned_channels_count": assigned,
             "minimum_limit": pool.minimum_limit,
             "minimum_qty_per_order": pool.minimum_qty_per_order,
         }
         if pool.seed_spelling:
-            unassigned = pool.total_channels_count - pool.assigned_channels_count
+            unassigned = pool.total_channels_count - assigned
             prices = {"nrc": pool.setup_price, "mrc": pool.monthly_price}
             counts["unassigned_channels_count"] = unassigned
         else:

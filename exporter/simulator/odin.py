@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from exporter.simulator import jwt
-from exporter.simulator.calls import active_calls
+from exporter.simulator.calls import CallAdmission
 from exporter.simulator.dataset import Group, GroupTrunking, OdinData, ServiceProvider, TrunkGroup
 from exporter.simulator.messages import JSON, Request, Response, json_response, reason_phrase
 from exporter.simulator.settings import Settings
@@ -42,6 +42,7 @@ class OdinApi:
         self._clock = clock
         self._secret = secrets.token_bytes(32)
         self._reports: dict[str, bytes] = {}
+        self._calls = CallAdmission()
         self._routes: dict[tuple[str, str], Handler] = {
             LOGIN: self._login,
             ("PUT", "/auth/token"): self._refresh,
@@ -57,6 +58,7 @@ class OdinApi:
         """Re-index the data and drop cached reports, after a test edited the dataset."""
         self._sps = {sp.id: sp for sp in self._data.service_providers}
         self._reports.clear()
+        self._calls = CallAdmission()
 
     # --- the interface the server and the faults use ---
 
@@ -221,7 +223,8 @@ class OdinApi:
         tg = next((tg for tg in group.trunking.trunk_groups if tg.name == name), None)
         if tg is None:
             return self.error(request, 404, f"Trunk group {name} not found in {group.id}")
-        return json_response(200, _trunk_group_detail(sp, group, tg, self._clock()))
+        calls = self._calls.of(sp, tg, self._clock())
+        return json_response(200, _trunk_group_detail(sp, group, tg, calls))
 
 
 def _report(sp: ServiceProvider) -> dict[str, Any]:
@@ -286,9 +289,9 @@ def _trunk_group_summary(sp: ServiceProvider, group: Group, tg: TrunkGroup) -> d
 
 
 def _trunk_group_detail(
-    sp: ServiceProvider, group: Group, tg: TrunkGroup, now: float
+    sp: ServiceProvider, group: Group, tg: TrunkGroup, calls: tuple[int, int]
 ) -> dict[str, Any]:
-    incoming, outgoing = active_calls(tg, now)
+    incoming, outgoing = calls
     detail: dict[str, Any] = {
         **_trunk_group_summary(sp, group, tg),
         "maxActiveCalls": tg.max_active_calls,

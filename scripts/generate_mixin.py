@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Render the monitoring mixin (deploy/mixin) into the files the repository ships.
+
+deploy/mixin/*.libsonnet is the one source of the Prometheus rules and the Grafana dashboards;
+this writes the rule files Prometheus loads (deploy/prometheus/rules/), the Prometheus Operator's
+PrometheusRule (deploy/kubernetes/base/prometheusrule.yaml, through
+scripts/generate_prometheusrule.py) and the dashboards Grafana provisions (grafana/dashboards/).
+tests/test_mixin.py fails while a committed file differs from what this renders.
+
+    python scripts/generate_mixin.py          # rewrite the generated files (`make mixin`)
+    python scripts/generate_mixin.py --check  # exit 1 if one is out of date
+    python scripts/generate_mixin.py --mixin my.jsonnet --out build/  # your own _config
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import _jsonnet
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+MIXIN = ROOT / "deploy" / "mixin" / "mixin.libsonnet"
+RULES_DIR = ROOT / "deploy" / "prometheus" / "rules"
+RECORDING = RULES_DIR / "trunk-capacity-recording.yml"
+ALERTS = RULES_DIR / "trunk-capacity-alerts.yml"
+DASHBOARD_DIR = ROOT / "grafana" / "dashboards"
+
+HEADER = """\
+# GENERATED from deploy/mixin by scripts/generate_mixin.py (`make mixin`). Do not edit: change
+# the mixin (thresholds and selectors are in deploy/mixin/config.libsonnet) and regenerate.
+"""
+
+
+def evaluate(mixin: Path = MIXIN) -> dict[str, Any]:
+    """The mixin's three outputs as plain data."""
+    snippet = (
+        f"local m = import {json.dumps(mixin.name)};\n"
+        "{rules: m.prometheusRules, alerts: m.prometheusAlerts, dashboards: m.grafanaDashboards}"
+    )
+    # Your own file may import the mixin as `mixin.libsonnet` or by its path in the repository.
+    search = [str(mixin.parent), str(MIXIN.parent), str(ROOT)]
+    text = _jsonnet.evaluate_snippet(str(mixin), snippet, jpathdir=search)
+    result: dict[str, Any] = json.loads(text)
+    return result
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line strings (PromQL, descriptions) as literal blocks, as a person writes them."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+# Jsonnet sorts object keys; a rule reads better in the order Prometheus documents it.
+RULE_KEY_ORDER = ("record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations")
+ANNOTATION_ORDER = ("summary", "description", "runbook_url")
+
+
+def _ordered(mapping: dict[str, Any], order: tuple[str, ...]) -> dict[str, Any]:
+    return {key: mapping[key] for key in order if key in mapping} | mapping
+
+
+def rule_file(document: dict[str, Any]) -> str:
+    groups = [
+        {
+            "name": group["name"],
+            "rules": [
+                _ordered(
+                    rule
+                    | (
+                        {"annotations": _ordered(rule["annotations"], ANNOTATION_ORDER)}
+                        if "annotations" in rule
+                        else {}
+                    ),
+                    RULE_KEY_ORDER,
+                )
+                for rule in group["rules"]
+            ],
+        }
+        for group in document["groups"]
+    ]
+    # No folding: an expression stays on the lines it was written on.
+    body = yaml.dump({"groups": groups}, Dumper=_Dumper, sort_keys=False, width=1_000_000)
+    return HEADER + body
+
+
+def dashboard_file(dashboard: dict[str, Any]) -> str:
+    return json.dumps(dashboard, indent=2, ensure_ascii=False) + "\n"
+
+
+def _prometheusrule_module() -> Any:
+    """scripts/generate_prometheusrule.py, which wraps rule files in a PrometheusRule."""
+    path = ROOT / "scripts" / "generate_prometheusrule.py"
+    spec = importlib.util.spec_from_file_location("generate_prometheusrule", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def rendered(mixin: Path = MIXIN, root: Path = ROOT) -> dict[Path, str]:
+    """Every generated file under `root` and its content."""
+    output = evaluate(mixin)
+    rules = {
+        RECORDING.relative_to(ROOT): rule_file(output["rules"]),
+        ALERTS.relative_to(ROOT): rule_file(output["alerts"]),
+    }
+    files = {root / relative: text for relative, text in rules.items()}
+    for name, dashboard in sorted(output["dashboards"].items()):
+        files[root / DASHBOARD_DIR.relative_to(ROOT) / name] = dashboard_file(dashboard)
+    prometheusrule = _prometheusrule_module()
+    with tempfile.TemporaryDirectory() as tmp:
+        for relative, text in rules.items():
+            (Path(tmp) / relative.name).write_text(text, encoding="utf-8")
+        manifest = prometheusrule.render(Path(tmp))
+    files[root / prometheusrule.OUTPUT.relative_to(ROOT)] = manifest
+    return files
+
+
+def stale_files(files: dict[Path, str], root: Path = ROOT) -> list[Path]:
+    """Generated files whose committed content differs, and dashboards the mixin no longer has."""
+    stale = [path for path, text in files.items() if _read(path) != text]
+    dashboards = root / DASHBOARD_DIR.relative_to(ROOT)
+    stale += [p for p in sorted(dashboards.glob("*.json")) if p not in files]
+    return stale
+
+
+def _read(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8") if path.exists() else None
+
+
+def write(files: dict[Path, str], root: Path) -> None:
+    dashboards = root / DASHBOARD_DIR.relative_to(ROOT)
+    for path in sorted(dashboards.glob("*.json")):
+        if path not in files:
+            path.unlink()
+    for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only check the committed files")
+    parser.add_argument(
+        "--mixin",
+        type=Path,
+        default=MIXIN,
+        help="a jsonnet file that imports and extends the mixin",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=ROOT, help="write under this directory (same layout)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        files = rendered(args.mixin.resolve(), args.out.resolve())
+    except RuntimeError as exc:  # _jsonnet reports errors as RuntimeError
+        print(f"{args.mixin}: {str(exc).strip()}", file=sys.stderr)
+        return 2
+    if args.check:
+        stale = stale_files(files, args.out.resolve())
+        for path in stale:
+            print(f"{path} is out of date: run make mixin", file=sys.stderr)
+        return 1 if stale else 0
+    write(files, args.out.resolve())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

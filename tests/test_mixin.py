@@ -1,0 +1,152 @@
+"""The shipped rules and dashboards are what deploy/mixin renders; its _config overrides work."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+GENERATOR = ROOT / "scripts" / "generate_mixin.py"
+JOB = 'job="trunk-capacity-exporter", instance="exporter:10042"'
+
+
+def generator(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(GENERATOR), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_committed_files_are_the_mixin_output():
+    result = generator("--check")
+    assert result.returncode == 0, "run `make mixin`:\n" + result.stderr
+
+
+@pytest.mark.slow
+def test_the_check_notices_a_hand_edit(tmp_path):
+    """Guard against a vacuous check: a rule file differing from the mixin is reported."""
+    out = tmp_path / "out"
+    assert generator("--out", str(out)).returncode == 0
+    assert generator("--check", "--out", str(out)).returncode == 0
+    alerts = out / "deploy" / "prometheus" / "rules" / "trunk-capacity-alerts.yml"
+    alerts.write_text(alerts.read_text().replace("for: 3m", "for: 4m"))
+    result = generator("--check", "--out", str(out))
+    assert result.returncode == 1
+    assert "trunk-capacity-alerts.yml is out of date" in result.stderr
+
+
+def test_a_broken_mixin_is_one_clear_error(tmp_path):
+    broken = tmp_path / "broken.jsonnet"
+    broken.write_text("(import 'mixin.libsonnet') + { _config+:: { balanceLowThreshold: } }")
+    result = generator("--mixin", str(broken), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert str(broken) in result.stderr and "Traceback" not in result.stderr
+
+
+OVERRIDES = """
+(import 'mixin.libsonnet') + {
+  _config+:: {
+    exporterJobs: ['trunk-capacity-exporter', 'trunk-capacity-probe'],
+    balanceLowOverrides: [{ target: 'rich', value: 100 }],
+    saturationWarningOverrides: [{ target: 'odin', service_provider: 'calm', value: 0.9 }],
+    runbookURLPattern: 'https://wiki.example.com/runbooks#%s',
+  },
+}
+"""
+
+
+def series(name: str, values: str, **labels: str) -> dict[str, str]:
+    inner = ", ".join([JOB] + [f'{k}="{v}"' for k, v in labels.items()])
+    return {"series": f"{name}{{{inner}}}", "values": values}
+
+
+def trunk_group(sp: str, calls: str) -> list[dict[str, str]]:
+    labels = {"target": "odin", "service_provider": sp, "group": "g", "trunk_group": "tg"}
+    return [
+        series("odin_service_provider_up", "1x30", target="odin", service_provider=sp),
+        series("odin_trunk_group_max_active_calls", "100x30", **labels),
+        series("odin_trunk_group_bursting_max_active_calls", "0x30", **labels),
+        series("odin_trunk_group_active_calls", f"{calls}x30", direction="incoming", **labels),
+        series("odin_trunk_group_active_calls", "0x30", direction="outgoing", **labels),
+    ]
+
+
+def warning(**labels: str) -> dict:
+    job = {"job": "trunk-capacity-exporter", "instance": "exporter:10042"}
+    return {"exp_labels": {"severity": "warning", **job, **labels}}
+
+
+@pytest.mark.slow
+def test_config_overrides_apply_per_account_and_service_provider(tmp_path):
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not found: install Debian's prometheus package")
+    mixin = tmp_path / "my.jsonnet"
+    mixin.write_text(OVERRIDES)
+    out = tmp_path / "out"
+    result = generator("--mixin", str(mixin), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    rules = out / "deploy" / "prometheus" / "rules"
+    for path in rules.glob("*.yml"):  # promtool compares annotations in full: drop them
+        doc = yaml.safe_load(path.read_text())
+        for group in doc["groups"]:
+            for rule in group["rules"]:
+                annotations = rule.pop("annotations", None)
+                if "alert" in rule:
+                    url = f"https://wiki.example.com/runbooks#{rule['alert'].lower()}"
+                    assert annotations["runbook_url"] == url
+        path.write_text(yaml.safe_dump(doc))
+    tests = {
+        "rule_files": [str(p) for p in sorted(rules.glob("*.yml"))],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    series("up", "1x30"),
+                    series("didww_account_balance", "80x30", target="rich"),
+                    series("didww_account_balance", "80x30", target="poor"),
+                    # 85 of 100: above the default 0.8, below calm's override of 0.9.
+                    *trunk_group("calm", "85"),
+                    *trunk_group("busy", "85"),
+                ],
+                "alert_rule_test": [
+                    {
+                        "eval_time": "20m",
+                        "alertname": "TrunkCapacityBalanceLow",
+                        "exp_alerts": [warning(target="rich")],
+                    },
+                    {
+                        "eval_time": "10m",
+                        "alertname": "TrunkCapacityTrunkGroupSaturated",
+                        "exp_alerts": [
+                            warning(
+                                target="odin", service_provider="busy", group="g", trunk_group="tg"
+                            )
+                        ],
+                    },
+                    {
+                        "eval_time": "10m",
+                        "alertname": "TrunkCapacityExporterJobAbsent",
+                        "exp_alerts": [
+                            {"exp_labels": {"severity": "critical", "job": "trunk-capacity-probe"}}
+                        ],
+                    },
+                ],
+            }
+        ],
+    }
+    test_file = tmp_path / "overrides.yml"
+    test_file.write_text(yaml.safe_dump(tests))
+    result = subprocess.run(
+        [promtool, "test", "rules", str(test_file)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
