@@ -125,9 +125,23 @@ class DidwwTarget:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A DIDWW shared capacity group and/or voice-in trunk that feeds an Odin service provider
+    or trunk group: the two capacities in series on the way to a PBX."""
+
+    odin_target: str
+    service_provider: str
+    didww_target: str
+    trunk_group: str = ""  # "": the whole service provider
+    capacity_group: str = ""
+    voice_in_trunk: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     odin: tuple[OdinTarget, ...] = ()
     didww: tuple[DidwwTarget, ...] = ()
+    links: tuple[Link, ...] = ()
 
     @property
     def target_names(self) -> tuple[str, ...]:
@@ -136,7 +150,15 @@ class Config:
 
 # Every key each part of the file may hold, in the order the docs list them. An unknown key is
 # reported before anything else, against these lists (tests/test_docs.py checks the docs).
-TOP_KEYS = ("odin", "didww")
+TOP_KEYS = ("odin", "didww", "links")
+LINK_KEYS = (
+    "odin_target",
+    "service_provider",
+    "trunk_group",
+    "didww_target",
+    "capacity_group",
+    "voice_in_trunk",
+)
 _COMMON_KEYS = ("timeout", "max_concurrency", "rate_limit", "min_interval", "tls")
 ODIN_KEYS = (
     "name",
@@ -172,11 +194,16 @@ def parse_config(text: str, source: str = "config") -> Config:
     # most other errors ("password is required" after `pasword:`), so it is reported first.
     odin_entries = top.entries("odin", ODIN_KEYS)
     didww_entries = top.entries("didww", DIDWW_KEYS)
+    link_entries = top.entries("links", LINK_KEYS)
     odin = [(entry, _parse_odin(entry)) for entry in odin_entries]
     didww = [(entry, _parse_didww(entry)) for entry in didww_entries]
     _check_unique_names([*odin, *didww])
+    odin_targets = {target.name: target for _, target in odin}
+    didww_names = {target.name for _, target in didww}
     config = Config(
-        odin=tuple(target for _, target in odin), didww=tuple(target for _, target in didww)
+        odin=tuple(target for _, target in odin),
+        didww=tuple(target for _, target in didww),
+        links=tuple(_parse_link(entry, odin_targets, didww_names) for entry in link_entries),
     )
     if not config.target_names:
         raise ConfigError(f"{source}: no targets: add an `odin:` or `didww:` entry")
@@ -542,6 +569,34 @@ def _string_list(section: _Section, key: str) -> tuple[str, ...]:
                 key, f"item {index + 1} repeats item {first + 1} (each may be listed once)"
             )
     return tuple(value)
+
+
+def _parse_link(
+    section: _Section, odin_targets: dict[str, OdinTarget], didww_names: set[str]
+) -> Link:
+    odin_target = section.string("odin_target")
+    if odin_target not in odin_targets:
+        raise section.fail("odin_target", "names no odin: entry of this file")
+    didww_target = section.string("didww_target")
+    if didww_target not in didww_names:
+        raise section.fail("didww_target", "names no didww: entry of this file")
+    service_provider = section.string("service_provider")
+    listed = odin_targets[odin_target].service_providers
+    if listed and service_provider not in listed:
+        raise section.fail("service_provider", f"is not among {odin_target}'s service_providers")
+    link = Link(
+        odin_target=odin_target,
+        service_provider=service_provider,
+        didww_target=didww_target,
+        trunk_group=section.optional_string("trunk_group") or "",
+        capacity_group=section.optional_string("capacity_group") or "",
+        voice_in_trunk=section.optional_string("voice_in_trunk") or "",
+    )
+    if not link.capacity_group and not link.voice_in_trunk:
+        raise section.fail(
+            "capacity_group", "a link needs a capacity_group, a voice_in_trunk or both"
+        )
+    return link
 
 
 def _check_unique_names(parsed: list[tuple[_Section, OdinTarget | DidwwTarget]]) -> None:

@@ -95,7 +95,8 @@ class Exporter:
         """
         with self._lock:
             sources = [s for s in self._sources.values() if target in (None, s.name)]
+            links = [link for link in self.config.links if target in (None, link.odin_target)]
         waits = [source.start(deadline) for source in sources]
         outcomes = [wait() for wait in waits]
         own = own_registry(outcomes, self.telemetry, process=target is None)
-        return Scrape(outcomes, own, self._gzip_cache)
+        return Scrape(outcomes, own, self._gzip_cache, links)

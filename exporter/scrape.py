@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
 
+from exporter.config import Link
 from exporter.exposition import (
     CompressedPrefix,
     coalesce,
@@ -16,6 +17,7 @@ from exporter.exposition import (
     gzip_stream,
     own_metrics,
 )
+from exporter.links import LINK_INFO, link_lines
 from exporter.target_source import Collection, TargetOutcome
 from exporter.vendors import VENDORS
 
@@ -64,6 +66,7 @@ class Scrape:
     outcomes: Sequence[TargetOutcome]
     own: CollectorRegistry
     cache: GzipCache = field(default_factory=GzipCache)
+    links: Sequence[Link] = ()  # those of the scrape's Odin targets
 
     @property
     def all_up(self) -> bool:
@@ -99,3 +102,4 @@ class Scrape:
                 for part in outcome.snapshot.parts
             ]
             yield from data_chunks(vendor.families, parts, openmetrics)
+        yield from data_chunks((LINK_INFO,), [link_lines(self.links)], openmetrics)

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 from prometheus_client.metrics_core import Metric
 
 from exporter.cli import build_parser
-from exporter.config import DIDWW_KEYS, NESTED_KEYS, ODIN_KEYS, TOP_KEYS
+from exporter.config import DIDWW_KEYS, LINK_KEYS, NESTED_KEYS, ODIN_KEYS, TOP_KEYS, Link
 from exporter.deadline import Deadline
 from exporter.exporter import Exporter
 from exporter.simulator import Simulator
@@ -60,7 +61,9 @@ def exposed_metrics(families: Iterable[Metric]) -> dict[str, tuple[str, frozense
 
 def test_the_metrics_doc_lists_every_exposed_metric_with_its_type_and_labels() -> None:
     with Simulator() as simulator:
-        exporter = Exporter(simulator_config(simulator))
+        # The demo with one link of the capacity chain, so that every metric has a sample.
+        link = Link("odin-demo", "ent.acme", "didww-demo", "acme-hq-pbx", "Main office")
+        exporter = Exporter(replace(simulator_config(simulator), links=(link,)))
         try:
             scrape = exporter.scrape(Deadline(10))
             exposed = exposed_metrics(parsed_families(scrape.chunks(openmetrics=False)).values())
@@ -85,7 +88,7 @@ def documented_config_keys() -> set[str]:
 
 
 def test_the_configuration_doc_lists_every_key_the_config_reader_accepts() -> None:
-    accepted = {*TOP_KEYS, *ODIN_KEYS, *DIDWW_KEYS}
+    accepted = {*TOP_KEYS, *ODIN_KEYS, *DIDWW_KEYS, *(f"links.{key}" for key in LINK_KEYS)}
     accepted |= {f"{key}.{nested}" for key, keys in NESTED_KEYS.items() for nested in keys}
     documented = documented_config_keys()
     assert sorted(accepted - documented) == [], "accepted but not in docs/configuration.md"
