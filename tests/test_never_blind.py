@@ -8,6 +8,7 @@ sends can make a scrape answer 500.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import time
@@ -375,7 +376,9 @@ class TricklingUpstream:
     def __init__(self) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._stopping = threading.Event()
+        self._lock = threading.Lock()
         self.connections = 0
+        self.open = 0  # connections the client has not closed yet
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -388,17 +391,21 @@ class TricklingUpstream:
                 connection, _ = self._listener.accept()
             except OSError:
                 return
-            self.connections += 1
+            with self._lock:
+                self.connections += 1
+                self.open += 1
             threading.Thread(target=self._trickle, args=(connection,), daemon=True).start()
 
     def _trickle(self, connection: socket.socket) -> None:
         with connection:
             try:
                 connection.sendall(b"HTTP/1.1 200 OK\r\n")
-                while not self._stopping.wait(0.1):
+                while not self._stopping.wait(0.05):
                     connection.sendall(b"X")
-            except OSError:
-                return
+            except OSError:  # the client is gone
+                pass
+        with self._lock:
+            self.open -= 1
 
     def stop(self) -> None:
         self._stopping.set()
@@ -416,6 +423,10 @@ def own_threads() -> int:
     return sum(1 for t in threading.enumerate() if t.name.startswith(("odin-", "collect-")))
 
 
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
 @pytest.mark.slow
 def test_an_upstream_trickling_its_headers_leaks_nothing_over_20_scrapes(
     trickling: TricklingUpstream,
@@ -429,7 +440,7 @@ def test_an_upstream_trickling_its_headers_leaks_nothing_over_20_scrapes(
         timeout=0.5,
     )
     exporter = Exporter(Config(odin=(target,)))
-    before = own_threads()
+    threads_before, fds_before = own_threads(), open_descriptors()
     try:
         for _ in range(20):
             started = time.monotonic()
@@ -437,13 +448,15 @@ def test_an_upstream_trickling_its_headers_leaks_nothing_over_20_scrapes(
             assert time.monotonic() - started < 1.0 + 0.3
             assert sample_value(families, "odin_up", target="trickle") == 0
         time.sleep(0.3)
-        after = own_threads()
+        threads_after, fds_after = own_threads(), open_descriptors()
         timeouts = errors(families, "trickle", "timeout")
     finally:
         exporter.close()
-    assert after <= before
+    assert threads_after <= threads_before
+    assert fds_after <= fds_before + 1  # at most one pooled connection may stay
     assert timeouts == 20
     assert trickling.connections >= 20
+    assert trickling.open <= 1, "every connection the trickling upstream saw was closed"
 
 
 def test_a_hanging_name_lookup_is_a_timeout_inside_the_deadline(
