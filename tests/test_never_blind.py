@@ -195,7 +195,7 @@ def test_partial_data_past_the_deadline_is_kept_with_one_summary_line(
     # Every report answered before the deadline is exported; at most the 8 in flight at the
     # deadline were answered too late to count.
     assert answered - 8 <= up <= answered
-    assert up > 1000
+    assert up > 200  # hundreds arrived, even on a loaded machine (about 1,500 on an idle one)
     assert sample_value(families, "odin_up", target=ODIN) == 1
     assert errors(families, ODIN, "timeout") == 3000 - up
     summaries = [r for r in caplog.records if "parts unfinished" in r.getMessage()]
