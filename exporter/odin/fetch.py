@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from exporter.config import OdinTarget
 from exporter.deadline import Deadline
@@ -65,6 +68,19 @@ class StandingFacts:
             self._seen.discard(fact)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """One collection in progress: its worker pool, its builder and its deadline."""
+
+    fan_out: FanOut
+    builder: SnapshotBuilder
+    deadline: Deadline
+
+    def submit(self, scope: str, task: Callable[..., None], *args: Any) -> None:
+        """Run `task(self, *args)` on the pool, as work of `scope`."""
+        self.fan_out.submit(self.builder.task(scope, task), self, *args)
+
+
 class OdinFetcher:
     """Collects snapshots of one Odin target; owns its client (token, connections) and the
     answers it keeps between collections (see `exporter.odin.refresh`)."""
@@ -85,28 +101,22 @@ class OdinFetcher:
         deadline whatever the upstream does."""
         builder = SnapshotBuilder(self._target.name, UP_FAMILIES, deadline)
         with FanOut(self._target.max_concurrency, f"odin-{self._target.name}") as fan_out:
-            fan_out.submit(builder.task(TARGET, self._discover), fan_out, builder, deadline)
+            _Run(fan_out, builder, deadline).submit(TARGET, self._discover)
             finished = fan_out.wait(deadline)
         return builder.build(deadline_missed=not finished)
 
-    def _discover(self, fan_out: FanOut, builder: SnapshotBuilder, deadline: Deadline) -> None:
+    def _discover(self, run: _Run) -> None:
         """Log in, find the SPs, and serve or schedule their reports."""
-        service_providers = self._service_providers(builder, deadline)
-        builder.expect(service_providers)
+        service_providers = self._service_providers(run.builder, run.deadline)
+        run.builder.expect(service_providers)
         self._reports.retain(set(service_providers))
         for service_provider in service_providers:
             kept = self._reports.fresh(service_provider)
-            if kept is not None:
-                builder.note_age(REPORTS, kept.age())
-                self._serve_report(fan_out, builder, service_provider, kept.value, deadline)
+            if kept is None:
+                run.submit(service_provider, self._collect_report, service_provider)
                 continue
-            fan_out.submit(
-                builder.task(service_provider, self._collect_report),
-                fan_out,
-                builder,
-                service_provider,
-                deadline,
-            )
+            run.builder.note_age(REPORTS, kept.age())
+            self._serve_report(run, service_provider, kept.value)
 
     def _service_providers(self, builder: SnapshotBuilder, deadline: Deadline) -> list[str]:
         self._client.log_in(deadline)
@@ -117,35 +127,26 @@ class OdinFetcher:
             builder.fail(CollectionError("invalid_response", SERVICE_PROVIDERS, problem))
         return [sp for sp in discovered.names if self._target.wants_service_provider(sp)]
 
-    def _collect_report(
-        self, fan_out: FanOut, builder: SnapshotBuilder, service_provider: str, deadline: Deadline
-    ) -> None:
+    def _collect_report(self, run: _Run, service_provider: str) -> None:
         try:
-            report = self._client.fetch_trunk_call_capacity_report(service_provider, deadline)
+            report = self._client.fetch_trunk_call_capacity_report(service_provider, run.deadline)
         except UpstreamError as error:
             if error.status == 400:
-                self._no_trunking(fan_out, builder, service_provider, error, deadline)
+                self._no_trunking(run, service_provider, error)
                 return
-            self._serve_last_report(fan_out, builder, service_provider, deadline)
+            self._serve_last_report(run, service_provider)
             raise
         self._facts.forget(("sp", service_provider))
         for problem in report.problems:
-            builder.fail(
+            run.builder.fail(
                 CollectionError("invalid_response", CALL_CAPACITY_REPORT, problem, service_provider)
             )
         kept = _kept_report(self._target.name, report)
         self._reports.keep(service_provider, kept)
-        builder.note_age(REPORTS, 0.0)
-        self._serve_report(fan_out, builder, service_provider, kept, deadline)
+        run.builder.note_age(REPORTS, 0.0)
+        self._serve_report(run, service_provider, kept)
 
-    def _no_trunking(
-        self,
-        fan_out: FanOut,
-        builder: SnapshotBuilder,
-        service_provider: str,
-        error: UpstreamError,
-        deadline: Deadline,
-    ) -> None:
+    def _no_trunking(self, run: _Run, service_provider: str, error: UpstreamError) -> None:
         """Odin's definite "no": a standing fact, kept like a report."""
         self._facts.note(
             ("sp", service_provider),
@@ -155,72 +156,42 @@ class OdinFetcher:
         lines = no_trunking_lines(self._target.name, service_provider)
         kept = KeptReport(Part(service_provider, (), lines), False, 0, (), ())
         self._reports.keep(service_provider, kept)
-        builder.note_age(REPORTS, 0.0)
-        self._serve_report(fan_out, builder, service_provider, kept, deadline)
+        run.builder.note_age(REPORTS, 0.0)
+        self._serve_report(run, service_provider, kept)
 
-    def _serve_last_report(
-        self, fan_out: FanOut, builder: SnapshotBuilder, service_provider: str, deadline: Deadline
-    ) -> None:
+    def _serve_last_report(self, run: _Run, service_provider: str) -> None:
         """Beside a failed refresh (which downs the SP), the last good report, with its age."""
         last = self._reports.last(service_provider)
         if last is not None:
-            builder.note_age(REPORTS, last.age())
-            self._serve_report(fan_out, builder, service_provider, last.value, deadline)
+            run.builder.note_age(REPORTS, last.age())
+            self._serve_report(run, service_provider, last.value)
 
-    def _serve_report(
-        self,
-        fan_out: FanOut,
-        builder: SnapshotBuilder,
-        service_provider: str,
-        kept: KeptReport,
-        deadline: Deadline,
-    ) -> None:
-        builder.add_part(kept.part, main=True)
-        builder.count("service providers" if kept.trunking else "without trunking")
-        builder.count("groups", kept.groups)
+    def _serve_report(self, run: _Run, service_provider: str, kept: KeptReport) -> None:
+        run.builder.add_part(kept.part, main=True)
+        run.builder.count("service providers" if kept.trunking else "without trunking")
+        run.builder.count("groups", kept.groups)
         if self._target.trunk_groups:
-            self._schedule_trunk_groups(fan_out, builder, service_provider, kept, deadline)
+            self._schedule_trunk_groups(run, service_provider, kept)
 
-    def _schedule_trunk_groups(
-        self,
-        fan_out: FanOut,
-        builder: SnapshotBuilder,
-        service_provider: str,
-        kept: KeptReport,
-        deadline: Deadline,
-    ) -> None:
+    def _schedule_trunk_groups(self, run: _Run, service_provider: str, kept: KeptReport) -> None:
         """A list per group (unless kept), or, for the older report shape whose rows already
         name the trunk groups, their details straight away."""
         for group_id, name in kept.legacy_trunk_groups:
-            self._schedule_detail(fan_out, builder, service_provider, group_id, name, deadline)
+            self._schedule_detail(run, service_provider, group_id, name)
         for group_id in kept.trunk_group_groups:
             listing = self._lists.fresh((service_provider, group_id))
-            if listing is not None:
-                builder.note_age(TRUNK_GROUP_LISTS, listing.age())
-                for name in listing.value:
-                    self._schedule_detail(
-                        fan_out, builder, service_provider, group_id, name, deadline
-                    )
+            if listing is None:
+                run.submit(
+                    service_provider, self._collect_trunk_group_names, service_provider, group_id
+                )
                 continue
-            fan_out.submit(
-                builder.task(service_provider, self._collect_trunk_group_names),
-                fan_out,
-                builder,
-                service_provider,
-                group_id,
-                deadline,
-            )
+            run.builder.note_age(TRUNK_GROUP_LISTS, listing.age())
+            for name in listing.value:
+                self._schedule_detail(run, service_provider, group_id, name)
 
-    def _collect_trunk_group_names(
-        self,
-        fan_out: FanOut,
-        builder: SnapshotBuilder,
-        service_provider: str,
-        group_id: str,
-        deadline: Deadline,
-    ) -> None:
+    def _collect_trunk_group_names(self, run: _Run, service_provider: str, group_id: str) -> None:
         try:
-            listing = self._client.list_trunk_group_names(service_provider, group_id, deadline)
+            listing = self._client.list_trunk_group_names(service_provider, group_id, run.deadline)
         except UpstreamError as error:
             if error.status != 400:
                 raise
@@ -233,53 +204,41 @@ class OdinFetcher:
             self._lists.keep((service_provider, group_id), ())
             return
         for problem in listing.problems:
-            builder.fail(
+            run.builder.fail(
                 CollectionError("invalid_response", TRUNK_GROUPS, problem, service_provider)
             )
         self._lists.keep((service_provider, group_id), listing.names)
-        builder.note_age(TRUNK_GROUP_LISTS, 0.0)
+        run.builder.note_age(TRUNK_GROUP_LISTS, 0.0)
         for name in listing.names:
-            self._schedule_detail(fan_out, builder, service_provider, group_id, name, deadline)
+            self._schedule_detail(run, service_provider, group_id, name)
 
-    def _schedule_detail(
-        self,
-        fan_out: FanOut,
-        builder: SnapshotBuilder,
-        service_provider: str,
-        group_id: str,
-        name: str,
-        deadline: Deadline,
-    ) -> None:
+    def _schedule_detail(self, run: _Run, service_provider: str, group_id: str, name: str) -> None:
         kept = self._details.fresh((service_provider, group_id, name))
-        if kept is not None:
-            builder.note_age(TRUNK_GROUP_DETAILS, kept.age())
-            builder.add_part(kept.value)
-            builder.count("trunk groups")
+        if kept is None:
+            run.submit(
+                service_provider,
+                self._collect_trunk_group_detail,
+                service_provider,
+                group_id,
+                name,
+            )
             return
-        fan_out.submit(
-            builder.task(service_provider, self._collect_trunk_group_detail),
-            builder,
-            service_provider,
-            group_id,
-            name,
-            deadline,
-        )
+        run.builder.note_age(TRUNK_GROUP_DETAILS, kept.age())
+        run.builder.add_part(kept.value)
+        run.builder.count("trunk groups")
 
     def _collect_trunk_group_detail(
-        self,
-        builder: SnapshotBuilder,
-        service_provider: str,
-        group_id: str,
-        name: str,
-        deadline: Deadline,
+        self, run: _Run, service_provider: str, group_id: str, name: str
     ) -> None:
-        detail = self._client.fetch_trunk_group_detail(service_provider, group_id, name, deadline)
+        detail = self._client.fetch_trunk_group_detail(
+            service_provider, group_id, name, run.deadline
+        )
         lines = trunk_group_lines(self._target.name, service_provider, detail)
         part = Part(service_provider, (group_id, name), lines)
         self._details.keep((service_provider, group_id, name), part)
-        builder.note_age(TRUNK_GROUP_DETAILS, 0.0)
-        builder.add_part(part)
-        builder.count("trunk groups")
+        run.builder.note_age(TRUNK_GROUP_DETAILS, 0.0)
+        run.builder.add_part(part)
+        run.builder.count("trunk groups")
 
 
 def _kept_report(target: str, report: TrunkCallCapacityReport) -> KeptReport:
