@@ -8,8 +8,7 @@ import logging
 import signal
 import ssl
 import sys
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -252,14 +251,19 @@ def _serve(
     except ListenError as error:
         print(error, file=sys.stderr)
         return EXIT_CONFIG
-    server = HttpServer(app, sockets, web.ssl_context, limits)
+    server = HttpServer(
+        app,
+        sockets,
+        web.ssl_context,
+        limits,
+        signal_handlers=_signal_handlers(lambda: server.stop_soon(), reloader),
+    )
     if not all(a.loopback_only for a in addresses) and web.ssl_context is None and not web.auth:
         log.warning(
             "listening beyond loopback without TLS and basic auth: anyone who can reach "
             "this port can read capacity data; see --web.config.file",
             extra={"address": ",".join(a.text for a in addresses)},
         )
-    _install_signal_handlers(server, reloader)
     log.info(
         "listening",
         extra={
@@ -303,16 +307,24 @@ def _show(address: tuple[object, ...]) -> str:
     return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
 
 
-def _install_signal_handlers(server: HttpServer, reloader: Reloader) -> None:
-    def stop(signum: int, frame: object) -> None:
-        log.info("shutting down", extra={"signal": signal.Signals(signum).name})
-        # shutdown() waits for serve_forever to return, so it cannot run on its thread.
-        threading.Thread(target=server.shutdown, daemon=True).start()
+def _signal_handlers(
+    stop_serving: Callable[[], None], reloader: Reloader
+) -> dict[int, Callable[[], None]]:
+    """What SIGTERM, SIGINT and SIGHUP do, run by the server's event loop rather than inside
+    a signal handler: a handler interrupted by its own signal would re-enter the locks it holds.
+    Until the loop takes over, SIGHUP is ignored: the config was only just read."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
-    def hangup(signum: int, frame: object) -> None:
-        # Only a request: the reload runs on the reloader's thread, never in this handler.
-        reloader.request()
+    def stop(signum: signal.Signals) -> Callable[[], None]:
+        def handler() -> None:
+            log.info("shutting down", extra={"signal": signum.name})
+            stop_serving()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGHUP, hangup)
+        return handler
+
+    return {
+        signal.SIGTERM: stop(signal.SIGTERM),
+        signal.SIGINT: stop(signal.SIGINT),
+        # Only a request: the reload runs on the reloader's thread, coalesced.
+        signal.SIGHUP: reloader.request,
+    }

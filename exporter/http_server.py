@@ -29,7 +29,7 @@ import ssl
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -124,12 +124,16 @@ class HttpServer:
         ssl_context: ssl.SSLContext | None = None,
         limits: ServingLimits = ServingLimits(),
         light_paths: frozenset[str] = frozenset({"/-/healthy"}),
+        signal_handlers: Mapping[int, Callable[[], None]] | None = None,
     ) -> None:
+        """`signal_handlers` run on the event loop (loop.add_signal_handler), never inside a
+        signal handler, so they may take locks and log; only in the main thread."""
         self._app = app
         self._sockets = sockets
         self._ssl = ssl_context
         self.limits = limits
         self._light_paths = light_paths
+        self._signal_handlers = dict(signal_handlers or {})
         self._workers = ThreadPoolExecutor(limits.max_requests, thread_name_prefix="http")
         self._light_workers = ThreadPoolExecutor(2, thread_name_prefix="http-light")
         self._connections: dict[_Connection, None] = {}  # insertion order: oldest first
@@ -164,11 +168,15 @@ class HttpServer:
     def shutdown(self) -> None:
         """Stop serving and wait for serve_forever() to return; call from another thread."""
         self._started.wait()
+        self.stop_soon()
+        self._stopped.wait()
+
+    def stop_soon(self) -> None:
+        """Ask serve_forever() to return; from any thread, without waiting."""
         loop, stop = self._loop, self._stop
         if loop is not None and stop is not None and not self._stopped.is_set():
             with contextlib.suppress(RuntimeError):  # the loop already closed
                 loop.call_soon_threadsafe(stop.set)
-        self._stopped.wait()
 
     def server_close(self) -> None:
         for sock in self._sockets:
@@ -178,6 +186,8 @@ class HttpServer:
         self._loop = asyncio.get_running_loop()
         self._loop.set_exception_handler(_quiet_exception_handler)
         self._stop, self._room = asyncio.Event(), asyncio.Event()
+        for signum, handler in self._signal_handlers.items():
+            self._loop.add_signal_handler(signum, handler)
         accepting = [asyncio.create_task(self._accept_loop(sock)) for sock in self._sockets]
         self._started.set()
         await self._stop.wait()

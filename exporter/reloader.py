@@ -1,7 +1,8 @@
 """Config reloads, one at a time: SIGHUP only asks, a thread of its own does the work.
 
-A signal handler must not reload (it would run on top of whatever the main thread was doing,
-and a second SIGHUP would nest a reload inside the first), so `request()` only sets an event.
+A signal must not reload where it lands (on top of whatever the main thread was doing, with a
+second SIGHUP nesting a reload inside the first): the server's event loop calls `request()`,
+which only sets an event (never from a signal handler itself: Event.set takes a lock).
 Requests that arrive while a reload runs are coalesced into one more reload afterwards: a
 storm of SIGHUPs costs at most two reloads at a time, never a queue. /-/reload calls `now()`,
 which takes the same lock and so never overlaps a signalled reload.
@@ -32,7 +33,7 @@ class Reloader:
         return self
 
     def request(self) -> None:
-        """Ask for a reload; safe in a signal handler (sets an event, nothing else)."""
+        """Ask for a reload without waiting for it."""
         self._wanted.set()
 
     def now(self) -> None:
