@@ -46,6 +46,9 @@ _FIELD_VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
 # accept() failures that mean "no file descriptor or memory left": wait, do not spin.
 _RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _RESOURCE_BACKOFF = 0.1
+# After accept() ran out of descriptors, the connection bound stays at what fitted for this
+# long, so each new client is let in by closing an idle one rather than by another EMFILE.
+_LEARNED_BOUND_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,7 @@ class HttpServer:
         self._started = threading.Event()
         self._stopped = threading.Event()
         self._resource_warned = 0.0
+        self._learned_bound = (limits.max_connections, 0.0)  # (bound, valid until)
 
     @property
     def server_address(self) -> tuple[Any, ...]:
@@ -205,7 +209,7 @@ class HttpServer:
         loop = asyncio.get_running_loop()
         assert self._room is not None
         while True:
-            while len(self._connections) >= self.limits.max_connections and not self._idle:
+            while len(self._connections) >= self._bound() and not self._idle:
                 self._room.clear()
                 await self._room.wait()
             try:
@@ -213,12 +217,16 @@ class HttpServer:
             except OSError as error:
                 await self._accept_failed(error)
                 continue
-            if len(self._connections) >= self.limits.max_connections:
+            if len(self._connections) >= self._bound() and self._idle:
                 self._close(next(iter(self._idle)))
             connection = _Connection()
             self._connections[connection] = None
             self._idle[connection] = None
             connection.task = asyncio.create_task(self._handle(connection, sock, address))
+
+    def _bound(self) -> int:
+        bound, until = self._learned_bound
+        return bound if time.monotonic() < until else self.limits.max_connections
 
     async def _accept_failed(self, error: OSError) -> None:
         if error.errno not in _RESOURCE_ERRORS:
@@ -232,8 +240,13 @@ class HttpServer:
                 extra={"error": error.strerror, "open_connections": len(self._connections)},
             )
         if self._idle:
+            # Free a descriptor now, and keep below this level for a while.
             self._close(next(iter(self._idle)))
-        await asyncio.sleep(_RESOURCE_BACKOFF)
+            bound = max(1, len(self._connections) - 1)
+            self._learned_bound = (bound, now + _LEARNED_BOUND_SECONDS)
+            await asyncio.sleep(0)
+        else:
+            await asyncio.sleep(_RESOURCE_BACKOFF)  # nothing to free: wait, never spin
 
     def _close(self, connection: _Connection) -> None:
         """Cancel the connection's task; its `finally` releases the socket and the slot."""
