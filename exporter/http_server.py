@@ -32,12 +32,15 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from email.utils import formatdate
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from exporter.server import RECEIVED_AT
-
 log = logging.getLogger(__name__)
+
+# The environ key where the server records when the request was read (time.monotonic()), so
+# the app can take the time the request waited for a worker off its deadline.
+RECEIVED_AT = "exporter.received_at"
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -46,6 +49,8 @@ _FIELD_VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
 # accept() failures that mean "no file descriptor or memory left": wait, do not spin.
 _RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _RESOURCE_BACKOFF = 0.1
+# A streamed body goes out in pieces of at least this size (the last one may be smaller).
+_FLUSH_BYTES = 64 * 1024
 # After accept() ran out of descriptors, the connection bound stays at what fitted for this
 # long, so each new client is let in by closing an idle one rather than by another EMFILE.
 _LEARNED_BOUND_SECONDS = 30.0
@@ -462,7 +467,9 @@ class HttpServer:
 
 class _Response:
     """One answer, written from a worker thread through the event loop: the head with the
-    first body chunk, a streamed body in chunked encoding (or until close for HTTP/1.0)."""
+    start of the body, a streamed body in chunked encoding (or until close for HTTP/1.0).
+    Small chunks are gathered up to _FLUSH_BYTES, so a body of many little pieces costs few
+    trips through the loop, and an app that fails early still gets a clean 500."""
 
     def __init__(
         self,
@@ -479,6 +486,8 @@ class _Response:
         self._headers: list[tuple[str, str]] = []
         self._head_sent = False
         self._chunked = False
+        self._buffer: list[bytes] = []
+        self._buffered = 0
         self.keep_alive = True
 
     def start_response(
@@ -490,18 +499,13 @@ class _Response:
         return self.write
 
     def write(self, chunk: bytes) -> None:
-        data = self._head() if not self._head_sent else b""
-        if self._request.method != "HEAD":
-            data += b"%x\r\n%s\r\n" % (len(chunk), chunk) if self._chunked else chunk
-        if data:
-            self._send(data)
+        self._buffer.append(chunk)
+        self._buffered += len(chunk)
+        if self._buffered >= _FLUSH_BYTES:
+            self._flush(final=False)
 
     def finish(self) -> None:
-        data = self._head() if not self._head_sent else b""
-        if self._chunked and self._request.method != "HEAD":
-            data += b"0\r\n\r\n"
-        if data:
-            self._send(data)
+        self._flush(final=True)
 
     def fail(self) -> None:
         """After an error in the app: a 500 if nothing was sent yet, else cut the answer
@@ -512,8 +516,23 @@ class _Response:
         body = b"internal error; see the exporter's log\n"
         self._status = "500 Internal Server Error"
         self._headers = [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+        self._buffer, self._buffered = [body], len(body)
         with contextlib.suppress(_ClientGone):
-            self.write(body)
+            self._flush(final=True)
+
+    def _flush(self, final: bool) -> None:
+        data = b"" if self._head_sent else self._head()
+        body = b"".join(self._buffer)
+        self._buffer, self._buffered = [], 0
+        if self._request.method != "HEAD":
+            if not self._chunked:
+                data += body
+            elif body:
+                data += b"%x\r\n%s\r\n" % (len(body), body)
+            if self._chunked and final:
+                data += b"0\r\n\r\n"
+        if data:
+            self._send(data)
 
     def _head(self) -> bytes:
         if self._status is None:
@@ -529,6 +548,8 @@ class _Response:
                 self.keep_alive = False  # the end of the body is the end of the connection
         if not (self.keep_alive and self._request.keep_alive):
             headers.append(("Connection", "close"))
+        if "date" not in names:
+            headers.append(("Date", formatdate(usegmt=True)))
         lines = [f"HTTP/1.1 {self._status}", *(f"{name}: {value}" for name, value in headers)]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 

@@ -23,6 +23,7 @@ from exporter import __version__
 from exporter.config import ConfigError
 from exporter.deadline import Deadline
 from exporter.exporter import Exporter
+from exporter.http_server import RECEIVED_AT
 from exporter.negotiation import gzip_accepted, negotiate
 from exporter.web_config import REALM, BasicAuth
 
@@ -32,9 +33,6 @@ MAX_QUERY_LENGTH = 2048
 # Never wait less than this, whatever the header says: a scrape needs a few round trips.
 MIN_DEADLINE = 1.0
 MAX_DEADLINE = 300.0
-# The environ key where the HTTP server records when the request was read (time.monotonic()),
-# so the time a request waited for a worker comes off its scrape deadline.
-RECEIVED_AT = "exporter.received_at"
 
 StartResponse = Callable[..., Any]
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from exporter.collector import Exporter
+from exporter.exporter import Exporter
 from exporter.http_server import ServingLimits
 from exporter.simulator import Simulator
 from tests.helpers import serving, simulator_config
@@ -329,9 +329,14 @@ def test_silent_and_idle_tls_clients_cost_no_thread_and_are_dropped(
         port = int(url.rsplit(":", 1)[1])
         threads = threading.active_count()
         silent = idle_connections(port, 200, stack)
-        handshaken = [
-            stack.enter_context(context.wrap_socket(sock, server_hostname="127.0.0.1"))
-            for sock in idle_connections(port, 50, stack)
+        handshaken = [  # each right after its connect: the handshake timeout runs from there
+            stack.enter_context(
+                context.wrap_socket(
+                    socket.create_connection(("127.0.0.1", port), timeout=5),
+                    server_hostname="127.0.0.1",
+                )
+            )
+            for _ in range(50)
         ]
         started = time.monotonic()
         assert requests.get(f"{url}/-/healthy", verify=pki.ca, timeout=2).status_code == 200

@@ -377,3 +377,30 @@ def test_make_demo_listens_on_localhost_only() -> None:
     demo_recipe = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
     assert "--demo" in demo_recipe
     assert "--web.listen-address=localhost:10042" in demo_recipe
+
+
+def test_every_serving_flag_and_its_default_is_in_docs_security() -> None:
+    from exporter.cli import build_parser
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "security.md").read_text()
+    parser = build_parser()
+    flags = [
+        option
+        for action in parser._actions
+        for option in action.option_strings
+        if option.startswith("--web.") and option != "--web.config.file"
+    ]
+    assert len(flags) == 7
+    for flag in flags:
+        assert f"`{flag}`" in text, flag
+    for field, shown in (
+        ("max_connections", "512"),
+        ("max_requests", "16 worker threads"),
+        ("read_header_timeout", "5 s"),
+        ("idle_timeout", "10 s"),
+        ("tls_handshake_timeout", "5 s"),
+        ("write_timeout", "10 s"),
+    ):
+        default = parser.get_default(field)
+        assert shown.startswith(f"{default:g}"), (field, default)
+        assert f"| {shown}" in text, field

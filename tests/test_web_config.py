@@ -706,3 +706,29 @@ def test_config_check_refuses_exactly_what_promtool_refuses(
         lines = stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("web config error: "), stderr
         assert "s3cret" not in stderr
+
+
+def test_cipher_suites_are_honoured_up_to_tls_1_2(
+    simulator: Simulator, tmp_path: Path, pki: Pki
+) -> None:
+    document = tls_section(pki, cipher_suites=["TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"])
+    with serving(simulator, web_config(tmp_path, document)) as url:
+        port = int(url.rsplit(":", 1)[1])
+
+        def negotiated(ciphers: str) -> str | None:
+            context = ssl.create_default_context(cafile=pki.ca)
+            context.maximum_version = ssl.TLSVersion.TLSv1_2
+            context.set_ciphers(ciphers)
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+                try:
+                    with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                        cipher = tls.cipher()
+                        return cipher[0] if cipher else None
+                except ssl.SSLError:
+                    return None
+
+        assert negotiated("ECDHE-ECDSA-AES128-GCM-SHA256") is None
+        assert negotiated("ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256") == (
+            "ECDHE-ECDSA-AES256-GCM-SHA384"
+        )
+        assert tls_client(pki, url) == "TLSv1.3"  # TLS 1.3 suites are not configurable
