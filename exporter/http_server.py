@@ -20,37 +20,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import io
 import logging
-import re
 import resource
 import socket
 import ssl
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from email.utils import formatdate
 from typing import Any
-from urllib.parse import unquote_to_bytes
+
+from exporter.http_request import ProtocolError, Request, read_request, wsgi_environ
+from exporter.http_response import ClientGone, StreamedResponse, WsgiApp, call_app, refusal
 
 log = logging.getLogger(__name__)
 
-# The environ key where the server records when the request was read (time.monotonic()), so
-# the app can take the time the request waited for a worker off its deadline.
-RECEIVED_AT = "exporter.received_at"
-
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-_TOKEN = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_FIELD_VALUE = re.compile(rb"[\t\x20-\x7e\x80-\xff]*")
 # accept() failures that mean "no file descriptor or memory left": wait, do not spin.
 _RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _RESOURCE_BACKOFF = 0.1
-# A streamed body goes out in pieces of at least this size (the last one may be smaller).
-_FLUSH_BYTES = 64 * 1024
 # After accept() ran out of descriptors, the connection bound stays at what fitted for this
 # long, so each new client is let in by closing an idle one rather than by another EMFILE.
 _LEARNED_BOUND_SECONDS = 30.0
@@ -86,40 +74,11 @@ def fit_to_open_files(limits: ServingLimits) -> ServingLimits:
     return replace(limits, max_connections=min(limits.max_connections, room))
 
 
-class _ProtocolError(Exception):
-    def __init__(self, status: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class _ClientGone(Exception):
-    """The client closed the connection or stopped reading."""
-
-
-@dataclass
-class _Request:
-    method: str
-    target: bytes
-    version: str
-    headers: list[tuple[str, str]]  # names lower case
-    body: bytes
-
-    def header(self, name: str) -> str | None:
-        values = [value for key, value in self.headers if key == name]
-        return ", ".join(values) if values else None
-
-    @property
-    def keep_alive(self) -> bool:
-        tokens = {token.strip().lower() for token in (self.header("connection") or "").split(",")}
-        return self.version == "HTTP/1.1" and "close" not in tokens
-
-
 class _Connection:
     """One client connection; idle while it has no request in a worker."""
 
-    def __init__(self, task: asyncio.Task[None] | None = None) -> None:
-        self.task = task
-        self.busy = False
+    def __init__(self) -> None:
+        self.task: asyncio.Task[None] | None = None
 
 
 class HttpServer:
@@ -274,7 +233,7 @@ class HttpServer:
         try:
             reader, writer = await self._open_streams(sock)
             await self._requests(connection, reader, writer, address, sock)
-        except (TimeoutError, OSError, asyncio.IncompleteReadError, _ClientGone):
+        except (TimeoutError, OSError, asyncio.IncompleteReadError, ClientGone):
             pass  # scanners, timeouts and clients that leave: nothing to tell anyone
         except asyncio.CancelledError:
             pass  # evicted to make room, or shutting down
@@ -320,16 +279,21 @@ class HttpServer:
         timeout = self.limits.read_header_timeout
         while True:
             try:
-                request = await asyncio.wait_for(self._read_request(reader), timeout)
-            except _ProtocolError as error:
+                limits = self.limits
+                request = await asyncio.wait_for(
+                    read_request(
+                        reader, limits.max_header_bytes, limits.max_headers, limits.max_body_bytes
+                    ),
+                    timeout,
+                )
+            except ProtocolError as error:
                 await self._refuse(writer, error)
                 return
             received_at = time.monotonic()
             self._idle.pop(connection, None)
-            connection.busy = True
-            environ = self._environ(request, address, sock, received_at)
+            scheme = "https" if self._ssl else "http"
+            environ = wsgi_environ(request, sock.getsockname(), address, scheme, received_at)
             keep_alive = await self._run(environ, request, writer)
-            connection.busy = False
             if not keep_alive:
                 return
             self._idle[connection] = None
@@ -337,231 +301,35 @@ class HttpServer:
             # Between requests the wait for the whole next head is the idle timeout.
             timeout = self.limits.idle_timeout
 
-    async def _read_request(self, reader: asyncio.StreamReader) -> _Request:
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-        except asyncio.LimitOverrunError:
-            raise _ProtocolError(
-                "431 Request Header Fields Too Large",
-                f"request line and headers exceed {self.limits.max_header_bytes} bytes",
-            ) from None
-        request = self._parse_head(head)
-        length = request.header("content-length")
-        if request.header("transfer-encoding") is not None:
-            raise _ProtocolError("501 Not Implemented", "chunked request bodies are not accepted")
-        if length is not None:
-            if not length.isdigit():
-                raise _ProtocolError("400 Bad Request", "Content-Length is not a number")
-            if int(length) > self.limits.max_body_bytes:
-                raise _ProtocolError(
-                    "413 Content Too Large",
-                    f"request body exceeds {self.limits.max_body_bytes} bytes",
-                )
-            request.body = await reader.readexactly(int(length))
-        return request
-
-    def _parse_head(self, head: bytes) -> _Request:
-        lines = head[:-4].split(b"\r\n")
-        if len(lines) - 1 > self.limits.max_headers:
-            raise _ProtocolError(
-                "431 Request Header Fields Too Large",
-                f"more than {self.limits.max_headers} header lines",
-            )
-        parts = lines[0].split(b" ")
-        if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not parts[1].startswith(b"/"):
-            raise _ProtocolError("400 Bad Request", "malformed request line")
-        method, target, version = parts
-        if version not in (b"HTTP/1.1", b"HTTP/1.0"):
-            raise _ProtocolError("505 HTTP Version Not Supported", "only HTTP/1.0 and 1.1")
-        headers = []
-        for line in lines[1:]:
-            name, colon, value = line.partition(b":")
-            if not colon or not _TOKEN.fullmatch(name) or not _FIELD_VALUE.fullmatch(value):
-                raise _ProtocolError("400 Bad Request", "malformed header line")
-            headers.append((name.decode("ascii").lower(), value.strip(b" \t").decode("latin-1")))
-        return _Request(method.decode("ascii"), target, version.decode("ascii"), headers, b"")
-
-    def _environ(
-        self, request: _Request, address: Any, sock: socket.socket, received_at: float
-    ) -> dict[str, Any]:
-        path, _, query = request.target.partition(b"?")
-        local = sock.getsockname()
-        environ: dict[str, Any] = {
-            "REQUEST_METHOD": request.method,
-            "SCRIPT_NAME": "",
-            "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
-            "QUERY_STRING": query.decode("latin-1"),
-            "SERVER_NAME": str(local[0]),
-            "SERVER_PORT": str(local[1]),
-            "SERVER_PROTOCOL": request.version,
-            "REMOTE_ADDR": str(address[0]) if address else "",
-            "REMOTE_PORT": str(address[1]) if address else "",
-            "CONTENT_TYPE": request.header("content-type") or "",
-            "CONTENT_LENGTH": str(len(request.body)) if request.body else "",
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "https" if self._ssl else "http",
-            "wsgi.input": io.BytesIO(request.body),
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-            RECEIVED_AT: received_at,
-        }
-        for name, _ in request.headers:
-            key = "HTTP_" + name.upper().replace("-", "_")
-            if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH") and key not in environ:
-                environ[key] = request.header(name)
-        return environ
-
     async def _run(
-        self, environ: dict[str, Any], request: _Request, writer: asyncio.StreamWriter
+        self, environ: dict[str, Any], request: Request, writer: asyncio.StreamWriter
     ) -> bool:
         """Run the app in a worker; whether the connection may carry another request."""
         loop = asyncio.get_running_loop()
+
+        def send(data: bytes) -> None:  # in the worker thread
+            future = asyncio.run_coroutine_threadsafe(self._write(writer, data), loop)
+            try:
+                future.result(timeout=self.limits.write_timeout + 1)
+            except Exception as error:
+                future.cancel()
+                raise ClientGone from error
+
+        response = StreamedResponse(send, request)
         light = environ["PATH_INFO"] in self._light_paths
-        response = _Response(self, writer, loop, request)
-        await loop.run_in_executor(
-            self._light_workers if light else self._workers, self._call_app, environ, response
-        )
+        workers = self._light_workers if light else self._workers
+        await loop.run_in_executor(workers, call_app, self._app, environ, response)
         return response.keep_alive and request.keep_alive
 
-    def _call_app(self, environ: dict[str, Any], response: _Response) -> None:
-        """In a worker thread: run the app and stream its answer to the client."""
-        try:
-            result = self._app(environ, response.start_response)
-        except Exception:
-            log.exception("the app failed", extra={"path": environ["PATH_INFO"][:100]})
-            response.fail()
-            return
-        try:
-            for chunk in result:
-                if chunk:
-                    response.write(chunk)
-            response.finish()
-        except _ClientGone:
-            response.keep_alive = False  # closing `result` below ends its generator
-        except Exception:
-            log.exception("the app failed while answering", extra={"path": environ["PATH_INFO"]})
-            response.fail()
-        finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                with contextlib.suppress(Exception):
-                    close()
-
-    async def _refuse(self, writer: asyncio.StreamWriter, error: _ProtocolError) -> None:
-        body = f"{error}\n".encode()
-        head = (
-            f"HTTP/1.1 {error.status}\r\nContent-Type: text/plain; charset=utf-8\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-        )
-        writer.write(head.encode("latin-1") + body)
+    async def _refuse(self, writer: asyncio.StreamWriter, error: ProtocolError) -> None:
+        writer.write(refusal(error))
         await asyncio.wait_for(writer.drain(), self.limits.write_timeout)
 
-    async def write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+    async def _write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
         if writer.transport.is_closing():
-            raise _ClientGone
+            raise ClientGone
         writer.write(data)
         await asyncio.wait_for(writer.drain(), self.limits.write_timeout)
-
-
-class _Response:
-    """One answer, written from a worker thread through the event loop: the head with the
-    start of the body, a streamed body in chunked encoding (or until close for HTTP/1.0).
-    Small chunks are gathered up to _FLUSH_BYTES, so a body of many little pieces costs few
-    trips through the loop, and an app that fails early still gets a clean 500."""
-
-    def __init__(
-        self,
-        server: HttpServer,
-        writer: asyncio.StreamWriter,
-        loop: asyncio.AbstractEventLoop,
-        request: _Request,
-    ) -> None:
-        self._server = server
-        self._writer = writer
-        self._loop = loop
-        self._request = request
-        self._status: str | None = None
-        self._headers: list[tuple[str, str]] = []
-        self._head_sent = False
-        self._chunked = False
-        self._buffer: list[bytes] = []
-        self._buffered = 0
-        self.keep_alive = True
-
-    def start_response(
-        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
-    ) -> Callable[[bytes], None]:
-        if exc_info is not None and self._head_sent:
-            raise exc_info[1].with_traceback(exc_info[2])
-        self._status, self._headers = status, list(headers)
-        return self.write
-
-    def write(self, chunk: bytes) -> None:
-        self._buffer.append(chunk)
-        self._buffered += len(chunk)
-        if self._buffered >= _FLUSH_BYTES:
-            self._flush(final=False)
-
-    def finish(self) -> None:
-        self._flush(final=True)
-
-    def fail(self) -> None:
-        """After an error in the app: a 500 if nothing was sent yet, else cut the answer
-        short (a chunked body without its last chunk tells the client it is incomplete)."""
-        self.keep_alive = False
-        if self._head_sent:
-            return
-        body = b"internal error; see the exporter's log\n"
-        self._status = "500 Internal Server Error"
-        self._headers = [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
-        self._buffer, self._buffered = [body], len(body)
-        with contextlib.suppress(_ClientGone):
-            self._flush(final=True)
-
-    def _flush(self, final: bool) -> None:
-        data = b"" if self._head_sent else self._head()
-        body = b"".join(self._buffer)
-        self._buffer, self._buffered = [], 0
-        if self._request.method != "HEAD":
-            if not self._chunked:
-                data += body
-            elif body:
-                data += b"%x\r\n%s\r\n" % (len(body), body)
-            if self._chunked and final:
-                data += b"0\r\n\r\n"
-        if data:
-            self._send(data)
-
-    def _head(self) -> bytes:
-        if self._status is None:
-            raise RuntimeError("the app sent a body before calling start_response")
-        self._head_sent = True
-        names = {name.lower() for name, _ in self._headers}
-        headers = list(self._headers)
-        if "content-length" not in names and self._request.method != "HEAD":
-            if self._request.version == "HTTP/1.1":
-                self._chunked = True
-                headers.append(("Transfer-Encoding", "chunked"))
-            else:
-                self.keep_alive = False  # the end of the body is the end of the connection
-        if not (self.keep_alive and self._request.keep_alive):
-            headers.append(("Connection", "close"))
-        if "date" not in names:
-            headers.append(("Date", formatdate(usegmt=True)))
-        lines = [f"HTTP/1.1 {self._status}", *(f"{name}: {value}" for name, value in headers)]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-
-    def _send(self, data: bytes) -> None:
-        future = asyncio.run_coroutine_threadsafe(
-            self._server.write(self._writer, data), self._loop
-        )
-        try:
-            future.result(timeout=self._server.limits.write_timeout + 1)
-        except Exception as error:
-            future.cancel()
-            raise _ClientGone from error
 
 
 def _quiet_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

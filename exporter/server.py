@@ -23,7 +23,7 @@ from exporter import __version__
 from exporter.config import ConfigError
 from exporter.deadline import Deadline
 from exporter.exporter import Exporter
-from exporter.http_server import RECEIVED_AT
+from exporter.http_request import RECEIVED_AT
 from exporter.negotiation import gzip_accepted, negotiate
 from exporter.web_config import REALM, BasicAuth
 
