@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 # accept() failures that mean "no file descriptor or memory left": wait, do not spin.
 _RESOURCE_ERRORS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _RESOURCE_BACKOFF = 0.1
+# accept() failures that concern only the connection being accepted.
+_CLIENT_ERRORS = {errno.ECONNABORTED, errno.EPROTO, errno.EINTR, errno.EAGAIN, errno.EPERM}
 # After accept() ran out of descriptors, the connection bound stays at what fitted for this
 # long, so each new client is let in by closing an idle one rather than by another EMFILE.
 _LEARNED_BOUND_SECONDS = 30.0
@@ -121,16 +123,13 @@ class HttpServer:
     def addresses(self) -> list[tuple[Any, ...]]:
         return [tuple(sock.getsockname()) for sock in self._sockets]
 
-    @property
-    def open_connections(self) -> int:
-        return len(self._connections)
-
     def serve_forever(self) -> None:
         try:
             asyncio.run(self._serve())
         finally:
             self._workers.shutdown(wait=False, cancel_futures=True)
             self._light_workers.shutdown(wait=False, cancel_futures=True)
+            self._started.set()  # a server that failed to start must not hang shutdown()
             self._stopped.set()
 
     def shutdown(self) -> None:
@@ -193,8 +192,8 @@ class HttpServer:
         return bound if time.monotonic() < until else self.limits.max_connections
 
     async def _accept_failed(self, error: OSError) -> None:
-        if error.errno not in _RESOURCE_ERRORS:
-            return  # the client left before accept() (ECONNABORTED and the like)
+        if error.errno in _CLIENT_ERRORS:
+            return  # that client left before accept(); the next one is unaffected
         now = time.monotonic()
         if now - self._resource_warned > 60:
             self._resource_warned = now
@@ -203,7 +202,7 @@ class HttpServer:
                 "the open files limit",
                 extra={"error": error.strerror, "open_connections": len(self._connections)},
             )
-        if self._idle:
+        if error.errno in _RESOURCE_ERRORS and self._idle:
             # Free a descriptor now, and keep below this level for a while.
             self._close(next(iter(self._idle)))
             bound = max(1, len(self._connections) - 1)
