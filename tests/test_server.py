@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.exporter import Exporter
@@ -25,6 +27,7 @@ from exporter.negotiation import (
     gzip_accepted,
     negotiate,
 )
+from exporter.server import ExporterApp, ScrapeTimeouts
 from exporter.simulator import Fault, Simulator
 from tests.helpers import serving, serving_app, simulator_config
 
@@ -534,3 +537,56 @@ def test_serving_on_ipv6_loopback() -> None:
     with serving_app(streaming_app(closed), address="[::1]:0") as url:
         assert url.startswith("http://[::1]:")
         assert requests.get(url, timeout=5).text == "x" * 30
+
+
+class StubExporter:
+    """Stands in for the Exporter: counts scrapes, answers with a fixed exposition."""
+
+    target_names = ("odin-a",)
+
+    def __init__(self) -> None:
+        self.scrapes = 0
+
+    def has_target(self, name: str) -> bool:
+        return name in self.target_names
+
+    def scrape(self, deadline: object, target: str | None = None) -> StubScrape:
+        self.scrapes += 1
+        return StubScrape()
+
+
+class StubScrape:
+    def chunks(self, openmetrics: bool, gzip: bool = False) -> Iterator[bytes]:
+        yield b"# EOF\n" if openmetrics else b"up 1\n"
+
+
+header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    method=st.sampled_from(["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "BREW"]),
+    path=st.sampled_from(["/", "/metrics", "/probe", "/-/healthy", "/-/reload", "/x"]),
+    query=header_text,
+    accept=header_text,
+    accept_encoding=header_text,
+    timeout=st.one_of(header_text, st.floats().map(str)),
+)
+def test_nothing_a_client_sends_is_a_500_and_refusals_cost_no_collection(
+    method: str, path: str, query: str, accept: str, accept_encoding: str, timeout: str
+) -> None:
+    exporter = StubExporter()
+    app = ExporterApp(exporter, ScrapeTimeouts(default=1))  # type: ignore[arg-type]
+    statuses: list[str] = []
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "HTTP_ACCEPT": accept,
+        "HTTP_ACCEPT_ENCODING": accept_encoding,
+        "HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS": timeout,
+    }
+    body = b"".join(app(environ, lambda status, headers: statuses.append(status)))
+    status = int(statuses[0].split()[0])
+    assert status != 500, body
+    assert (exporter.scrapes == 1) == (status == 200 and path in ("/metrics", "/probe"))
