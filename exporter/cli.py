@@ -52,7 +52,7 @@ def _add_serving_limits(parser: argparse.ArgumentParser) -> None:
         ("read-header-timeout", "read_header_timeout", _duration, "to read a request head"),
         ("idle-timeout", "idle_timeout", _duration, "keep-alive wait for the next request"),
         ("tls-handshake-timeout", "tls_handshake_timeout", _duration, "for the TLS handshake"),
-        ("write-timeout", "write_timeout", _duration, "for a client to take each write"),
+        ("write-timeout", "write_timeout", _duration, "to send a whole answer"),
     ):
         default = getattr(defaults, field)
         shown = default if kind is _positive_int else f"{default:g}s"

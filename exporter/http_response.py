@@ -41,6 +41,7 @@ class StreamedResponse:
         self._buffer: list[bytes] = []
         self._buffered = 0
         self.keep_alive = True
+        self.cut_off = False  # the client left or missed the write deadline mid-answer
 
     def start_response(
         self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
@@ -122,6 +123,7 @@ def call_app(app: WsgiApp, environ: dict[str, Any], response: StreamedResponse) 
         response.finish()
     except ClientGone:
         response.keep_alive = False
+        response.cut_off = True
     except Exception:
         log.exception("the app failed while answering", extra={"path": environ["PATH_INFO"]})
         response.fail()

@@ -24,6 +24,7 @@ import logging
 import resource
 import socket
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -54,7 +55,7 @@ class ServingLimits:
     tls_handshake_timeout: float = 5.0
     read_header_timeout: float = 5.0  # from accept (or the first byte) to the end of the head
     idle_timeout: float = 10.0  # keep-alive: between the end of an answer and the next request
-    write_timeout: float = 10.0  # for each write to a client that does not read
+    write_timeout: float = 30.0  # to send a whole answer, from its first byte
     shutdown_grace: float = 3.0  # for answers in progress at shutdown
     max_header_bytes: int = 16384  # request line and headers
     max_headers: int = 100
@@ -229,19 +230,24 @@ class HttpServer:
 
     async def _handle(self, connection: _Connection, sock: socket.socket, address: Any) -> None:
         writer: asyncio.StreamWriter | None = None
+        cut_off = False
         try:
             reader, writer = await self._open_streams(sock)
             await self._requests(connection, reader, writer, address, sock)
-        except (TimeoutError, OSError, asyncio.IncompleteReadError, ClientGone):
+        except ClientGone:
+            cut_off = True
+        except (TimeoutError, OSError, asyncio.IncompleteReadError):
             pass  # scanners, timeouts and clients that leave: nothing to tell anyone
         except asyncio.CancelledError:
             pass  # evicted to make room, or shutting down
         finally:
             self._release(connection)
-            if writer is not None:
-                writer.close()
-            else:
+            if writer is None:
                 sock.close()
+            elif cut_off:
+                _reset(writer)
+            else:
+                writer.close()
 
     async def _open_streams(
         self, sock: socket.socket
@@ -306,10 +312,19 @@ class HttpServer:
         """Run the app in a worker; whether the connection may carry another request."""
         loop = asyncio.get_running_loop()
 
+        # The whole answer must be sent within write_timeout of its first byte: a client
+        # reading slowly cannot hold a worker longer than that, however large the answer.
+        send_by: list[float] = []
+
         def send(data: bytes) -> None:  # in the worker thread
-            future = asyncio.run_coroutine_threadsafe(self._write(writer, data), loop)
+            if not send_by:
+                send_by.append(time.monotonic() + self.limits.write_timeout)
+            remaining = send_by[0] - time.monotonic()
+            if remaining <= 0:
+                raise ClientGone
+            future = asyncio.run_coroutine_threadsafe(self._write(writer, data, remaining), loop)
             try:
-                future.result(timeout=self.limits.write_timeout + 1)
+                future.result(timeout=remaining + 1)
             except Exception as error:
                 future.cancel()
                 raise ClientGone from error
@@ -318,17 +333,29 @@ class HttpServer:
         light = environ["PATH_INFO"] in self._light_paths
         workers = self._light_workers if light else self._workers
         await loop.run_in_executor(workers, call_app, self._app, environ, response)
+        if response.cut_off:
+            raise ClientGone
         return response.keep_alive and request.keep_alive
 
     async def _refuse(self, writer: asyncio.StreamWriter, error: ProtocolError) -> None:
         writer.write(refusal(error))
         await asyncio.wait_for(writer.drain(), self.limits.write_timeout)
 
-    async def _write(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+    async def _write(self, writer: asyncio.StreamWriter, data: bytes, timeout: float) -> None:
         if writer.transport.is_closing():
             raise ClientGone
         writer.write(data)
-        await asyncio.wait_for(writer.drain(), self.limits.write_timeout)
+        await asyncio.wait_for(writer.drain(), timeout)
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close at once, dropping what is still buffered for the client (a reset rather than a
+    close, so the kernel does not keep trying to deliver an answer the client would not take)."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
 
 
 def _quiet_exception_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

@@ -399,7 +399,7 @@ def test_every_serving_flag_and_its_default_is_in_docs_security() -> None:
         ("read_header_timeout", "5 s"),
         ("idle_timeout", "10 s"),
         ("tls_handshake_timeout", "5 s"),
-        ("write_timeout", "10 s"),
+        ("write_timeout", "30 s"),
     ):
         default = parser.get_default(field)
         assert shown.startswith(f"{default:g}"), (field, default)

@@ -10,7 +10,9 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 
 import pytest
 import requests
@@ -431,6 +433,26 @@ def test_a_client_leaving_mid_stream_closes_the_generator() -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         assert closed.wait(5), "the generator was not closed after the client left"
         assert requests.get(url, timeout=5, stream=True).status_code == 200
+
+
+def test_a_slow_reader_is_cut_off_at_the_write_timeout() -> None:
+    """200 MB offered, read steadily at about 10 MB/s: each write goes through in time, but the
+    whole answer may not take longer than --web.write-timeout (the time is taken where the
+    answer ends: kernel buffers may still hold megabytes for the client)."""
+    closed = threading.Event()
+    app = streaming_app(closed, chunks=3200, chunk=b"z" * 65536)
+    with serving_app(app, limits=ServingLimits(write_timeout=2)) as url:
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            started = time.monotonic()
+            with suppress(OSError):
+                while not closed.is_set() and time.monotonic() - started < 15:
+                    sock.recv(1 << 20)
+                    time.sleep(0.1)
+            ended_after = time.monotonic() - started
+    assert closed.is_set(), "the answer was still being sent after 15 s"
+    assert ended_after < 5, f"the answer ended after {ended_after:.1f} s"
 
 
 def test_streamed_gzip_and_keep_alive_through_requests(simulator: Simulator) -> None:
