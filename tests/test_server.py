@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 
 import pytest
@@ -21,8 +22,14 @@ from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.exporter import Exporter
-from exporter.http_server import ServingLimits
-from exporter.listen import ListenError, parse_listen_address, socket_specs, unbound_socket
+from exporter.http_server import HttpServer, ServingLimits
+from exporter.listen import (
+    ListenError,
+    open_sockets,
+    parse_listen_address,
+    socket_specs,
+    unbound_socket,
+)
 from exporter.negotiation import (
     OPENMETRICS_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
@@ -612,3 +619,29 @@ def test_nothing_a_client_sends_is_a_500_and_refusals_cost_no_collection(
     status = int(statuses[0].split()[0])
     assert status != 500, body
     assert (exporter.scrapes == 1) == (status == 200 and path in ("/metrics", "/probe"))
+
+
+def test_shutdown_lets_an_answer_in_progress_finish_and_closes_idle_connections() -> None:
+    def slow(environ: dict, start_response: Callable) -> list[bytes]:
+        time.sleep(1)
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
+        return [b"done\n"]
+
+    sockets = open_sockets([parse_listen_address("127.0.0.1:0")], 16)
+    server = HttpServer(slow, sockets, limits=ServingLimits(shutdown_grace=3))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+    try:
+        with ThreadPoolExecutor(1) as client:
+            answer = client.submit(requests.get, f"http://127.0.0.1:{port}/", timeout=5)
+            idle = socket.create_connection(("127.0.0.1", port), timeout=5)
+            time.sleep(0.3)
+            server.shutdown()
+            assert answer.result().text == "done\n"
+        assert idle.recv(1) == b""  # closed by the server
+        idle.close()
+    finally:
+        server.server_close()
+        thread.join(timeout=5)
+    assert not thread.is_alive()
