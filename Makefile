@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 .PHONY: demo test lint unit bench soak test-tools clean mixin
 
 demo: $(STAMP)
-	$(BIN)/trunk-capacity-exporter --demo
+	$(BIN)/trunk-capacity-exporter --demo --web.listen-address=localhost:10042
 
 test: $(STAMP) test-tools lint unit
 

@@ -8,30 +8,62 @@ import logging
 import signal
 import ssl
 import sys
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from wsgiref.simple_server import WSGIServer
 
 from exporter import __version__
 from exporter.config import Config, ConfigError, describe_config, load_config, parse_duration
 from exporter.deadline import Deadline
 from exporter.exporter import Exporter
+from exporter.http_server import HttpServer, ServingLimits, fit_to_open_files
+from exporter.listen import ListenAddress, ListenError, open_sockets, parse_listen_address
 from exporter.logs import LEVELS, setup_logging
-from exporter.server import (
-    ExporterApp,
-    ScrapeTimeouts,
-    create_server,
-    is_loopback,
-    parse_listen_address,
-)
+from exporter.reloader import Reloader
+from exporter.server import ExporterApp, ScrapeTimeouts
 from exporter.web_config import BasicAuth, WebConfig, WebConfigError, load_web_config
 
 log = logging.getLogger("exporter")
 
 EXIT_OK, EXIT_DOWN, EXIT_CONFIG = 0, 1, 2
 DEFAULT_CONFIG_FILE = "/etc/trunk-capacity-exporter/config.yml"
+DEFAULT_LISTEN_ADDRESS = ":10042"
+
+
+def _listen_address(text: str) -> ListenAddress:
+    try:
+        return parse_listen_address(text)
+    except ListenError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number above 0, got {text!r}")
+    return int(text)
+
+
+def _add_serving_limits(parser: argparse.ArgumentParser) -> None:
+    """The HTTP server's bounds and timeouts (docs/security.md explains each)."""
+    defaults = ServingLimits()
+    for flag, field, kind, help_text in (
+        ("max-connections", "max_connections", _positive_int, "open client connections"),
+        ("max-requests", "max_requests", _positive_int, "requests answered at once"),
+        ("read-header-timeout", "read_header_timeout", _duration, "to read a request head"),
+        ("idle-timeout", "idle_timeout", _duration, "keep-alive wait for the next request"),
+        ("tls-handshake-timeout", "tls_handshake_timeout", _duration, "for the TLS handshake"),
+        ("write-timeout", "write_timeout", _duration, "to send a whole answer"),
+    ):
+        default = getattr(defaults, field)
+        shown = default if kind is _positive_int else f"{default:g}s"
+        parser.add_argument(
+            f"--web.{flag}",
+            dest=field,
+            type=kind,
+            default=default,
+            metavar="N" if kind is _positive_int else "DURATION",
+            help=f"{help_text} (default: {shown})",
+        )
 
 
 def _duration(text: str) -> float:
@@ -54,15 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--web.listen-address",
-        dest="listen_address",
-        default=":10042",
-        help="HOST:PORT to serve on (default: %(default)s)",
+        dest="listen_addresses",
+        action="append",
+        type=_listen_address,
+        metavar="HOST:PORT",
+        help="where to serve; :PORT is every IPv4 and IPv6 address, [::1]:PORT an IPv6 one; "
+        f"repeat to listen on several (default: {DEFAULT_LISTEN_ADDRESS})",
     )
     parser.add_argument(
         "--web.config.file",
         dest="web_config_file",
         help="TLS and basic auth, in the Prometheus exporter-toolkit format",
     )
+    _add_serving_limits(parser)
     parser.add_argument("--log.level", dest="log_level", choices=LEVELS, default="info")
     parser.add_argument(
         "--log.format", dest="log_format", choices=("logfmt", "json"), default="logfmt"
@@ -198,54 +234,97 @@ def _serve(
         exporter.apply_config(config)
         log.info("config reloaded", extra={"targets": ",".join(config.target_names)})
 
-    ssl_context, auth = web.ssl_context, web.auth
+    reloader = Reloader(reload).start()
     app = ExporterApp(
         exporter,
         ScrapeTimeouts(default=args.default_timeout, offset=args.timeout_offset),
-        reload=reload if config_file is not None else None,
-        auth=auth,
+        reload=reloader.now if config_file is not None else None,
+        auth=web.auth,
         headers=web.headers,
     )
+    addresses: list[ListenAddress] = args.listen_addresses or [
+        parse_listen_address(DEFAULT_LISTEN_ADDRESS)
+    ]
+    limits = _serving_limits(args)
     try:
-        server = create_server(app, args.listen_address, ssl_context)
-    except (OSError, ValueError) as error:
-        print(f"cannot listen on {args.listen_address}: {error}", file=sys.stderr)
+        sockets = open_sockets(addresses, limits.backlog)
+    except ListenError as error:
+        print(error, file=sys.stderr)
         return EXIT_CONFIG
-    host, _ = parse_listen_address(args.listen_address)
-    if not is_loopback(host) and ssl_context is None and auth is None:
+    server = HttpServer(
+        app,
+        sockets,
+        web.ssl_context,
+        limits,
+        signal_handlers=_signal_handlers(lambda: server.stop_soon(), reloader),
+    )
+    if not all(a.loopback_only for a in addresses) and web.ssl_context is None and not web.auth:
         log.warning(
             "listening beyond loopback without TLS and basic auth: anyone who can reach "
             "this port can read capacity data; see --web.config.file",
-            extra={"address": args.listen_address},
+            extra={"address": ",".join(a.text for a in addresses)},
         )
-    _install_signal_handlers(server, reload)
-    port = server.server_address[1]
     log.info(
         "listening",
         extra={
-            "address": f"{host}:{port}",
-            "tls": ssl_context is not None,
-            "basic_auth": auth is not None,
+            "address": ",".join(_show(address) for address in server.addresses),
+            "tls": web.ssl_context is not None,
+            "basic_auth": web.auth is not None,
+            "max_connections": limits.max_connections,
             "version": __version__,
             "targets": ",".join(exporter.target_names),
         },
     )
-    server.serve_forever()
-    server.server_close()
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+        reloader.stop()
     log.info("stopped")
     return EXIT_OK
 
 
-def _install_signal_handlers(server: WSGIServer, reload: Callable[[], None]) -> None:
-    def stop(signum: int, frame: object) -> None:
-        log.info("shutting down", extra={"signal": signal.Signals(signum).name})
-        # shutdown() waits for serve_forever to return, so it cannot run on its thread.
-        threading.Thread(target=server.shutdown, daemon=True).start()
+def _serving_limits(args: argparse.Namespace) -> ServingLimits:
+    limits = ServingLimits(
+        max_connections=args.max_connections,
+        max_requests=args.max_requests,
+        read_header_timeout=args.read_header_timeout,
+        idle_timeout=args.idle_timeout,
+        tls_handshake_timeout=args.tls_handshake_timeout,
+        write_timeout=args.write_timeout,
+    )
+    fitted = fit_to_open_files(limits)
+    if fitted.max_connections < limits.max_connections:
+        log.warning(
+            "--web.max-connections lowered to fit the open files limit",
+            extra={"asked": limits.max_connections, "using": fitted.max_connections},
+        )
+    return fitted
 
-    def hangup(signum: int, frame: object) -> None:
-        with contextlib.suppress(ConfigError):
-            reload()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGHUP, hangup)
+def _show(address: tuple[object, ...]) -> str:
+    host, port = address[0], address[1]
+    return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+
+
+def _signal_handlers(
+    stop_serving: Callable[[], None], reloader: Reloader
+) -> dict[int, Callable[[], None]]:
+    """What SIGTERM, SIGINT and SIGHUP do, run by the server's event loop rather than inside
+    a signal handler: a handler interrupted by its own signal would re-enter the locks it holds.
+    Until the loop takes over, SIGHUP is ignored: the config was only just read."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+
+    def stop(signum: signal.Signals) -> Callable[[], None]:
+        def handler() -> None:
+            log.info("shutting down", extra={"signal": signum.name})
+            stop_serving()
+
+        return handler
+
+    return {
+        signal.SIGTERM: stop(signal.SIGTERM),
+        signal.SIGINT: stop(signal.SIGINT),
+        # Only a request: the reload runs on the reloader's thread, coalesced.
+        signal.SIGHUP: reloader.request,
+    }

@@ -1,31 +1,30 @@
 """HTTP: the landing page, /metrics, /probe, /-/healthy and /-/reload, as a WSGI app.
 
-Exposition format follows the Accept header (text or OpenMetrics) and is gzipped when
-asked. Every scrape's deadline comes from Prometheus' X-Prometheus-Scrape-Timeout-Seconds.
-Hostile or malformed requests get a 4xx with a one-line reason; only a bug answers 500.
-With a web config, every path asks for basic auth and TLS is negotiated per connection.
+Everything a client sends (path, method, query, Accept, Accept-Encoding and
+X-Prometheus-Scrape-Timeout-Seconds) is read and checked before a collection starts, so a bad
+request costs no upstream call and gets a 4xx with a one-line reason; only a bug answers 500.
+The exposition is streamed as byte chunks without a Content-Length (the server sends it
+chunked), gzipped on the fly when asked. With a web config, every path asks for basic auth.
+The HTTP server that runs this app is `exporter.http_server`.
 """
 
 from __future__ import annotations
 
 import html
 import logging
-import socket
-import ssl
+import math
+import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from socketserver import ThreadingMixIn
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, quote
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-
-from prometheus_client.exposition import gzip_accepted
 
 from exporter import __version__
 from exporter.config import ConfigError
 from exporter.deadline import Deadline
 from exporter.exporter import Exporter
-from exporter.exposition import OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE
+from exporter.http_request import RECEIVED_AT
+from exporter.negotiation import gzip_accepted, negotiate
 from exporter.web_config import REALM, BasicAuth
 
 log = logging.getLogger(__name__)
@@ -34,12 +33,8 @@ MAX_QUERY_LENGTH = 2048
 # Never wait less than this, whatever the header says: a scrape needs a few round trips.
 MIN_DEADLINE = 1.0
 MAX_DEADLINE = 300.0
-# Long enough for a client across the world, short enough that a silent one frees its thread.
-HANDSHAKE_TIMEOUT = 5.0
 
 StartResponse = Callable[..., Any]
-# status, content type, body (bytes, or chunks to stream), extra headers
-Answer = tuple[str, str, bytes | Iterable[bytes], list[tuple[str, str]]]
 
 
 class HttpError(Exception):
@@ -49,20 +44,37 @@ class HttpError(Exception):
         self.headers = headers or []
 
 
+@dataclass
+class Response:
+    status: str
+    content_type: str
+    body: bytes | Iterable[bytes]  # an iterable is streamed, without a Content-Length
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class ScrapeTimeouts:
     default: float = 10.0  # when Prometheus sends no X-Prometheus-Scrape-Timeout-Seconds
     offset: float = 0.5  # kept back from Prometheus' timeout to render and send the answer
 
-    def deadline(self, header: str | None) -> Deadline:
-        seconds = self.default
-        if header:
-            try:
-                seconds = float(header) - self.offset
-            except ValueError:
-                seconds = self.default
-        if seconds != seconds:  # NaN
-            seconds = self.default
+    def seconds(self, header: str | None) -> float:
+        """The collection's budget from the header; HttpError when the header is no number."""
+        if header is None:
+            return self.default
+        try:
+            timeout = float(header)
+        except ValueError:
+            timeout = math.nan
+        if not (math.isfinite(timeout) and timeout > 0):
+            raise HttpError(
+                "400 Bad Request",
+                "X-Prometheus-Scrape-Timeout-Seconds: expected a positive number of seconds",
+            )
+        return timeout - self.offset
+
+    def deadline(self, header: str | None, waited: float = 0.0) -> Deadline:
+        """`waited`: how long the request already queued before it reached the app."""
+        seconds = self.seconds(header) - waited
         return Deadline(min(MAX_DEADLINE, max(MIN_DEADLINE, seconds)))
 
 
@@ -82,7 +94,7 @@ class ExporterApp:
         self._reload = reload
         self._auth = auth
         self._headers = list(headers)  # the web config's, on every answer
-        self._routes: dict[str, tuple[tuple[str, ...], Callable[..., Answer]]] = {
+        self._routes: dict[str, tuple[tuple[str, ...], Callable[..., Response]]] = {
             "/": (("GET", "HEAD"), self._landing_page),
             "/metrics": (("GET", "HEAD"), self._metrics),
             "/probe": (("GET", "HEAD"), self._probe),
@@ -92,31 +104,30 @@ class ExporterApp:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         try:
-            status, content_type, body, headers = self._dispatch(environ)
-            if not isinstance(body, bytes):  # an exposition, streamed as it is written
-                start_response(status, [("Content-Type", content_type), *headers, *self._headers])
-                return [] if environ.get("REQUEST_METHOD") == "HEAD" else body
+            response = self._dispatch(environ)
         except HttpError as error:
-            status, content_type = error.status, "text/plain; charset=utf-8"
-            body, headers = f"{error}\n".encode(), error.headers
+            response = Response(
+                error.status, "text/plain; charset=utf-8", f"{error}\n".encode(), error.headers
+            )
         except Exception:
-            log.exception("request failed", extra={"path": environ.get("PATH_INFO", "")})
-            status, content_type, body, headers = (
+            log.exception("request failed", extra={"path": environ.get("PATH_INFO", "")[:100]})
+            response = Response(
                 "500 Internal Server Error",
                 "text/plain; charset=utf-8",
                 b"internal error; see the exporter's log\n",
-                [],
             )
-        headers = [
-            ("Content-Type", content_type),
-            ("Content-Length", str(len(body))),
-            *headers,
-            *self._headers,
-        ]
-        start_response(status, headers)
-        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
+        headers = [("Content-Type", response.content_type), *response.headers, *self._headers]
+        body = response.body
+        if isinstance(body, bytes):
+            headers.append(("Content-Length", str(len(body))))
+            body = [body]
+        start_response(response.status, headers)
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            _close(body)
+            return []
+        return body
 
-    def _dispatch(self, environ: dict[str, Any]) -> Answer:
+    def _dispatch(self, environ: dict[str, Any]) -> Response:
         if self._auth is not None and not self._auth.check(environ.get("HTTP_AUTHORIZATION")):
             # The same answer whichever part was wrong: nothing to learn about usernames.
             challenge = ("WWW-Authenticate", f'Basic realm="{REALM}"')
@@ -134,11 +145,11 @@ class ExporterApp:
         query = _parse_query(environ.get("QUERY_STRING", ""))
         return handler(environ, query)
 
-    def _metrics(self, environ: dict[str, Any], query: dict[str, list[str]]) -> Answer:
+    def _metrics(self, environ: dict[str, Any], query: dict[str, list[str]]) -> Response:
         _allow_parameters(query, set())
         return self._render(environ, target=None)
 
-    def _probe(self, environ: dict[str, Any], query: dict[str, list[str]]) -> Answer:
+    def _probe(self, environ: dict[str, Any], query: dict[str, list[str]]) -> Response:
         _allow_parameters(query, {"target"})
         values = query.get("target", [])
         if len(values) != 1 or not values[0]:
@@ -151,21 +162,25 @@ class ExporterApp:
             )
         return self._render(environ, target=target)
 
-    def _render(self, environ: dict[str, Any], target: str | None) -> Answer:
-        deadline = self._timeouts.deadline(environ.get("HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS"))
-        openmetrics = _wants_openmetrics(environ.get("HTTP_ACCEPT", ""))
-        gzip = gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING", ""))
+    def _render(self, environ: dict[str, Any], target: str | None) -> Response:
+        # Everything the client sent is read before the collection starts.
+        exposition = negotiate(environ.get("HTTP_ACCEPT"))
+        gzipped = gzip_accepted(environ.get("HTTP_ACCEPT_ENCODING"))
+        received_at = environ.get(RECEIVED_AT)
+        waited = time.monotonic() - received_at if isinstance(received_at, float) else 0.0
+        header = environ.get("HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS")
+        deadline = self._timeouts.deadline(header, waited)
         scrape = self._exporter.scrape(deadline, target)
+        chunks = scrape.chunks(openmetrics=exposition.format == "openmetrics", gzip=gzipped)
         headers = [("Vary", "Accept, Accept-Encoding")]
-        if gzip:
+        if gzipped:
             headers.append(("Content-Encoding", "gzip"))
-        content_type = OPENMETRICS_CONTENT_TYPE if openmetrics else TEXT_CONTENT_TYPE
-        return "200 OK", content_type, scrape.chunks(openmetrics, gzip), headers
+        return Response("200 OK", exposition.content_type, chunks, headers)
 
-    def _healthy(self, environ: dict[str, Any], query: dict[str, list[str]]) -> Answer:
-        return "200 OK", "text/plain; charset=utf-8", b"Healthy\n", []
+    def _healthy(self, environ: dict[str, Any], query: dict[str, list[str]]) -> Response:
+        return Response("200 OK", "text/plain; charset=utf-8", b"Healthy\n")
 
-    def _reload_config(self, environ: dict[str, Any], query: dict[str, list[str]]) -> Answer:
+    def _reload_config(self, environ: dict[str, Any], query: dict[str, list[str]]) -> Response:
         if self._reload is None:
             raise HttpError("400 Bad Request", "nothing to reload: no --config.file in use")
         try:
@@ -173,9 +188,9 @@ class ExporterApp:
         except ConfigError as error:
             message = f"config reload failed, old config kept: {error}"
             raise HttpError("400 Bad Request", message) from None
-        return "200 OK", "text/plain; charset=utf-8", b"config reloaded\n", []
+        return Response("200 OK", "text/plain; charset=utf-8", b"config reloaded\n")
 
-    def _landing_page(self, environ: dict[str, Any], query: dict[str, list[str]]) -> Answer:
+    def _landing_page(self, environ: dict[str, Any], query: dict[str, list[str]]) -> Response:
         targets = "".join(
             f'<li><a href="probe?target={quote(name)}">{html.escape(name)}</a></li>'
             for name in self._exporter.target_names
@@ -187,26 +202,20 @@ class ExporterApp:
             '<li><a href="-/healthy">Health</a></li></ul>'
             f"<h2>Targets</h2><ul>{targets}</ul></body></html>"
         )
-        return "200 OK", "text/html; charset=utf-8", page.encode(), []
+        return Response("200 OK", "text/html; charset=utf-8", page.encode())
 
 
-def _wants_openmetrics(accept: str) -> bool:
-    """OpenMetrics 1.0.0 when the client accepts it, else the Prometheus text format."""
-    for media_range in accept.split(","):
-        media_type, *parameters = (part.strip() for part in media_range.split(";"))
-        if media_type != "application/openmetrics-text":
-            continue
-        versions = [p.split("=", 1)[1].strip() for p in parameters if p.startswith("version=")]
-        if not versions or versions[0].startswith("1."):
-            return True
-    return False
+def _close(body: Iterable[bytes]) -> None:
+    close = getattr(body, "close", None)
+    if close is not None:
+        close()
 
 
 def _parse_query(query_string: str) -> dict[str, list[str]]:
     if len(query_string) > MAX_QUERY_LENGTH:
         raise HttpError("414 URI Too Long", f"query string longer than {MAX_QUERY_LENGTH} bytes")
     try:
-        # wsgiref hands the raw query over as latin-1; undo that before decoding as UTF-8.
+        # WSGI (PEP 3333) hands the raw query over as latin-1; undo that before decoding.
         raw = query_string.encode("latin-1").decode("ascii")
         return parse_qs(raw, keep_blank_values=True, errors="strict", max_num_fields=20)
     except (UnicodeError, ValueError):
@@ -217,74 +226,3 @@ def _allow_parameters(query: dict[str, list[str]], allowed: set[str]) -> None:
     unknown = sorted(set(query) - allowed)
     if unknown:
         raise HttpError("400 Bad Request", f"unknown query parameter {unknown[0][:50]!r}")
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        """Access logs stay off: scrapes every few seconds would drown every other event."""
-
-
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    ssl_context: ssl.SSLContext | None = None
-    handshake_timeout = HANDSHAKE_TIMEOUT
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        """TLS is negotiated here, in the connection's own thread rather than in accept():
-        a slow or silent client then holds up only itself."""
-        if self.ssl_context is not None:
-            request = self._tls_handshake(self.ssl_context, request, client_address)
-            if request is None:
-                return
-        super().process_request_thread(request, client_address)
-
-    def _tls_handshake(
-        self, context: ssl.SSLContext, connection: socket.socket, client_address: Any
-    ) -> ssl.SSLSocket | None:
-        """The TLS connection, or None once a failed handshake is closed: failures are
-        scanners, probes and misconfigured clients, worth a debug line at most."""
-        blocking_timeout = connection.gettimeout()
-        tls: ssl.SSLSocket | None = None
-        try:
-            connection.settimeout(self.handshake_timeout)
-            tls = context.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
-            tls.do_handshake()
-        except OSError as error:
-            log.debug(
-                "TLS handshake failed", extra={"client": client_address[0], "error": str(error)}
-            )
-            (connection if tls is None else tls).close()
-            return None
-        tls.settimeout(blocking_timeout)
-        return tls
-
-
-class _ThreadingServerV6(_ThreadingServer):
-    address_family = socket.AF_INET6
-
-
-def parse_listen_address(address: str) -> tuple[str, int]:
-    """`:10042`, `127.0.0.1:10042` or `[::1]:10042` as (host, port)."""
-    host, separator, port_text = address.rpartition(":")
-    if not separator or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise ValueError(f"invalid listen address {address!r} (expected HOST:PORT or :PORT)")
-    return host.strip("[]") or "0.0.0.0", int(port_text)
-
-
-def create_server(
-    app: ExporterApp,
-    address: str,
-    ssl_context: ssl.SSLContext | None = None,
-    handshake_timeout: float = HANDSHAKE_TIMEOUT,
-) -> WSGIServer:
-    host, port = parse_listen_address(address)
-    server_class = _ThreadingServerV6 if ":" in host else _ThreadingServer
-    server = make_server(host, port, app, server_class=server_class, handler_class=_QuietHandler)
-    server.ssl_context = ssl_context
-    server.handshake_timeout = handshake_timeout
-    return server
-
-
-def is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")

@@ -1,9 +1,10 @@
 """The --web.config.file: TLS, client certificates, basic auth and extra response headers.
 
-The file is in the Prometheus exporter-toolkit format, so one file layout (and `promtool check
-web-config`) serves every exporter on a host. Python's ssl and wsgiref cannot do all that Go's
-crypto/tls and net/http do: keys only Go can honour are accepted with a warning, so a file
-shared with Go exporters still loads. Every problem is one `WebConfigError` line naming the
+The file is in the Prometheus exporter-toolkit format, and a file is refused exactly when
+`promtool check web-config` refuses it (tests/test_web_config.py holds the table), so one file
+serves every exporter on a host. Where Python's ssl cannot do what Go's crypto/tls does (curve
+preferences, HTTP/2, a client_ca_file Go would half-read), the setting is accepted with a
+warning saying what happens instead. Every problem is one `WebConfigError` line naming the
 key, e.g. ``tls_server_config.client_auth_type: 'Sometimes' is not one of ...``.
 Relative file paths are relative to the web config file, as in exporter-toolkit; unlike
 exporter-toolkit, the file and the certificates are read once, at start-up.
@@ -16,6 +17,7 @@ import hashlib
 import logging
 import re
 import ssl
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,9 +43,36 @@ CLIENT_AUTH_TYPES: dict[str, tuple[ssl.VerifyMode, bool]] = {
     "NoClientCert": (ssl.CERT_NONE, False),
     "RequestClientCert": (ssl.CERT_NONE, False),
     "RequireAnyClientCert": (ssl.CERT_REQUIRED, True),
+    "RequireClientCert": (ssl.CERT_REQUIRED, True),  # exporter-toolkit's older name
     "VerifyClientCertIfGiven": (ssl.CERT_OPTIONAL, True),
     "RequireAndVerifyClientCert": (ssl.CERT_REQUIRED, True),
 }
+
+# The cipher suites Go's crypto/tls calls secure (tls.CipherSuites()), the only names
+# exporter-toolkit accepts, with OpenSSL's name for the TLS 1.2 ones. As in Go, the list
+# applies up to TLS 1.2: TLS 1.3 suites are named but cannot be chosen.
+CIPHER_SUITES: dict[str, str | None] = {
+    "TLS_RSA_WITH_AES_128_CBC_SHA": "AES128-SHA",
+    "TLS_RSA_WITH_AES_256_CBC_SHA": "AES256-SHA",
+    "TLS_RSA_WITH_AES_128_GCM_SHA256": "AES128-GCM-SHA256",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384": "AES256-GCM-SHA384",
+    "TLS_AES_128_GCM_SHA256": None,
+    "TLS_AES_256_GCM_SHA384": None,
+    "TLS_CHACHA20_POLY1305_SHA256": None,
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA": "ECDHE-ECDSA-AES128-SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA": "ECDHE-ECDSA-AES256-SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA": "ECDHE-RSA-AES128-SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA": "ECDHE-RSA-AES256-SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256": "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384": "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256": "ECDHE-RSA-AES128-GCM-SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384": "ECDHE-RSA-AES256-GCM-SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-RSA-CHACHA20-POLY1305",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256": "ECDHE-ECDSA-CHACHA20-POLY1305",
+}
+# exporter-toolkit's curve names. Python's ssl can set one curve, not a preference list, so
+# curve_preferences is checked and then left to OpenSSL's defaults.
+CURVES = ("CurveP256", "CurveP384", "CurveP521", "X25519")
 
 # The headers exporter-toolkit lets a web config set, with the only values allowed (None: any).
 ALLOWED_HEADERS: dict[str, tuple[str, ...] | None] = {
@@ -54,18 +83,11 @@ ALLOWED_HEADERS: dict[str, tuple[str, ...] | None] = {
     "Content-Security-Policy": None,
 }
 
-# Keys only Go's TLS and HTTP stacks can honour, with the type each takes: checked, then ignored.
-_GO_ONLY: dict[str, dict[str, type]] = {
-    "tls_server_config": {
-        "cipher_suites": list,
-        "curve_preferences": list,
-        "prefer_server_cipher_suites": bool,
-    },
-    "http_server_config": {"http2": bool},
-}
-_TLS_KEYS = {"cert_file", "key_file", "client_auth_type", "client_ca_file"}
-_TLS_KEYS |= {"min_version", "max_version", *_GO_ONLY["tls_server_config"]}
-_HTTP_KEYS = {"headers", *_GO_ONLY["http_server_config"]}
+# These keys turn TLS on; a tls_server_config with none of them set serves plain HTTP.
+_TLS_SWITCHES = ("cert_file", "key_file", "client_auth_type", "client_ca_file")
+_TLS_KEYS = {*_TLS_SWITCHES, "min_version", "max_version", "cipher_suites"}
+_TLS_KEYS |= {"curve_preferences", "prefer_server_cipher_suites"}
+_HTTP_KEYS = {"headers", "http2"}
 _TOP_KEYS = {"tls_server_config", "http_server_config", "basic_auth_users"}
 
 # A bcrypt hash as bcrypt itself accepts it: the salt's last character carries only 2 bits.
@@ -73,6 +95,8 @@ _BCRYPT_HASH = re.compile(r"\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{21}[.Oeu][./A-Za-z0-
 # bcrypt reads only this many bytes; longer passwords are refused rather than truncated.
 BCRYPT_MAX_PASSWORD = 72
 REALM = "trunk-capacity-exporter"
+# Stands in for the decoy hash when no user's hash is usable (the cost of a usual hash).
+_DECOY_SALT = b"$2b$10$" + b"." * 22
 
 
 class WebConfigError(Exception):
@@ -87,6 +111,8 @@ class TlsServerConfig:
     client_ca_file: Path | None = None
     min_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2
     max_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3
+    cipher_suites: tuple[str, ...] = ()  # Go names; empty: OpenSSL's defaults
+    prefer_server_cipher_suites: bool = True
 
 
 @dataclass(frozen=True)
@@ -102,8 +128,11 @@ class WebConfig:
         tls = self.tls
         # Not create_default_context(): it would trust the system CAs for client certificates.
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = tls.min_version
-        context.maximum_version = tls.max_version
+        with warnings.catch_warnings():
+            # Python deprecates TLS 1.0 and 1.1; exporter-toolkit still lets a file ask for them.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.minimum_version = tls.min_version
+            context.maximum_version = tls.max_version
         try:
             context.load_cert_chain(tls.cert_file, tls.key_file, password=_no_passphrase)
         except OSError as error:
@@ -113,9 +142,19 @@ class WebConfig:
         if tls.client_ca_file is not None:
             try:
                 context.load_verify_locations(cafile=tls.client_ca_file)
+            except ssl.SSLError:
+                # Go skips what it cannot parse; no CA then verifies no client certificate.
+                log.warning(
+                    "web config: client_ca_file holds no certificate that can be read; "
+                    "no client certificate will be accepted",
+                    extra={"key": "tls_server_config.client_ca_file"},
+                )
             except OSError as error:
                 raise WebConfigError(f"tls_server_config.client_ca_file: {error}") from None
         context.verify_mode = CLIENT_AUTH_TYPES[tls.client_auth_type][0]
+        _apply_cipher_suites(context, tls.cipher_suites)
+        if not tls.prefer_server_cipher_suites:
+            context.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
         return context
 
     def basic_auth(self) -> BasicAuth | None:
@@ -135,7 +174,10 @@ class BasicAuth:
         self._bcrypt = _import_bcrypt()
         self._hashes = {user: hashed.encode() for user, hashed in users.items()}
         # An unknown user is checked against a real hash: timing must not tell who exists.
-        self._decoy = next(iter(self._hashes.values()))
+        usable = [hashed for hashed in users.values() if _BCRYPT_HASH.fullmatch(hashed)]
+        self._decoy = (
+            usable[0].encode() if usable else self._bcrypt.hashpw(b"", b"$2b$10$" + b"." * 22)
+        )
         # Set lookups and adds are atomic, so the worker threads share this without a lock.
         self._verified: set[tuple[str, bytes]] = set()
 
@@ -149,7 +191,10 @@ class BasicAuth:
         key = (user, hashlib.sha256(password).digest())
         if key in self._verified:
             return True
-        matches = self._bcrypt.checkpw(password, self._hashes.get(user, self._decoy))
+        try:
+            matches = self._bcrypt.checkpw(password, self._hashes.get(user, self._decoy))
+        except ValueError:  # a hash Go accepts but bcrypt cannot use: no one logs in with it
+            return False
         if not (matches and user in self._hashes):
             return False
         self._verified.add(key)
@@ -175,34 +220,47 @@ def load_web_config(path: str | Path) -> WebConfig:
 def _tls(value: Any, base: Path) -> TlsServerConfig | None:
     where = "tls_server_config"
     section = _mapping(value, where, _TLS_KEYS)
-    if not section:
+    # Checked whether TLS ends up on or not, as Go checks them while reading the YAML.
+    min_version = _tls_version(section, "min_version", ssl.TLSVersion.TLSv1_2)
+    max_version = _tls_version(section, "max_version", ssl.TLSVersion.TLSv1_3)
+    cipher_suites = _names(section, "cipher_suites", CIPHER_SUITES, "cipher suite")
+    if _names(section, "curve_preferences", CURVES, "curve"):
+        _warn_ignored(f"{where}.curve_preferences", "OpenSSL's curves apply")
+    prefer = _boolean(section, "prefer_server_cipher_suites", where, default=True)
+    if not any(_go_string(section.get(key), f"{where}.{key}") for key in _TLS_SWITCHES):
+        if section:
+            _warn_ignored(where, "no cert_file: plain HTTP is served")
         return None
-    _warn_go_only(section, where)
     cert_file = _required_file(section, "cert_file", base)
     key_file = _required_file(section, "key_file", base)
-    auth_type = section.get("client_auth_type", "NoClientCert")
-    if not isinstance(auth_type, str) or auth_type not in CLIENT_AUTH_TYPES:
+    auth_type = _go_string(section.get("client_auth_type"), f"{where}.client_auth_type")
+    auth_type = auth_type or "NoClientCert"
+    if auth_type not in CLIENT_AUTH_TYPES:
         choices = ", ".join(CLIENT_AUTH_TYPES)
         raise WebConfigError(f"{where}.client_auth_type: {auth_type!r} is not one of {choices}")
     ca_file = _file(section, "client_ca_file", base)
-    if CLIENT_AUTH_TYPES[auth_type][1] and ca_file is None:
-        raise WebConfigError(f"{where}.client_ca_file: required with client_auth_type {auth_type}")
     if ca_file is not None and auth_type == "NoClientCert":
         raise WebConfigError(
             f"{where}.client_auth_type: client_ca_file is set but no client certificate is "
             "asked for: use RequireAndVerifyClientCert"
         )
-    config = TlsServerConfig(
+    if CLIENT_AUTH_TYPES[auth_type][1] and ca_file is None:
+        # Go would verify against the system's CAs; Python's ssl has none loaded here.
+        _warn_ignored(
+            f"{where}.client_ca_file", f"none with {auth_type}: no client certificate is accepted"
+        )
+    if min_version > max_version:
+        _warn_ignored(f"{where}.min_version", "above max_version: every TLS handshake fails")
+    return TlsServerConfig(
         cert_file=cert_file,
         key_file=key_file,
         client_auth_type=auth_type,
         client_ca_file=ca_file,
-        min_version=_tls_version(section, "min_version", ssl.TLSVersion.TLSv1_2),
-        max_version=_tls_version(section, "max_version", ssl.TLSVersion.TLSv1_3),
+        min_version=min_version,
+        max_version=max_version,
+        cipher_suites=cipher_suites,
+        prefer_server_cipher_suites=prefer,
     )
-    if config.min_version > config.max_version:
-        raise WebConfigError(f"{where}.min_version: is above max_version")
-    return config
 
 
 def _required_file(section: dict[str, Any], key: str, base: Path) -> Path:
@@ -214,12 +272,10 @@ def _required_file(section: dict[str, Any], key: str, base: Path) -> Path:
 
 def _file(section: dict[str, Any], key: str, base: Path) -> Path | None:
     """The path, made absolute against the web config's directory, after checking it reads."""
-    value = section.get(key)
     name = f"tls_server_config.{key}"
-    if value is None:
+    value = _go_string(section.get(key), name)
+    if not value:
         return None
-    if not isinstance(value, str) or not value:
-        raise WebConfigError(f"{name}: expected a file name, got {describe_kind(value)}")
     path = base / value
     try:
         with path.open("rb"):
@@ -239,35 +295,102 @@ def _tls_version(section: dict[str, Any], key: str, default: ssl.TLSVersion) -> 
     return TLS_VERSIONS[value]
 
 
+def _names(
+    section: dict[str, Any], key: str, known: Mapping[str, Any] | tuple[str, ...], what: str
+) -> tuple[str, ...]:
+    """A list of names from `known` (a missing or empty list is no list)."""
+    where = f"tls_server_config.{key}"
+    value = section.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise WebConfigError(f"{where}: expected a list of names, got {describe_kind(value)}")
+    for item in value:
+        if not isinstance(item, str) or item not in known:
+            shown = repr(item)[:80] if isinstance(item, (str, int, float)) else describe_kind(item)
+            raise WebConfigError(f"{where}: unknown {what} {shown} (see docs/security.md)")
+    return tuple(value)
+
+
+def _boolean(section: dict[str, Any], key: str, where: str, default: bool) -> bool:
+    value = section.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise WebConfigError(f"{where}.{key}: expected true or false, got {describe_kind(value)}")
+    return value
+
+
+def _go_string(value: Any, where: str) -> str:
+    """A scalar as Go's YAML decoder reads it into a string field (null is "")."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    raise WebConfigError(f"{where}: expected a string, got {describe_kind(value)}")
+
+
 def _http(value: Any) -> tuple[tuple[str, str], ...]:
     where = "http_server_config"
     section = _mapping(value, where, _HTTP_KEYS)
-    _warn_go_only(section, where)
+    if "http2" in section:
+        _boolean(section, "http2", where, default=True)
+        _warn_ignored(f"{where}.http2", "this server speaks HTTP/1.1")
     headers = _mapping(section.get("headers"), f"{where}.headers", ALLOWED_HEADERS)
-    for name, header_value in headers.items():
+    checked = []
+    for name, raw in headers.items():
+        header_value = _go_string(raw, f"{where}.headers.{name}")
         allowed = ALLOWED_HEADERS[name]
-        if not isinstance(header_value, str) or re.search(r"[\r\n]", header_value):
-            raise WebConfigError(f"{where}.headers.{name}: expected a one-line string")
         if allowed is not None and header_value not in allowed:
             raise WebConfigError(
-                f"{where}.headers.{name}: {header_value!r} is not one of {', '.join(allowed)}"
+                f"{where}.headers.{name}: {header_value[:80]!r} is not one of {', '.join(allowed)}"
             )
-    return tuple(headers.items())
+        # As Go's net/http writes headers: a line break cannot start a header of its own.
+        checked.append((name, re.sub(r"[\r\n]", " ", header_value)))
+    return tuple(checked)
 
 
 def _users(value: Any) -> dict[str, str]:
     users = _mapping(value, "basic_auth_users", None)
-    for user, hashed in users.items():
-        if not isinstance(user, str) or not user or ":" in user:
-            raise WebConfigError(
-                f"basic_auth_users: username {user!r} must be a non-empty string without ':'"
-            )
-        match = _BCRYPT_HASH.fullmatch(hashed) if isinstance(hashed, str) else None
-        if match is None or not 4 <= int(match.group(1)) <= 31:
-            raise WebConfigError(
-                f"basic_auth_users.{user}: not a bcrypt hash ($2b$, $2a$ or $2y$, cost 04-31)"
-            )
-    return users
+    checked = {}
+    for key, raw in users.items():
+        user = _go_string(key, "basic_auth_users")
+        hashed = _go_string(raw, f"basic_auth_users.{user}")
+        problem = _go_bcrypt_problem(hashed)
+        if problem is not None:
+            raise WebConfigError(f"basic_auth_users.{user}: {problem}")
+        if ":" in user or not _BCRYPT_HASH.fullmatch(hashed):
+            # Accepted as exporter-toolkit accepts it, but no login can ever match.
+            _warn_ignored(f"basic_auth_users.{user}", "this user can never log in")
+        checked[user] = hashed
+    return checked
+
+
+def _go_bcrypt_problem(hashed: str) -> str | None:
+    """What Go's bcrypt.Cost (exporter-toolkit's check) refuses in a hash, or None."""
+    if len(hashed) < 59:
+        return "not a bcrypt hash (too short)"
+    if hashed[0] != "$":
+        return "not a bcrypt hash (it starts with $2b$, $2a$ or $2y$)"
+    if hashed[1] > "2":
+        return "a bcrypt version newer than 2"
+    start = 3 if hashed[2] == "$" else 4
+    cost = hashed[start : start + 2]
+    if not re.fullmatch(r"[+-]?\d+", cost) or not 4 <= int(cost) <= 31:
+        return "the bcrypt cost is not a number from 04 to 31"
+    return None
+
+
+def _apply_cipher_suites(context: ssl.SSLContext, names: tuple[str, ...]) -> None:
+    openssl_names = [CIPHER_SUITES[name] for name in names if CIPHER_SUITES[name]]
+    if not openssl_names:
+        return  # none, or TLS 1.3 suites only: nothing Go would change either
+    try:
+        context.set_ciphers(":".join(name for name in openssl_names if name))
+    except ssl.SSLError:
+        _warn_ignored("tls_server_config.cipher_suites", "OpenSSL offers none of them here")
 
 
 def _mapping(value: Any, where: str, known: Mapping[str, Any] | set[str] | None) -> dict:
@@ -288,23 +411,9 @@ def _mapping(value: Any, where: str, known: Mapping[str, Any] | set[str] | None)
     return value
 
 
-def _warn_go_only(section: dict[str, Any], where: str) -> None:
-    for key, kind in _GO_ONLY[where].items():
-        if key not in section:
-            continue
-        value: Any = section[key]
-        if kind is list:
-            well_typed = isinstance(value, list) and all(isinstance(item, str) for item in value)
-        else:
-            well_typed = isinstance(value, kind)
-        if not well_typed:
-            expected = "a list of names" if kind is list else "true or false"
-            raise WebConfigError(f"{where}.{key}: expected {expected}, got {describe_kind(value)}")
-        log.warning(
-            "web config key ignored: only Go's TLS and HTTP stacks can honour it; "
-            "OpenSSL's and wsgiref's defaults apply",
-            extra={"key": f"{where}.{key}"},
-        )
+def _warn_ignored(key: str, consequence: str) -> None:
+    """A setting exporter-toolkit accepts that this exporter cannot honour as Go would."""
+    log.warning(f"web config: {consequence}", extra={"key": key})
 
 
 def _basic_credentials(header: str | None) -> tuple[str, bytes] | None:

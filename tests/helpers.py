@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -14,7 +15,9 @@ from exporter.config import Config
 from exporter.demo import demo_config
 from exporter.exporter import Exporter
 from exporter.exposition import data_chunks
-from exporter.server import ExporterApp, ScrapeTimeouts, create_server
+from exporter.http_server import HttpServer, ServingLimits
+from exporter.listen import open_sockets, parse_listen_address
+from exporter.server import ExporterApp, ScrapeTimeouts
 from exporter.simulator import Simulator
 from exporter.snapshot import Snapshot
 from exporter.vendor import Vendor
@@ -56,6 +59,7 @@ def serving(
     reload: Callable[[], None] | None = None,
     web: WebConfig | None = None,
     handshake_timeout: float = 5.0,
+    limits: ServingLimits | None = None,
 ) -> Iterator[str]:
     """The exporter's real HTTP server (with `web`'s TLS and auth) on a free loopback port;
     yields its base URL."""
@@ -67,14 +71,33 @@ def serving(
         auth=web.basic_auth(),
         headers=web.headers,
     )
-    server = create_server(app, "127.0.0.1:0", web.ssl_context(), handshake_timeout)
+    limits = limits or ServingLimits(tls_handshake_timeout=handshake_timeout)
+    try:
+        with serving_app(app, web.ssl_context(), limits) as url:
+            yield url
+    finally:
+        exporter.close()
+
+
+@contextmanager
+def serving_app(
+    app: Callable[..., Iterable[bytes]],
+    ssl_context: ssl.SSLContext | None = None,
+    limits: ServingLimits | None = None,
+    address: str = "127.0.0.1:0",
+) -> Iterator[str]:
+    """Any WSGI app on the exporter's HTTP server, on a free loopback port; its base URL."""
+    limits = limits or ServingLimits()
+    sockets = open_sockets([parse_listen_address(address)], limits.backlog)
+    server = HttpServer(app, sockets, ssl_context, limits)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    scheme = "https" if web.tls else "http"
+    scheme = "https" if ssl_context else "http"
+    host = server.server_address[0]
+    host = f"[{host}]" if ":" in host else host
     try:
-        yield f"{scheme}://127.0.0.1:{server.server_address[1]}"
+        yield f"{scheme}://{host}:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
-        exporter.close()

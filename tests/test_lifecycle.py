@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from exporter.config import ConfigError
+from exporter.reloader import Reloader
 from exporter.simulator import Simulator
 from tests.test_server import samples, value
 
@@ -176,3 +179,228 @@ def test_logs_never_contain_secrets(running: RunningExporter, simulator: Simulat
     assert "listening" in stderr
     assert simulator.odin_password not in stderr
     assert simulator.didww_api_key not in stderr
+
+
+def start_exporter(
+    args: list[str], env: dict[str, str] | None = None, wait_url: str | None = None
+) -> subprocess.Popen[str]:
+    """The exporter as a process; waits until `wait_url` answers when given."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "exporter", *args],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while wait_url is not None:
+        try:
+            if requests.get(wait_url, timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError(f"exporter did not start: {process.communicate()[1]}")
+        time.sleep(0.1)
+    return process
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    """SIGTERM, then the process's stderr."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        return process.communicate(timeout=10)[1]
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.communicate(timeout=10)[1]
+
+
+class CountingReload:
+    """A slow reload that records how many ran and whether two ever overlapped."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.calls = 0
+        self.running = 0
+        self.overlapped = False
+        self._lock = threading.Lock()
+
+    def __call__(self) -> None:
+        with self._lock:
+            self.running += 1
+            self.calls += 1
+            self.overlapped |= self.running > 1
+        time.sleep(self.seconds)
+        with self._lock:
+            self.running -= 1
+
+
+def test_reload_requests_are_coalesced_and_serialized() -> None:
+    reload = CountingReload(0.1)
+    reloader = Reloader(reload).start()
+    try:
+        callers = [threading.Thread(target=reloader.now) for _ in range(3)]
+        for caller in callers:
+            caller.start()
+        for _ in range(50):  # 2,000 requests in 0.5 s
+            for _ in range(40):
+                reloader.request()
+            time.sleep(0.01)
+        for caller in callers:
+            caller.join(timeout=5)
+        deadline = time.monotonic() + 5
+        while reloader.completed < reload.calls or reload.running:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    finally:
+        reloader.stop()
+    assert not reload.overlapped
+    # 0.5 s of requests against a 0.1 s reload: about 5 signalled reloads, plus the 3 direct.
+    assert 4 <= reload.calls <= 12, reload.calls
+
+
+def test_a_reload_that_raises_leaves_the_reloader_running() -> None:
+    calls: list[int] = []
+
+    def reload() -> None:
+        calls.append(1)
+        raise (ConfigError if len(calls) == 1 else RuntimeError)("bad")
+
+    reloader = Reloader(reload).start()
+    try:
+        for expected in (1, 2, 3):
+            reloader.request()
+            deadline = time.monotonic() + 5
+            while reloader.completed < expected:
+                assert time.monotonic() < deadline, f"reload {expected} never ran"
+                time.sleep(0.01)
+    finally:
+        reloader.stop()
+
+
+@pytest.mark.slow
+def test_a_sighup_storm_leaves_the_process_serving(
+    running: RunningExporter, simulator: Simulator
+) -> None:
+    """1,000 SIGHUPs a second for 10 s: the process keeps answering and reloads coalesce."""
+    threads_before = process_threads(running.process.pid)
+    started = time.monotonic()
+    sent = 0
+    slowest_health = 0.0
+    while time.monotonic() - started < 10:
+        for _ in range(10):
+            os.kill(running.process.pid, signal.SIGHUP)
+            sent += 1
+        if sent % 500 == 0:
+            began = time.monotonic()
+            assert requests.get(f"{running.url}/-/healthy", timeout=5).status_code == 200
+            slowest_health = max(slowest_health, time.monotonic() - began)
+        time.sleep(0.01)
+    assert running.process.poll() is None, "the exporter died under the SIGHUP storm"
+    assert sent >= 5000
+    parsed = running.metrics()
+    assert reload_ok(parsed) == 1
+    assert value(parsed, "odin_up", target="odin-sim") == 1
+    assert slowest_health < 2
+    assert process_threads(running.process.pid) <= threads_before + 20
+    stderr = stop(running.process)
+    reloads = stderr.count('msg="config reloaded"')
+    assert 1 <= reloads < sent / 5, f"{reloads} reloads for {sent} signals"
+    assert "Traceback" not in stderr
+
+
+def process_threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def test_repeated_listen_addresses_all_serve(simulator: Simulator, tmp_path: Path) -> None:
+    ports = [free_port(), free_port()]
+    try:
+        socket.create_server(("::1", 0), family=socket.AF_INET6).close()
+        addresses = [f"127.0.0.1:{ports[0]}", f"[::1]:{ports[1]}"]
+    except OSError:
+        addresses = [f"127.0.0.1:{ports[0]}", f"127.0.0.1:{ports[1]}"]
+    urls = [f"http://{address}" for address in addresses]
+    args = ["--demo", *(f"--web.listen-address={address}" for address in addresses)]
+    process = start_exporter(args, wait_url=f"{urls[0]}/-/healthy")
+    try:
+        for url in urls:
+            assert requests.get(f"{url}/-/healthy", timeout=5).text == "Healthy\n"
+    finally:
+        stderr = stop(process)
+    assert "listening beyond loopback" not in stderr
+    for address in addresses:
+        assert address in stderr  # the start line names every address
+
+
+@pytest.mark.parametrize(
+    ("flag", "message"),
+    [
+        ("--web.listen-address=::1:10042", "IPv6 address in [brackets]"),
+        ("--web.listen-address=10042", "expected HOST:PORT or :PORT"),
+        ("--web.max-connections=0", "whole number above 0"),
+        ("--web.read-header-timeout=soon", "invalid duration"),
+    ],
+)
+def test_bad_serving_flags_are_one_line(flag: str, message: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "exporter", "--demo", flag],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_port_in_use_is_one_line_and_exit_2() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "exporter", "--demo", f"--web.listen-address=127.0.0.1:{port}"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_make_demo_listens_on_localhost_only() -> None:
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    demo_recipe = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
+    assert "--demo" in demo_recipe
+    assert "--web.listen-address=localhost:10042" in demo_recipe
+
+
+def test_every_serving_flag_and_its_default_is_in_docs_security() -> None:
+    from exporter.cli import build_parser
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "security.md").read_text()
+    parser = build_parser()
+    flags = [
+        option
+        for action in parser._actions
+        for option in action.option_strings
+        if option.startswith("--web.") and option != "--web.config.file"
+    ]
+    assert len(flags) == 7
+    for flag in flags:
+        assert f"`{flag}`" in text, flag
+    for field, shown in (
+        ("max_connections", "512"),
+        ("max_requests", "16 worker threads"),
+        ("read_header_timeout", "5 s"),
+        ("idle_timeout", "10 s"),
+        ("tls_handshake_timeout", "5 s"),
+        ("write_timeout", "30 s"),
+    ):
+        default = parser.get_default(field)
+        assert shown.startswith(f"{default:g}"), (field, default)
+        assert f"| {shown}" in text, field

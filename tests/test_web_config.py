@@ -27,6 +27,7 @@ import pytest
 import requests
 import yaml
 
+from exporter.cli import main
 from exporter.exporter import Exporter
 from exporter.simulator import Simulator
 from exporter.web_config import WebConfig, WebConfigError, load_web_config
@@ -351,7 +352,7 @@ def test_a_silent_client_neither_blocks_others_nor_keeps_its_connection(
 def test_headers_are_added_and_go_only_keys_are_ignored_with_a_warning(
     simulator: Simulator, tmp_path: Path, pki: Pki, caplog: pytest.LogCaptureFixture
 ) -> None:
-    document = tls_section(pki, cipher_suites=["TLS_AES_128_GCM_SHA256"])
+    document = tls_section(pki, curve_preferences=["X25519", "CurveP256"])
     document["tls_server_config"]["prefer_server_cipher_suites"] = False
     document["http_server_config"] = {
         "http2": False,
@@ -361,11 +362,7 @@ def test_headers_are_added_and_go_only_keys_are_ignored_with_a_warning(
     with caplog.at_level(logging.WARNING, logger="exporter.web_config"):
         web = web_config(tmp_path, document)
     ignored = {getattr(record, "key", None) for record in caplog.records}
-    assert ignored == {
-        "tls_server_config.cipher_suites",
-        "tls_server_config.prefer_server_cipher_suites",
-        "http_server_config.http2",
-    }
+    assert ignored == {"tls_server_config.curve_preferences", "http_server_config.http2"}
     with serving(simulator, web) as url:
         ok = requests.get(f"{url}/-/healthy", verify=pki.ca, auth=("u", "pw"), timeout=5)
         refused = requests.get(f"{url}/-/healthy", verify=pki.ca, timeout=5)
@@ -396,16 +393,14 @@ def header(name: str, value: str) -> dict[str, Any]:
         (f"{TLS}.cert_file", tls(cert_file="absent.crt")),
         (f"{TLS}.cert_file", tls(cert_file=None)),
         (f"{TLS}.client_auth_type", tls(client_auth_type="Sometimes")),
-        (f"{TLS}.client_ca_file", tls(client_auth_type="VerifyClientCertIfGiven")),
         (f"{TLS}.client_auth_type", tls(client_ca_file="CA")),
         (f"{TLS}.min_version", tls(min_version="TLS1.3")),
-        (f"{TLS}.min_version", tls(min_version="TLS13", max_version="TLS12")),
         (f"{TLS}.cipher_suites", tls(cipher_suites="TLS_AES_128_GCM_SHA256")),
         (f"{TLS}.cert_file, key_file", tls(key_file="CA_KEY")),
         (f"{HEADERS}.X-Powered-By", header("X-Powered-By", "me")),
         (f"{HEADERS}.X-Frame-Options", header("X-Frame-Options", "allow")),
         ("basic_auth_users.prometheus", {"basic_auth_users": {"prometheus": "s3cret"}}),
-        ("basic_auth_users.prometheus", {"basic_auth_users": {"prometheus": "$2b$10$" + "v" * 53}}),
+        ("basic_auth_users.prometheus", {"basic_auth_users": {"prometheus": "$3b$10$" + "v" * 53}}),
         ("basic_auth_users", {"basic_auth_users": ["prometheus"]}),
     ],
 )
@@ -514,3 +509,226 @@ def test_the_example_passes_promtool_and_loads(tmp_path: Path, pki: Pki) -> None
     )
     assert check.returncode == 0, check.stdout + check.stderr
     assert "SUCCESS" in check.stdout + check.stderr
+
+
+# --- Parity with `promtool check web-config` ------------------------------------------------
+# Each file is checked by promtool and by `--config.check`: both accept it or both refuse it.
+# {cert} {key} {ca}: the server pair and the CA, as paths relative to the web config;
+# {other_key}: a key that does not match {cert}; {garbage}: a file that is not PEM;
+# {hash}: a real bcrypt hash; {tail}: its 53 characters after "$2b$04$".
+
+T = "tls_server_config:\n  cert_file: {cert}\n  key_file: {key}\n"
+PARITY: list[tuple[str, str, bool]] = [
+    ("empty file", "", True),
+    ("only a comment", "# nothing here\n", True),
+    ("empty tls section", "tls_server_config: {{}}\n", True),
+    ("null tls section", "tls_server_config:\n", True),
+    ("tls", T, True),
+    ("tls relative to the file", T, True),
+    ("unknown top key", "foo: 1\n", False),
+    ("unknown tls key", T + "  client_allowed_sans: [a]\n", False),
+    ("top level is a list", "- a\n", False),
+    ("top level is a string", "hello\n", False),
+    ("YAML syntax error", "tls_server_config: [\n", False),
+    ("missing cert file", "tls_server_config:\n  cert_file: nope.pem\n  key_file: {key}\n", False),
+    ("cert without key", "tls_server_config:\n  cert_file: {cert}\n", False),
+    ("empty cert_file", "tls_server_config:\n  cert_file: ''\n  key_file: {key}\n", False),
+    ("key and cert swapped", "tls_server_config:\n  cert_file: {key}\n  key_file: {cert}\n", False),
+    (
+        "key of another pair",
+        "tls_server_config:\n  cert_file: {cert}\n  key_file: {other_key}\n",
+        False,
+    ),
+    ("only client_auth_type", "tls_server_config:\n  client_auth_type: NoClientCert\n", False),
+    ("only min_version: TLS stays off", "tls_server_config:\n  min_version: TLS13\n", True),
+    ("only cipher_suites", "tls_server_config:\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n", True),
+    ("min above max", T + "  min_version: TLS13\n  max_version: TLS12\n", True),
+    ("TLS10 allowed", T + "  min_version: TLS10\n", True),
+    ("version spelled TLS1.3", T + "  max_version: TLS1.3\n", False),
+    ("version as a number", T + "  min_version: 12\n", False),
+    (
+        "verify with a CA",
+        T + "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: {ca}\n",
+        True,
+    ),
+    ("verify without a CA", T + "  client_auth_type: RequireAndVerifyClientCert\n", True),
+    (
+        "old RequireClientCert name",
+        T + "  client_auth_type: RequireClientCert\n  client_ca_file: {ca}\n",
+        True,
+    ),
+    (
+        "auth type lower case",
+        T + "  client_auth_type: requireandverifyclientcert\n  client_ca_file: {ca}\n",
+        False,
+    ),
+    ("unknown auth type", T + "  client_auth_type: Sometimes\n", False),
+    ("CA without auth type", T + "  client_ca_file: {ca}\n", False),
+    (
+        "CA with NoClientCert",
+        T + "  client_auth_type: NoClientCert\n  client_ca_file: {ca}\n",
+        False,
+    ),
+    (
+        "CA file missing",
+        T + "  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: nope.pem\n",
+        False,
+    ),
+    (
+        "CA file not PEM",
+        T + "  client_auth_type: VerifyClientCertIfGiven\n  client_ca_file: {garbage}\n",
+        True,
+    ),
+    (
+        "secure TLS 1.2 suites",
+        T + "  cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_256_CBC_SHA,"
+        " TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256]\n",
+        True,
+    ),
+    ("TLS 1.3 suite", T + "  cipher_suites: [TLS_CHACHA20_POLY1305_SHA256]\n", True),
+    ("empty suite list", T + "  cipher_suites: []\n", True),
+    ("RC4 suite", T + "  cipher_suites: [TLS_RSA_WITH_RC4_128_SHA]\n", False),
+    ("3DES suite", T + "  cipher_suites: [TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA]\n", False),
+    ("CBC-SHA256 suite", T + "  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256]\n", False),
+    ("old ChaCha name", T + "  cipher_suites: [TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305]\n", False),
+    ("OpenSSL suite name", T + "  cipher_suites: [ECDHE-RSA-AES128-GCM-SHA256]\n", False),
+    ("suite as a number", T + "  cipher_suites: [5]\n", False),
+    ("suites as a string", T + "  cipher_suites: TLS_AES_128_GCM_SHA256\n", False),
+    ("every curve", T + "  curve_preferences: [CurveP256, CurveP384, CurveP521, X25519]\n", True),
+    ("curve P256", T + "  curve_preferences: [P256]\n", False),
+    ("curve secp384r1", T + "  curve_preferences: [secp384r1]\n", False),
+    ("curve X25519MLKEM768", T + "  curve_preferences: [X25519MLKEM768]\n", False),
+    ("prefer_server_cipher_suites", T + "  prefer_server_cipher_suites: false\n", True),
+    ("prefer as a number", T + "  prefer_server_cipher_suites: 1\n", False),
+    ("http2 yes", "http_server_config:\n  http2: yes\n", True),
+    ("http2 quoted", "http_server_config:\n  http2: 'yes'\n", False),
+    (
+        "allowed headers",
+        "http_server_config:\n  headers:\n    X-Frame-Options: deny\n"
+        "    Strict-Transport-Security: max-age=31536000\n",
+        True,
+    ),
+    (
+        "header as a number",
+        "http_server_config:\n  headers:\n    Strict-Transport-Security: 5\n",
+        True,
+    ),
+    ("header empty", "http_server_config:\n  headers:\n    Content-Security-Policy:\n", True),
+    ("header not allowed", "http_server_config:\n  headers:\n    Server: x\n", False),
+    ("header in lower case", "http_server_config:\n  headers:\n    x-frame-options: deny\n", False),
+    (
+        "header value not allowed",
+        "http_server_config:\n  headers:\n    X-Frame-Options: allow\n",
+        False,
+    ),
+    ("header as a list", "http_server_config:\n  headers:\n    X-XSS-Protection: [a]\n", False),
+    ("bcrypt user", "basic_auth_users:\n  prometheus: {hash}\n", True),
+    ("no users", "basic_auth_users: {{}}\n", True),
+    ("users as a list", "basic_auth_users: [a]\n", False),
+    ("plain password", "basic_auth_users:\n  a: s3cret\n", False),
+    ("null password", "basic_auth_users:\n  a:\n", False),
+    ("cost 03", "basic_auth_users:\n  a: $2b$03${tail}\n", False),
+    ("cost 32", "basic_auth_users:\n  a: $2b$32${tail}\n", False),
+    ("version 3", "basic_auth_users:\n  a: $3b$04${tail}\n", False),
+    ("version $2x$", "basic_auth_users:\n  a: $2x$04${tail}\n", True),
+    ("hash of 59 characters", "basic_auth_users:\n  a: '{short}'\n", True),
+    ("salt that is not base64", "basic_auth_users:\n  a: $2b$04${bang}\n", True),
+    ("user with a colon", "basic_auth_users:\n  'a:b': {hash}\n", True),
+    ("numeric user", "basic_auth_users:\n  1: {hash}\n", True),
+]
+
+
+@pytest.fixture(scope="module")
+def parity_files(tmp_path_factory: pytest.TempPathFactory, pki: Pki) -> dict[str, str]:
+    directory = tmp_path_factory.mktemp("parity")
+    for name in ("server.crt", "server.key", "ca.crt", "client.key"):
+        shutil.copy(pki.directory / name, directory / name)
+    (directory / "garbage.pem").write_text("not a certificate\n")
+    (directory / "config.yml").write_text(
+        "odin:\n  - name: odin\n    url: https://odin.example.com/api/v2\n"
+        "    username: u\n    password: p\n    service_providers: [a]\n"
+    )
+    hashed = bcrypt_hash("pw")
+    return {
+        "directory": str(directory),
+        "cert": "server.crt",
+        "key": "server.key",
+        "ca": "ca.crt",
+        "other_key": "client.key",
+        "garbage": "garbage.pem",
+        "hash": hashed,
+        "tail": hashed[7:],
+        "short": hashed[:59],
+        "bang": "!" * 53,
+    }
+
+
+def test_the_parity_table_is_large_and_has_both_outcomes() -> None:
+    assert len(PARITY) >= 30
+    assert {accepted for _, _, accepted in PARITY} == {True, False}
+    assert len({name for name, _, _ in PARITY}) == len(PARITY)
+
+
+@pytest.mark.parametrize(("name", "template", "accepted"), PARITY, ids=[p[0] for p in PARITY])
+def test_config_check_refuses_exactly_what_promtool_refuses(
+    parity_files: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    template: str,
+    accepted: bool,
+) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not found: install Debian's prometheus package (make test does)")
+    directory = Path(parity_files["directory"])
+    path = directory / f"{name.replace(' ', '-')}.yml"
+    path.write_text(template.format(**parity_files))
+    check = subprocess.run(
+        [promtool, "check", "web-config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert (check.returncode == 0) == accepted, f"promtool: {check.stdout}{check.stderr}"
+    status = main(
+        [
+            "--log.level=error",
+            "--config.check",
+            f"--config.file={directory / 'config.yml'}",
+            f"--web.config.file={path}",
+        ]
+    )
+    stderr = capsys.readouterr().err
+    assert (status == 0) == accepted, stderr
+    if not accepted:
+        assert status == 2
+        lines = stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("web config error: "), stderr
+        assert "s3cret" not in stderr
+
+
+def test_cipher_suites_are_honoured_up_to_tls_1_2(
+    simulator: Simulator, tmp_path: Path, pki: Pki
+) -> None:
+    document = tls_section(pki, cipher_suites=["TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"])
+    with serving(simulator, web_config(tmp_path, document)) as url:
+        port = int(url.rsplit(":", 1)[1])
+
+        def negotiated(ciphers: str) -> str | None:
+            context = ssl.create_default_context(cafile=pki.ca)
+            context.maximum_version = ssl.TLSVersion.TLSv1_2
+            context.set_ciphers(ciphers)
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+                try:
+                    with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                        cipher = tls.cipher()
+                        return cipher[0] if cipher else None
+                except ssl.SSLError:
+                    return None
+
+        assert negotiated("ECDHE-ECDSA-AES128-GCM-SHA256") is None
+        assert negotiated("ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256") == (
+            "ECDHE-ECDSA-AES256-GCM-SHA384"
+        )
+        assert tls_client(pki, url) == "TLSv1.3"  # TLS 1.3 suites are not configurable
