@@ -445,8 +445,9 @@ def _read_environment_once(session: requests.Session, base_url: str) -> None:
     session.trust_env = False
 
 
-def raise_for_status(response: UpstreamResponse) -> None:
-    """Turn an error status into an `UpstreamError` with the upstream's own explanation."""
+def raise_for_status(response: UpstreamResponse, explain: Callable[[Any], list[str]]) -> None:
+    """Turn an error status into an `UpstreamError` with the upstream's own explanation:
+    `explain` reads the vendor's error body (decoded JSON) into its messages."""
     if response.status < 400:
         return
     if response.status in (401, 403):
@@ -455,26 +456,19 @@ def raise_for_status(response: UpstreamResponse) -> None:
         reason = "rate_limited"
     else:
         reason = "http_error"
-    detail = f"HTTP {response.status}: {error_detail(response)}"
+    detail = f"HTTP {response.status}: {error_detail(response, explain)}"
     raise UpstreamError(reason, response.endpoint, detail, response.status)
 
 
-def error_detail(response: UpstreamResponse) -> str:
-    """The message of an Odin (`error`, `details`) or JSON:API (`errors[]`) error body."""
+def error_detail(response: UpstreamResponse, explain: Callable[[Any], list[str]]) -> str:
+    """The vendor's messages from an error body, or what came back when it is not JSON (a
+    proxy's HTML page) or says nothing."""
     try:
         body = json.loads(response.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return response.describe_body()
-    parts: list[str] = []
-    if isinstance(body, dict):
-        errors = body.get("errors")
-        first = errors[0] if isinstance(errors, list) and errors else None
-        source = first if isinstance(first, dict) else body
-        for key in ("error", "title", "detail", "details"):
-            value = source.get(key)
-            if isinstance(value, str) and value and value not in parts:
-                parts.append(value)
-    return "; ".join(parts)[:300] if parts else response.describe_body()
+    messages = [message for message in dict.fromkeys(explain(body)) if message]
+    return "; ".join(messages)[:300] if messages else response.describe_body()
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from exporter.config import DidwwTarget
 from exporter.deadline import Deadline
@@ -91,7 +92,7 @@ class DidwwClient:
                 "the account moved to API version 2026-11-19, which accepts only Bearer tokens",
                 response.status,
             )
-        raise_for_status(response)
+        raise_for_status(response, json_api_error_messages)
         return response
 
 
@@ -100,3 +101,13 @@ def _page_params(page_number: int, include: str | None) -> dict[str, str]:
     if include:
         params["include"] = include
     return params
+
+
+def json_api_error_messages(body: Any) -> list[str]:
+    """A JSON:API error body: `{"errors": [{"title", "detail", "code", "status"}]}`, all
+    fields optional (DIDWW's 429 body has no title); the first error is the one shown."""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    first = errors[0] if isinstance(errors, list) and errors else None
+    if not isinstance(first, dict):
+        return []
+    return [value for value in (first.get("title"), first.get("detail")) if isinstance(value, str)]

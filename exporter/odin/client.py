@@ -17,6 +17,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from exporter.config import OdinTarget
 from exporter.deadline import Deadline
@@ -189,7 +190,7 @@ class OdinClient:
                 response = self._session.request(
                     "GET", endpoint, params=params, deadline=deadline, headers=_bearer(retry_with)
                 )
-        raise_for_status(response)
+        raise_for_status(response, odin_error_messages)
         return response
 
     def _login(self, deadline: Deadline) -> str:
@@ -210,7 +211,7 @@ class OdinClient:
             raise UpstreamError(
                 "auth", LOGIN, f"login refused for user {self.target.username!r}", response.status
             )
-        raise_for_status(response)
+        raise_for_status(response, odin_error_messages)
         body = response.json()
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
@@ -221,3 +222,10 @@ class OdinClient:
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def odin_error_messages(body: Any) -> list[str]:
+    """Odin's error body: `{"error": "...", "status": 400, "details": "..."}`."""
+    if not isinstance(body, dict):
+        return []
+    return [value for value in (body.get("error"), body.get("details")) if isinstance(value, str)]
