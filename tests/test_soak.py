@@ -90,7 +90,10 @@ def test_soak_with_random_faults_leaks_nothing(simulator: Simulator) -> None:
         tracemalloc.stop()
     assert scrapes > 20
     assert threads_after == 0, "worker threads outlived their collections"
-    assert fds_after <= fds_before + 5
+    # Keep-alive pools may still grow towards their size after the warm-up (8 Odin and 4 DIDWW
+    # connections, two descriptors each with the simulator in this process); a descriptor
+    # leaked per scrape would exceed that many times over.
+    assert fds_after <= fds_before + 2 * (8 + 4), f"{fds_after} descriptors after {scrapes} scrapes"
     growth = heap_after - heap_before
     # A few kB per new label set of the request counters is expected once; retaining each
     # collection (a leak) costs over 10 kB per scrape.
