@@ -99,7 +99,7 @@ def speed_up_row(
         seconds(total),
         f"exporter: warm {seconds(exporter.warm)}, cold {seconds(exporter.cold)}",
         f"{after_login / exporter.warm:.1f}x faster warm ({total / exporter.cold:.1f}x cold)",
-        f"exporter ≥ {target:.0f}x faster",
+        f"exporter ≥ {target:g}x faster",
         after_login / exporter.warm >= target,
     )
 
