@@ -40,14 +40,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# promtool and prometheus (Debian's `prometheus` package), amtool (`prometheus-alertmanager`) and
-# systemd-analyze are used by the suite; install them when missing and permitted. Tests that
-# still lack them say so when skipped.
+# promtool and prometheus (Debian's `prometheus` package), amtool (`prometheus-alertmanager`),
+# systemd-analyze and chromium (the status page's browser test) are used by the suite; install
+# them when missing and permitted. Tests that still lack them say so when skipped.
 test-tools:
 	@missing=""; \
 	command -v promtool >/dev/null && command -v prometheus >/dev/null || missing="$$missing prometheus"; \
 	command -v amtool >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "installing:$$missing"; \

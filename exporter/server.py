@@ -10,14 +10,13 @@ The HTTP server that runs this app is `exporter.http_server`.
 
 from __future__ import annotations
 
-import html
 import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import parse_qs
 
 from exporter import __version__
 from exporter.config import ConfigError
@@ -25,6 +24,7 @@ from exporter.deadline import Deadline
 from exporter.exporter import Exporter
 from exporter.http_request import RECEIVED_AT
 from exporter.negotiation import gzip_accepted, negotiate
+from exporter.status_page import render_status_page
 from exporter.web_config import REALM, BasicAuth
 
 log = logging.getLogger(__name__)
@@ -191,18 +191,10 @@ class ExporterApp:
         return Response("200 OK", "text/plain; charset=utf-8", b"config reloaded\n")
 
     def _landing_page(self, environ: dict[str, Any], query: dict[str, list[str]]) -> Response:
-        targets = "".join(
-            f'<li><a href="probe?target={quote(name)}">{html.escape(name)}</a></li>'
-            for name in self._exporter.target_names
-        )
-        page = (
-            "<!DOCTYPE html><html><head><title>Trunk Capacity Exporter</title></head><body>"
-            f"<h1>Trunk Capacity Exporter</h1><p>Version {html.escape(__version__)}</p>"
-            '<ul><li><a href="metrics">Metrics</a> (every target)</li>'
-            '<li><a href="-/healthy">Health</a></li></ul>'
-            f"<h2>Targets</h2><ul>{targets}</ul></body></html>"
-        )
-        return Response("200 OK", "text/html; charset=utf-8", page.encode())
+        statuses = self._exporter.status()
+        page = render_status_page(statuses, self._exporter.reload_state, __version__, time.time())
+        # The state changes with every scrape: a cached copy would show an old one.
+        return Response("200 OK", "text/html; charset=utf-8", page, [("Cache-Control", "no-store")])
 
 
 def _close(body: Iterable[bytes]) -> None:
