@@ -323,3 +323,12 @@ def test_a_phone_sized_headless_chromium_shows_the_down_target(
     assert "1 up, 1 down" in dom
     assert screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert screenshot.stat().st_size > 5000  # a rendered page, not an empty canvas
+
+
+def test_the_served_page_shows_a_failed_reload(simulator: Simulator) -> None:
+    exporter = Exporter(simulator_config(simulator))
+    exporter.reload_failed()
+    with serving(exporter) as url:
+        response = requests.get(f"{url}/", timeout=5)
+    assert "The last config reload failed" in response.text
+    assert "2 targets: 2 not yet collected" in response.text
