@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote, urlsplit
 
 from exporter.target_source import TargetStatus
@@ -151,8 +151,8 @@ def _target_card(status: TargetStatus, now: float) -> str:
         ("Upstream", e(url_origin(status.url))),
         ("State", f'<span class="state">{e(label)}</span>'),
         ("Last error", _last_error(status, now)),
-        ("Last success", _or(status.last_success, lambda at: format_time(at, now), "never")),
-        ("Data age", _or(status.data_age, format_duration, "none")),
+        ("Last success", _last_success(status, now)),
+        ("Data age", _data_age(status)),
     ]
     if status.last is not None and (status.last.snapshot.up or status.last.snapshot.counts):
         rows.append(("Found", e(_counts(status.last.snapshot.counts))))
@@ -164,8 +164,25 @@ def _target_card(status: TargetStatus, now: float) -> str:
     )
 
 
-def _or(value: float | None, show: Callable[[float], str], missing: str) -> str:
-    return missing if value is None else html.escape(show(value))
+def _last_success(status: TargetStatus, now: float) -> str:
+    if status.last_success is None:
+        return "never"
+    return html.escape(format_time(status.last_success, now))
+
+
+def _data_age(status: TargetStatus) -> str:
+    """The last collection's age and, where parts are refreshed at their own pace (Odin's
+    `refresh:`), the oldest data of each kind it served, as old as they are now."""
+    age = status.data_age
+    if age is None or status.last is None:
+        return "none"
+    kinds = sorted(status.last.snapshot.ages.items())
+    by_kind = "<br>".join(
+        html.escape(f"{kind.replace('_', ' ')}: {format_duration(age + seconds)}")
+        for kind, seconds in kinds
+    )
+    text = html.escape(format_duration(age))
+    return f"{text}<br>{by_kind}" if by_kind else text
 
 
 def _last_error(status: TargetStatus, now: float) -> str:

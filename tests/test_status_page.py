@@ -81,12 +81,13 @@ def status(
     error: CollectionError | None = None,
     counts: dict[str, int] | None = None,
     age: float = 12.0,
+    ages: dict[str, float] | None = None,
 ) -> TargetStatus:
     """A target's status as if its last collection finished `age` seconds ago."""
     errors = (error,) if error else ()
     last = None
     if up is not None:
-        snapshot = Snapshot(name, up, complete and up, (), errors, counts or {})
+        snapshot = Snapshot(name, up, complete and up, (), errors, counts or {}, ages or {})
         last = Collection(snapshot, NOW - age, time.monotonic() - age, 0.5)
     return TargetStatus(
         name,
@@ -136,6 +137,15 @@ def test_counts_data_age_last_success_and_links() -> None:
     assert page.scripts == 0
     assert b'name="viewport"' in page_bytes
     assert b"Version 1.2.3" in page_bytes
+
+
+def test_data_age_shows_each_kind_refreshed_at_its_own_pace() -> None:
+    ages = {"reports": 180.0, "trunk_group_lists": 600.0, "trunk_group_details": 0.0}
+    page = parse(render_status_page([status(age=30, ages=ages)], RELOADED, "1", NOW))
+    assert (
+        "Data age\n30 s\nreports: 3 min 30 s\ntrunk group details: 30 s\n"
+        "trunk group lists: 10 min 30 s"
+    ) in page.cards["odin-a"]
 
 
 def test_a_partial_collection_is_not_shown_as_plainly_up() -> None:
@@ -267,6 +277,7 @@ def test_the_served_page_shows_a_down_target_and_asks_no_upstream(simulator: Sim
     assert page.classes == {"odin-demo": "up", "didww-demo": "down"}
     assert "HTTP 503" in page.cards["didww-demo"]
     assert "service providers" in page.cards["odin-demo"]
+    assert "trunk group details:" in page.cards["odin-demo"]  # ages by refresh kind
     for secret in (simulator.odin_password, simulator.didww_api_key):
         assert secret not in response.text
 
