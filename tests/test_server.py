@@ -38,6 +38,7 @@ from exporter.negotiation import (
 )
 from exporter.server import ExporterApp, ScrapeTimeouts
 from exporter.simulator import Fault, Simulator
+from exporter.target_source import TargetStatus
 from tests.helpers import serving, serving_app, simulator_config
 
 REPORTS = "/service-providers/trunk-groups/call-capacity/reports"
@@ -572,9 +573,13 @@ class StubExporter:
     """Stands in for the Exporter: counts scrapes, answers with a fixed exposition."""
 
     target_names = ("odin-a",)
+    reload_state = (True, 0.0)
 
     def __init__(self) -> None:
         self.scrapes = 0
+
+    def status(self) -> list[TargetStatus]:
+        return [TargetStatus("odin-a", "odin", "https://odin.example", None, None, None)]
 
     def has_target(self, name: str) -> bool:
         return name in self.target_names
