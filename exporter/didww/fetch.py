@@ -23,8 +23,8 @@ import logging
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import replace
-from typing import TypeVar
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from exporter.config import DidwwTarget
 from exporter.deadline import Deadline
@@ -122,6 +122,21 @@ class _Collected:
             return [pages[number] for number in sorted(pages)]
 
 
+@dataclass(frozen=True)
+class _Run:
+    """One collection in progress: its worker pool, builder, what arrived, and its deadline.
+    Every DIDWW task concerns the whole account."""
+
+    fan_out: FanOut
+    builder: SnapshotBuilder
+    collected: _Collected
+    deadline: Deadline
+
+    def submit(self, task: Callable[..., None], *args: Any) -> None:
+        """Run `task(self, *args)` on the pool."""
+        self.fan_out.submit(self.builder.task(TARGET, task), self, *args)
+
+
 class DidwwFetcher:
     """Collects snapshots of one DIDWW account; owns its client."""
 
@@ -136,6 +151,7 @@ class DidwwFetcher:
         builder = SnapshotBuilder(self._target.name, UP_FAMILIES, deadline)
         collected = _Collected()
         with FanOut(self._target.max_concurrency, f"didww-{self._target.name}") as fan_out:
+            run = _Run(fan_out, builder, collected, deadline)
             collections = (
                 (CAPACITY_POOLS, None),
                 (SHARED_CAPACITY_GROUPS, "capacity_pool"),
@@ -143,153 +159,78 @@ class DidwwFetcher:
                 (VOICE_IN_TRUNK_GROUPS, None),
             )
             for endpoint, include in collections:
-                fan_out.submit(
-                    builder.task(TARGET, self._collect_collection),
-                    fan_out,
-                    builder,
-                    collected,
-                    endpoint,
-                    include,
-                    deadline,
-                )
-            fan_out.submit(builder.task(TARGET, self._collect_balance), collected, deadline)
-            fan_out.submit(
-                builder.task(TARGET, self._collect_voice_out_trunks),
-                fan_out,
-                builder,
-                collected,
-                deadline,
-            )
+                run.submit(self._collect_collection, endpoint, include)
+            run.submit(self._collect_balance)
+            run.submit(self._collect_voice_out_trunks)
             finished = fan_out.wait(deadline)
         # What arrived is kept even when the deadline came first.
         builder.run(TARGET, self._keep_account, builder, collected)
         return builder.build(deadline_missed=not finished)
 
-    def _collect_balance(self, collected: _Collected, deadline: Deadline) -> None:
-        collected.set_balance(self._client.fetch_balance(deadline))
+    def _collect_balance(self, run: _Run) -> None:
+        run.collected.set_balance(self._client.fetch_balance(run.deadline))
 
-    def _collect_collection(
-        self,
-        fan_out: FanOut,
-        builder: SnapshotBuilder,
-        collected: _Collected,
-        endpoint: str,
-        include: str | None,
-        deadline: Deadline,
-    ) -> None:
-        first = self._client.fetch_page(endpoint, 1, deadline, include)
-        self._collect_other_pages(fan_out, builder, collected, endpoint, include, first, deadline)
+    def _collect_collection(self, run: _Run, endpoint: str, include: str | None) -> None:
+        first = self._client.fetch_page(endpoint, 1, run.deadline, include)
+        self._collect_other_pages(run, endpoint, include, first)
 
-    def _collect_voice_out_trunks(
-        self,
-        fan_out: FanOut,
-        builder: SnapshotBuilder,
-        collected: _Collected,
-        deadline: Deadline,
-    ) -> None:
-        first = self._client.fetch_voice_out_trunks_page(1, deadline)
-        collected.set_outbound_enabled(first is not None)
+    def _collect_voice_out_trunks(self, run: _Run) -> None:
+        first = self._client.fetch_voice_out_trunks_page(1, run.deadline)
+        run.collected.set_outbound_enabled(first is not None)
         if first is not None:
-            self._collect_other_pages(
-                fan_out, builder, collected, VOICE_OUT_TRUNKS, None, first, deadline
-            )
+            self._collect_other_pages(run, VOICE_OUT_TRUNKS, None, first)
 
     def _collect_other_pages(
-        self,
-        fan_out: FanOut,
-        builder: SnapshotBuilder,
-        collected: _Collected,
-        endpoint: str,
-        include: str | None,
-        first: Page,
-        deadline: Deadline,
+        self, run: _Run, endpoint: str, include: str | None, first: Page
     ) -> None:
         """Keep the first page, then fetch the rest: concurrently when their number is known."""
-        self._keep_page(fan_out, builder, collected, endpoint, 1, first, deadline)
+        self._keep_page(run, endpoint, 1, first)
         last = _announced_last_page(first)
         if last is None:
-            self._follow_next_links(fan_out, builder, collected, endpoint, include, first, deadline)
+            self._follow_next_links(run, endpoint, include, first)
             return
-        self._warn_if_next_link_goes_back(collected, endpoint, 1, first)
+        self._warn_if_next_link_goes_back(run.collected, endpoint, 1, first)
         if last > MAX_PAGES:
-            builder.fail(
+            run.builder.fail(
                 CollectionError(
                     "invalid_response", endpoint, f"{last} pages announced, reading {MAX_PAGES}"
                 )
             )
         for number in range(2, min(last, MAX_PAGES) + 1):
-            fan_out.submit(
-                builder.task(TARGET, self._collect_page),
-                fan_out,
-                builder,
-                collected,
-                endpoint,
-                include,
-                number,
-                deadline,
-            )
+            run.submit(self._collect_page, endpoint, include, number)
 
-    def _collect_page(
-        self,
-        fan_out: FanOut,
-        builder: SnapshotBuilder,
-        collected: _Collected,
-        endpoint: str,
-        include: str | None,
-        number: int,
-        deadline: Deadline,
-    ) -> None:
-        page = self._client.fetch_page(endpoint, number, deadline, include)
-        self._keep_page(fan_out, builder, collected, endpoint, number, page, deadline)
-        self._warn_if_next_link_goes_back(collected, endpoint, number, page)
+    def _collect_page(self, run: _Run, endpoint: str, include: str | None, number: int) -> None:
+        page = self._client.fetch_page(endpoint, number, run.deadline, include)
+        self._keep_page(run, endpoint, number, page)
+        self._warn_if_next_link_goes_back(run.collected, endpoint, number, page)
 
-    def _keep_page(
-        self,
-        fan_out: FanOut,
-        builder: SnapshotBuilder,
-        collected: _Collected,
-        endpoint: str,
-        number: int,
-        page: Page,
-        deadline: Deadline,
-    ) -> None:
+    def _keep_page(self, run: _Run, endpoint: str, number: int, page: Page) -> None:
         """Keep a page; a page of groups also starts counting its groups' DIDs."""
         for problem in page.problems:
-            builder.fail(CollectionError("invalid_response", endpoint, problem))
-        collected.add_page(endpoint, number, page)
+            run.builder.fail(CollectionError("invalid_response", endpoint, problem))
+        run.collected.add_page(endpoint, number, page)
         if endpoint != SHARED_CAPACITY_GROUPS:
             return
         for resource in page.data:
-            if collected.claim_group(resource.id):
-                fan_out.submit(
-                    builder.task(TARGET, self._count_dids), collected, resource.id, deadline
-                )
+            if run.collected.claim_group(resource.id):
+                run.submit(self._count_dids, resource.id)
 
-    def _count_dids(self, collected: _Collected, group_id: str, deadline: Deadline) -> None:
-        collected.set_did_count(group_id, self._client.count_dids(group_id, deadline))
+    def _count_dids(self, run: _Run, group_id: str) -> None:
+        run.collected.set_did_count(group_id, self._client.count_dids(group_id, run.deadline))
 
-    def _follow_next_links(
-        self,
-        fan_out: FanOut,
-        builder: SnapshotBuilder,
-        collected: _Collected,
-        endpoint: str,
-        include: str | None,
-        page: Page,
-        deadline: Deadline,
-    ) -> None:
+    def _follow_next_links(self, run: _Run, endpoint: str, include: str | None, page: Page) -> None:
         number, current = 1, page
         while current.next_page is not None and self._next_link_moves_forward(
-            builder, collected, endpoint, number, current
+            run.builder, run.collected, endpoint, number, current
         ):
-            if collected.page_count(endpoint) >= MAX_PAGES:
-                builder.fail(
+            if run.collected.page_count(endpoint) >= MAX_PAGES:
+                run.builder.fail(
                     CollectionError("invalid_response", endpoint, f"more than {MAX_PAGES} pages")
                 )
                 return
             number = current.next_page
-            current = self._client.fetch_page(endpoint, number, deadline, include)
-            self._keep_page(fan_out, builder, collected, endpoint, number, current, deadline)
+            current = self._client.fetch_page(endpoint, number, run.deadline, include)
+            self._keep_page(run, endpoint, number, current)
 
     def _keep_account(self, builder: SnapshotBuilder, collected: _Collected) -> None:
         """Parse what arrived into the account's one part."""
