@@ -25,6 +25,7 @@ def generator(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_committed_files_are_the_mixin_output():
     result = generator("--check")
     assert result.returncode == 0, "run `make mixin`:\n" + result.stderr

@@ -327,6 +327,7 @@ def answer_of(app: ExporterApp, path: str, query: str = "") -> tuple[str, bytes]
     return status[0], body
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(sp_name=names, group_name=names, pool_name=names, pool_id=names)
 def test_no_upstream_string_makes_a_scrape_fail(

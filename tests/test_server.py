@@ -443,6 +443,7 @@ def test_a_client_leaving_mid_stream_closes_the_generator() -> None:
         assert requests.get(url, timeout=5, stream=True).status_code == 200
 
 
+@pytest.mark.slow
 def test_a_slow_reader_is_cut_off_at_the_write_timeout() -> None:
     """200 MB offered, read steadily at about 10 MB/s: each write goes through in time, but the
     whole answer may not take longer than --web.write-timeout (the time is taken where the
