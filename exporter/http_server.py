@@ -212,6 +212,9 @@ class HttpServer:
         else:
             await asyncio.sleep(_RESOURCE_BACKOFF)  # nothing to free: wait, never spin
 
+    def _stopping(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
+
     def _close(self, connection: _Connection) -> None:
         """Cancel the connection's task; its `finally` releases the socket and the slot."""
         self._idle.pop(connection, None)
@@ -299,8 +302,8 @@ class HttpServer:
             scheme = "https" if self._ssl else "http"
             environ = wsgi_environ(request, sock.getsockname(), address, scheme, received_at)
             keep_alive = await self._run(environ, request, writer)
-            if not keep_alive:
-                return
+            if not keep_alive or self._stopping():
+                return  # at shutdown an answer in progress ends its connection
             self._idle[connection] = None
             self._room_changed()
             # Between requests the wait for the whole next head is the idle timeout.
