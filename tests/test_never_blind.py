@@ -460,6 +460,7 @@ def test_an_upstream_trickling_its_headers_leaks_nothing_over_20_scrapes(
     assert trickling.open <= 1, "every connection the trickling upstream saw was closed"
 
 
+@pytest.mark.slow
 def test_a_hanging_name_lookup_is_a_timeout_inside_the_deadline(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

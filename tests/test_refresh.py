@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from prometheus_client.metrics_core import Metric
 
 from exporter.config import RefreshIntervals
@@ -80,6 +81,7 @@ def test_in_steady_state_a_scrape_reads_one_detail_per_trunk_group_and_nothing_e
     assert kind_age(families, "trunk_group_details") == 0
 
 
+@pytest.mark.slow
 def test_a_failed_refresh_is_an_error_and_the_kept_report_is_served_beside_it(
     simulator: Simulator,
 ) -> None:
@@ -109,6 +111,7 @@ def test_a_failed_refresh_is_an_error_and_the_kept_report_is_served_beside_it(
     assert kind_age(families, "reports") >= 0.3
 
 
+@pytest.mark.slow
 def test_with_every_interval_at_zero_every_scrape_reads_everything(simulator: Simulator) -> None:
     refresh = RefreshIntervals(0.0, 0.0, 0.0)
     exporter = Exporter(simulator_config(simulator, refresh=refresh))

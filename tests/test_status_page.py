@@ -256,6 +256,7 @@ def test_the_repository_link_is_the_projects_homepage() -> None:
     assert (ROOT / "grafana" / "dashboards").is_dir()
 
 
+@pytest.mark.slow
 def test_the_served_page_shows_a_down_target_and_asks_no_upstream(simulator: Simulator) -> None:
     with serving(Exporter(simulator_config(simulator))) as url:
         assert requests.get(f"{url}/metrics", timeout=10).status_code == 200
