@@ -6,7 +6,8 @@ a DIDWW account's data), already rendered as exposition lines, or records an err
 to the part it belongs to or to the whole target. `build` then applies the rule, the same for
 every vendor:
 
-- a part is up when its main answer arrived and no error is scoped to it;
+- a part is up when its main answer arrived (`add_part(..., main=True)`) and no error is
+  scoped to it;
 - the target is up when no error is scoped to the whole target and at least one part's main
   answer arrived (or the target has no parts at all);
 - the collection is complete (a success, for `last_success_timestamp_seconds`) when the target
@@ -110,11 +111,6 @@ class SnapshotBuilder:
             self._parts.append(part)
             if main:
                 self._available.add(part.scope)
-
-    def mark_available(self, scope: str) -> None:
-        """The scope's main answer arrived, with nothing to expose (a definite "no")."""
-        with self._lock:
-            self._available.add(scope)
 
     def count(self, what: str, number: int = 1) -> None:
         with self._lock:
