@@ -17,6 +17,8 @@ def demo_config(simulator: Simulator) -> Config:
                 password=Secret(simulator.odin_password),
                 discover=True,
                 trunk_groups=True,
+                # The simulator serves nobody else: no need to spare it.
+                rate_limit=0.0,
             ),
         ),
         didww=(
