@@ -89,37 +89,16 @@ def exporter_process(*flags: str, nofile: int | None = None) -> Iterator[Process
     ]
     if nofile is not None:
         args = ["--web.max-connections=100000", *args]
-    process = start_exporter_limited(args, port, nofile)
+    process = start_exporter(
+        args,
+        wait_url=f"http://127.0.0.1:{port}/-/healthy",
+        prefix=() if nofile is None else ("prlimit", f"--nofile={nofile}"),
+    )
     try:
         yield Process(process.pid, f"http://127.0.0.1:{port}", port)
     finally:
         stderr = stop(process)
         assert "Traceback" not in stderr, stderr[-2000:]
-
-
-def start_exporter_limited(args: list[str], port: int, nofile: int | None) -> subprocess.Popen:
-    if nofile is None:
-        return start_exporter(args, wait_url=f"http://127.0.0.1:{port}/-/healthy")
-    command = [
-        "prlimit",
-        f"--nofile={nofile}",
-        sys.executable,
-        "-m",
-        "exporter",
-        *args,
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/-/healthy", timeout=1).ok:
-                return process
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"exporter did not start: {process.communicate()[1]}")
-        time.sleep(0.1)
 
 
 def idle_connections(port: int, count: int, stack: ExitStack) -> list[socket.socket]:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -75,37 +75,15 @@ def running(simulator: Simulator, tmp_path: Path) -> Iterator[RunningExporter]:
     config.write_text(config_text(simulator))
     port = free_port()
     env = {
-        **os.environ,
         "TEST_ODIN_PASSWORD": simulator.odin_password,
         "TEST_DIDWW_KEY": simulator.didww_api_key,
     }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "exporter",
-            "--config.file",
-            str(config),
-            "--web.listen-address",
-            f"127.0.0.1:{port}",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if requests.get(f"{url}/-/healthy", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"exporter did not start: {process.communicate()[1]}")
-        time.sleep(0.1)
+    process = start_exporter(
+        ["--config.file", str(config), "--web.listen-address", f"127.0.0.1:{port}"],
+        env=env,
+        wait_url=f"{url}/-/healthy",
+    )
     try:
         yield RunningExporter(process, url, config)
     finally:
@@ -182,11 +160,15 @@ def test_logs_never_contain_secrets(running: RunningExporter, simulator: Simulat
 
 
 def start_exporter(
-    args: list[str], env: dict[str, str] | None = None, wait_url: str | None = None
+    args: list[str],
+    env: dict[str, str] | None = None,
+    wait_url: str | None = None,
+    prefix: Sequence[str] = (),
 ) -> subprocess.Popen[str]:
-    """The exporter as a process; waits until `wait_url` answers when given."""
+    """The exporter as a process (behind `prefix`, e.g. prlimit); waits until `wait_url`
+    answers 200 when given."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "exporter", *args],
+        [*prefix, sys.executable, "-m", "exporter", *args],
         env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
