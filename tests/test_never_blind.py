@@ -41,6 +41,15 @@ def scrape_families(exporter: Exporter, seconds: float = 5.0) -> dict[str, Metri
     return parsed_families(exporter.scrape(Deadline(seconds)).chunks(openmetrics=False))
 
 
+def scrape_once(config: Config) -> dict[str, Metric]:
+    """One scrape of a fresh exporter, parsed; the exporter is closed after it."""
+    exporter = Exporter(config)
+    try:
+        return scrape_families(exporter)
+    finally:
+        exporter.close()
+
+
 def errors(families: dict[str, Metric], target: str, reason: str) -> float | None:
     return sample_value(
         families, "trunk_capacity_exporter_collect_errors_total", target=target, reason=reason
@@ -85,11 +94,7 @@ def test_an_exception_in_any_task_is_an_internal_error_that_downs_its_part(
         return original(self, *args)
 
     monkeypatch.setattr(client, method, crash)
-    exporter = Exporter(simulator_config(simulator))
-    try:
-        families = scrape_families(exporter)
-    finally:
-        exporter.close()
+    families = scrape_once(simulator_config(simulator))
     target = DIDWW if scope == "didww" else ODIN
     assert errors(families, target, "internal") == 1
     if scope == "sp":
@@ -109,11 +114,7 @@ def test_deeply_nested_json_is_an_invalid_response_not_an_empty_account(
     simulator: Simulator,
 ) -> None:
     simulator.inject(Fault(api="didww", path="/capacity_pools", kind="deep_json"))
-    exporter = Exporter(simulator_config(simulator))
-    try:
-        families = scrape_families(exporter)
-    finally:
-        exporter.close()
+    families = scrape_once(simulator_config(simulator))
     assert sample_value(families, "didww_up", target=DIDWW) == 0
     assert errors(families, DIDWW, "invalid_response") == 1
     assert errors(families, DIDWW, "internal") == 0
@@ -147,11 +148,7 @@ def test_a_403_to_a_fresh_token_is_a_permission_error_without_further_logins(
     simulator.inject(
         Fault(api="odin", path=REPORTS, match={"serviceProviderId": "ent.acme"}, status=403)
     )
-    exporter = Exporter(simulator_config(simulator))
-    try:
-        families = scrape_families(exporter)
-    finally:
-        exporter.close()
+    families = scrape_once(simulator_config(simulator))
     assert simulator.stats.logins == 1
     assert sp_up(families, "ent.acme") == 0
     assert sp_up(families, "ent.globex") == 1
@@ -265,11 +262,7 @@ def test_the_older_report_shape_reads_each_trunk_groups_detail() -> None:
         service_providers=("sp.old",),
         trunk_groups=True,
     )
-    exporter = Exporter(Config(odin=(target,)))
-    try:
-        families = scrape_families(exporter)
-    finally:
-        exporter.close()
+    families = scrape_once(Config(odin=(target,)))
     assert detail.call_count == 1
     labels = {"target": "old", "service_provider": "sp.old", "group": "g1", "trunk_group": "tg-old"}
     calls = "odin_trunk_group_active_calls"
