@@ -28,7 +28,8 @@ class _Compressed:
     prefix: CompressedPrefix
 
 
-Key = tuple[tuple[str, ...], bool]  # the scrape's targets, and whether OpenMetrics
+# The scrape's targets, its links (they are part of the data), and whether OpenMetrics.
+Key = tuple[tuple[str, ...], tuple[Link, ...], bool]
 
 
 class GzipCache:
@@ -78,7 +79,7 @@ class Scrape:
         data = coalesce(self._data(openmetrics))
         if not gzip:
             return self._then_own(data, openmetrics)
-        key = (tuple(outcome.name for outcome in self.outcomes), openmetrics)
+        key = (tuple(outcome.name for outcome in self.outcomes), tuple(self.links), openmetrics)
         collections = tuple(o.collection for o in self.outcomes if o.collection is not None)
         if not all(outcome.reusable for outcome in self.outcomes):
             self.cache.forget(key)  # its collections are gone: do not keep them alive

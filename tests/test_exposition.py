@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import math
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,6 +15,7 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from exporter.config import Link
 from exporter.deadline import Deadline
 from exporter.exporter import Exporter
 from exporter.exposition import Family, PartWriter, coalesce, data_chunks, gzip_from, gzip_stream
@@ -151,3 +153,21 @@ def test_a_whole_scrape_round_trips_through_prometheus_clients_parser_and_render
     registry = CollectorRegistry(auto_describe=False)
     registry.register(Families(families))  # type: ignore[arg-type]
     assert generate_text(registry) == text
+
+
+def test_a_reload_that_changes_the_links_is_not_served_from_the_compressed_data() -> None:
+    link = Link("odin-demo", "ent.acme", "didww-demo", "acme-hq-pbx", "Main office")
+    with Simulator() as simulator:
+        config = simulator_config(simulator, min_interval=60.0)
+        exporter = Exporter(config)
+        try:
+            # /probe of the Odin target: the only one kept for min_interval in this config.
+            first = exporter.scrape(Deadline(5), target="odin-demo")
+            b"".join(first.chunks(openmetrics=False, gzip=True))
+            exporter.apply_config(replace(config, links=(link,)))
+            second = exporter.scrape(Deadline(5), target="odin-demo")
+            answer = second.chunks(openmetrics=False, gzip=True)
+            text = gzip.decompress(b"".join(answer))
+        finally:
+            exporter.close()
+    assert b'trunk_capacity_link_info{capacity_group="Main office"' in text
