@@ -107,3 +107,16 @@ def test_a_failing_task_is_logged_and_does_not_hold_up_wait(
         assert fan_out.wait(Deadline(5))
 
     assert "collection task failed" in caplog.text
+
+
+def test_every_worker_is_running_before_the_first_task_and_ends_after_close() -> None:
+    def workers() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith("prestart_")]
+
+    fan_out = FanOut(5, "prestart")
+
+    assert len(workers()) == 5  # started up front, not one per submitted task
+    fan_out.close()
+    for worker in workers():
+        worker.join(timeout=5)
+    assert workers() == []
