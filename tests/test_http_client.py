@@ -1,7 +1,9 @@
-"""The upstream session takes its proxy settings from the environment, once, when it is made."""
+"""The upstream session: proxy settings from the environment, taken once when it is made;
+its requests' headers, bodies and URLs, as requests would prepare them."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,6 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exporter.config import TlsSettings
 from exporter.deadline import Deadline
@@ -93,3 +98,108 @@ def test_no_proxy_sends_requests_straight_to_the_upstream(
         assert get_groups(upstream_url + "/api/v2") == 200
 
     assert seen == ["/api/v2/groups?serviceProviderId=sp1"]
+
+
+@contextmanager
+def echo_server() -> Iterator[tuple[str, list[tuple[str, str, dict[str, str], bytes]]]]:
+    """A loopback server answering `{}`; yields its URL and each request's method, target,
+    headers and body."""
+    seen: list[tuple[str, str, dict[str, str], bytes]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            seen.append((self.command, self.path, dict(self.headers.items()), body))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        do_POST = do_GET
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_requests_carry_the_session_headers_and_a_json_body() -> None:
+    with echo_server() as (url, seen):
+        session = UpstreamSession(
+            target="odin-test",
+            base_url=url + "/api/v2",
+            timeout=5.0,
+            max_concurrency=2,
+            rate_limit=0.0,
+            tls=TlsSettings(),
+            telemetry=Telemetry(),
+            headers={"Api-Key": "k"},
+        )
+        try:
+            session.request("GET", "/groups", params={"a": "b c"}, deadline=Deadline(5))
+            session.request(
+                "POST",
+                "/auth/token",
+                json_body={"username": "ü"},
+                headers={"X-Extra": "1"},
+                deadline=Deadline(5),
+            )
+        finally:
+            session.close()
+
+    (get_method, get_path, get_headers, get_body), (_, post_path, post_headers, post_body) = seen
+    assert (get_method, get_path, get_body) == ("GET", "/api/v2/groups?a=b+c", b"")
+    assert get_headers["User-Agent"].startswith("trunk-capacity-exporter/")
+    assert get_headers["Api-Key"] == "k"
+    assert "gzip" in get_headers["Accept-Encoding"]
+    assert "Content-Length" not in get_headers
+    assert post_path == "/api/v2/auth/token"
+    assert post_headers["Content-Type"] == "application/json"
+    assert post_headers["X-Extra"] == "1" and post_headers["Api-Key"] == "k"
+    assert int(post_headers["Content-Length"]) == len(post_body)
+    assert json.loads(post_body) == {"username": "ü"}
+
+
+_BASE_URLS = st.sampled_from(
+    (
+        "http://odin.example/api/v2",
+        "https://odin.example:8443/odin/api/v2",
+        "http://[::1]:8080/didww/v3",
+        "http://odin.example/api v2",
+        "http://odin.example/api?tenant=a",
+    )
+)
+_PARAM_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    base_url=_BASE_URLS,
+    endpoint=st.sampled_from(("/groups", "/service-providers/trunk-groups", "/dids")),
+    params=st.dictionaries(_PARAM_TEXT, _PARAM_TEXT, max_size=4),
+)
+def test_urls_are_what_requests_would_prepare(
+    base_url: str, endpoint: str, params: dict[str, str]
+) -> None:
+    session = UpstreamSession(
+        target="t",
+        base_url=base_url,
+        timeout=5.0,
+        max_concurrency=1,
+        rate_limit=0.0,
+        tls=TlsSettings(),
+        telemetry=Telemetry(),
+    )
+    expected = requests.Request("GET", base_url + endpoint, params=params).prepare().url
+
+    assert session.url(endpoint, params) == expected
