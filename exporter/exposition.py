@@ -15,6 +15,7 @@ are few, and still rendered by prometheus_client itself.
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -102,7 +103,7 @@ class PartWriter:
 
     def _append(self, name: str, labels: str, value: float) -> None:
         text = self._value_text.get(value)
-        if text is None or value == 0:  # 0.0 and -0.0 are one key but two texts
+        if text is None or (value == 0 and text != _zero_text(value)):
             text = floatToGoString(value)
             if value == value:  # NaN is never found again: not worth a key
                 self._value_text[value] = text
@@ -117,19 +118,25 @@ class PartWriter:
         return {name: "".join(lines).encode() for name, lines in self._lines.items()}
 
 
+def _zero_text(zero: float) -> str:
+    """0.0 and -0.0 are one dictionary key but two texts."""
+    return "-0.0" if math.copysign(1.0, zero) < 0 else "0.0"
+
+
 def data_chunks(
     families: Sequence[Family], parts: Sequence[Mapping[str, bytes]], openmetrics: bool
 ) -> Iterator[bytes]:
     """Each family that has samples: its header, then its lines from every part in order."""
-    for family in families:
-        first = True
-        for lines in parts:
-            chunk = lines.get(family.name)
+    by_family: dict[str, list[bytes]] = {family.name: [] for family in families}
+    for lines in parts:
+        for name, chunk in lines.items():
             if chunk:
-                if first:
-                    yield family.header(openmetrics)
-                    first = False
-                yield chunk
+                by_family[name].append(chunk)
+    for family in families:
+        chunks = by_family[family.name]
+        if chunks:
+            yield family.header(openmetrics)
+            yield from chunks
 
 
 def own_metrics(registry: CollectorRegistry, openmetrics: bool) -> bytes:
