@@ -416,7 +416,9 @@ class UpstreamSession:
         request.method = method
         request.url = self.url(endpoint, params)
         request.headers = CaseInsensitiveDict(self._headers)
-        request.headers.update(headers or {})
+        for name, value in (headers or {}).items():
+            _check_header(endpoint, name, value)
+            request.headers[name] = value
         if json_body is not None:
             request.body = json.dumps(json_body, allow_nan=False).encode()
             request.headers["Content-Type"] = "application/json"
@@ -469,6 +471,17 @@ class UpstreamSession:
             detail = f"reading the body failed: {type(error).__name__}"
             raise UpstreamError("connection", endpoint, detail) from None
         return b"".join(chunks)
+
+
+def _check_header(endpoint: str, name: str, value: str) -> None:
+    """What requests checks of every header: none may split a line or fold one. Logins and
+    the config refuse such values before they get here; the value may be a secret, so the
+    error names only the header."""
+    try:
+        requests.utils.check_header_validity((name, value))
+    except requests.exceptions.InvalidHeader:
+        detail = f"the {name} header would hold a line break or leading whitespace"
+        raise UpstreamError("internal", endpoint, detail) from None
 
 
 def _settings_from_environment(

@@ -1,4 +1,4 @@
-"""Shared fixtures: the simulated upstreams on loopback."""
+"""Shared fixtures: the simulated upstreams on loopback, and test certificates."""
 
 from __future__ import annotations
 
@@ -7,9 +7,15 @@ from collections.abc import Iterator
 import pytest
 
 from exporter.simulator import Simulator
+from tests.pki import Pki, make_pki
 
 
 @pytest.fixture
 def simulator() -> Iterator[Simulator]:
     with Simulator() as sim:
         yield sim
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    return make_pki(tmp_path_factory)

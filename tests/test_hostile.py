@@ -30,10 +30,9 @@ from exporter.exporter import Exporter
 from exporter.http_server import ServingLimits
 from exporter.simulator import Simulator
 from tests.helpers import serving, simulator_config
+from tests.pki import Pki
 from tests.test_lifecycle import free_port, start_exporter, stop
-from tests.test_web_config import Pki, pki, tls_section, web_config
-
-__all__ = ["pki"]  # the certificates fixture, shared with the web config tests
+from tests.test_web_config import tls_section, web_config
 
 HEADER_TIMEOUT = 1.0
 IDLE_TIMEOUT = 2.0

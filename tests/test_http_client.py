@@ -4,6 +4,7 @@ its requests' headers, bodies and URLs, as requests would prepare them."""
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,13 +13,15 @@ from typing import Any
 
 import pytest
 import requests
+import urllib3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exporter.config import TlsSettings
 from exporter.deadline import Deadline
-from exporter.http_client import UpstreamSession
+from exporter.http_client import UpstreamError, UpstreamSession
 from exporter.telemetry import Telemetry
+from tests.pki import Pki
 
 PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy")
 NO_PROXY_VARIABLES = ("no_proxy", "NO_PROXY")
@@ -101,9 +104,11 @@ def test_no_proxy_sends_requests_straight_to_the_upstream(
 
 
 @contextmanager
-def echo_server() -> Iterator[tuple[str, list[tuple[str, str, dict[str, str], bytes]]]]:
-    """A loopback server answering `{}`; yields its URL and each request's method, target,
-    headers and body."""
+def echo_server(
+    tls: ssl.SSLContext | None = None,
+) -> Iterator[tuple[str, list[tuple[str, str, dict[str, str], bytes]]]]:
+    """A loopback server answering `{}` (over TLS with `tls`); yields its URL and each
+    request's method, target, headers and body."""
     seen: list[tuple[str, str, dict[str, str], bytes]] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -123,10 +128,13 @@ def echo_server() -> Iterator[tuple[str, list[tuple[str, str, dict[str, str], by
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+        scheme = "https" if tls is not None else "http"
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}", seen
     finally:
         server.shutdown()
         server.server_close()
@@ -203,3 +211,64 @@ def test_urls_are_what_requests_would_prepare(
     expected = requests.Request("GET", base_url + endpoint, params=params).prepare().url
 
     assert session.url(endpoint, params) == expected
+
+
+def get_over_tls(url: str, tls: TlsSettings) -> int:
+    session = UpstreamSession(
+        target="odin-test",
+        base_url=url,
+        timeout=5.0,
+        max_concurrency=1,
+        rate_limit=0.0,
+        tls=tls,
+        telemetry=Telemetry(),
+    )
+    try:
+        return session.request("GET", "/groups", deadline=Deadline(5)).status
+    finally:
+        session.close()
+
+
+def test_tls_is_verified_against_the_configured_ca_or_the_environments_bundle(
+    pki: Pki, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", *PROXY_VARIABLES):
+        monkeypatch.delenv(name, raising=False)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(pki.server_crt, pki.server_key)
+    with echo_server(context) as (url, _):
+        with pytest.raises(UpstreamError) as refused:
+            get_over_tls(url, TlsSettings())
+        assert refused.value.reason == "connection"
+        assert "CERTIFICATE_VERIFY_FAILED" in refused.value.detail
+
+        assert get_over_tls(url, TlsSettings(ca_file=pki.ca)) == 200
+        with pytest.warns(urllib3.exceptions.InsecureRequestWarning):
+            assert get_over_tls(url, TlsSettings(insecure_skip_verify=True)) == 200
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", pki.ca)
+        assert get_over_tls(url, TlsSettings()) == 200
+
+
+def test_a_header_value_with_a_line_break_is_refused_before_anything_is_sent() -> None:
+    with echo_server() as (url, seen):
+        session = UpstreamSession(
+            target="odin-test",
+            base_url=url,
+            timeout=5.0,
+            max_concurrency=1,
+            rate_limit=0.0,
+            tls=TlsSettings(),
+            telemetry=Telemetry(),
+        )
+        try:
+            with pytest.raises(UpstreamError) as refused:
+                session.request(
+                    "GET", "/groups", headers={"Authorization": "a\r\nX: 1"}, deadline=Deadline(5)
+                )
+        finally:
+            session.close()
+
+    assert refused.value.reason == "internal"
+    assert "Authorization header" in refused.value.detail
+    assert "a\r\nX" not in str(refused.value) and "X: 1" not in str(refused.value)
+    assert seen == []

@@ -1,8 +1,7 @@
 """--web.config.file: TLS, mutual TLS, basic auth and headers, end to end on loopback.
 
-Certificates are made here with the openssl command (the `cryptography` package is not a
-dependency): a CA, a server certificate for 127.0.0.1, a client certificate from the CA and a
-self-signed "stranger" client certificate that the CA never signed.
+Certificates come from the `pki` fixture (tests/pki.py): a CA, a server certificate for
+127.0.0.1, a client certificate from the CA and a self-signed "stranger" client certificate.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,78 +31,11 @@ from exporter.simulator import Simulator
 from exporter.web_config import WebConfig, WebConfigError, load_web_config
 from tests.helpers import serving as serve_exporter
 from tests.helpers import simulator_config
+from tests.pki import Pki
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "deploy" / "web-config.example.yml"
 CHALLENGE = 'Basic realm="trunk-capacity-exporter"'
-OPENSSL_CONFIG = """
-[req]
-distinguished_name = dn
-x509_extensions = ca
-[dn]
-[ca]
-basicConstraints = critical, CA:TRUE
-keyUsage = critical, keyCertSign, cRLSign
-subjectKeyIdentifier = hash
-[server]
-subjectAltName = IP:127.0.0.1, DNS:localhost
-extendedKeyUsage = serverAuth
-authorityKeyIdentifier = keyid
-[client]
-extendedKeyUsage = clientAuth
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
-"""
-
-
-@dataclass(frozen=True)
-class Pki:
-    directory: Path
-
-    def path(self, name: str) -> str:
-        return str(self.directory / name)
-
-    @property
-    def ca(self) -> str:
-        return self.path("ca.crt")
-
-    @property
-    def server_crt(self) -> str:
-        return self.path("server.crt")
-
-    @property
-    def server_key(self) -> str:
-        return self.path("server.key")
-
-    def client(self, name: str = "client") -> tuple[str, str]:
-        """(certificate, key) as requests' `cert=` takes them."""
-        return self.path(f"{name}.crt"), self.path(f"{name}.key")
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("no openssl command to make test certificates (and no cryptography package)")
-    directory = tmp_path_factory.mktemp("pki")
-    (directory / "openssl.cnf").write_text(OPENSSL_CONFIG)
-
-    def run(*args: str) -> None:
-        subprocess.run([openssl, *args], cwd=directory, check=True, capture_output=True, timeout=30)
-
-    new_key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    config = ["-config", "openssl.cnf"]
-    run("req", "-x509", *config, *new_key, "-keyout", "ca.key", "-out", "ca.crt",
-        "-days", "1", "-subj", "/CN=test-ca")  # fmt: skip
-    for name, extensions in (("server", "server"), ("client", "client")):
-        run("req", "-new", *config, *new_key, "-keyout", f"{name}.key", "-out", f"{name}.csr",
-            "-subj", f"/CN={name}")  # fmt: skip
-        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "1", "-out", f"{name}.crt",
-            "-extfile", "openssl.cnf", "-extensions", extensions)  # fmt: skip
-    run("req", "-x509", *config, "-extensions", "client", *new_key, "-keyout",
-        "stranger.key", "-out", "stranger.crt", "-days", "1", "-subj", "/CN=stranger")  # fmt: skip
-    return Pki(directory)
 
 
 def write_web_config(directory: Path, document: dict[str, Any]) -> Path:
