@@ -31,12 +31,15 @@ class FanOut:
         self._condition = threading.Condition()
         self._pending = 0
         self._closed = False
-        self._workers = [
-            threading.Thread(target=self._work, name=f"{name}_{index}", daemon=True)
-            for index in range(max_workers)
-        ]
-        for worker in self._workers:
-            worker.start()
+        self._workers: list[threading.Thread] = []
+        try:
+            for index in range(max_workers):
+                worker = threading.Thread(target=self._work, name=f"{name}_{index}", daemon=True)
+                worker.start()
+                self._workers.append(worker)
+        except RuntimeError:  # "can't start new thread": end those that did start
+            self.close()
+            raise
 
     def __enter__(self) -> FanOut:
         return self
@@ -50,7 +53,9 @@ class FanOut:
             if self._closed:
                 return
             self._pending += 1
-        self._queue.put((task, args))
+            # Under the lock, so that a task counted as pending is always queued before
+            # close()'s stop signals, and so runs or is dropped, never forgotten.
+            self._queue.put((task, args))
 
     def wait(self, deadline: Deadline) -> bool:
         """True when every task finished, False when the deadline came first."""
@@ -67,8 +72,8 @@ class FanOut:
         worker ends when it next looks at the queue."""
         with self._condition:
             self._closed = True
-        for _ in self._workers:
-            self._queue.put(None)
+            for _ in self._workers:
+                self._queue.put(None)
 
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:

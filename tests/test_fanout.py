@@ -120,3 +120,25 @@ def test_every_worker_is_running_before_the_first_task_and_ends_after_close() ->
     for worker in workers():
         worker.join(timeout=5)
     assert workers() == []
+
+
+def test_a_worker_that_cannot_start_ends_those_that_did(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_start = threading.Thread.start
+    started: list[threading.Thread] = []
+
+    def start_three(thread: threading.Thread) -> None:
+        if not thread.name.startswith("crowded_"):
+            real_start(thread)
+            return
+        if len(started) == 3:
+            raise RuntimeError("can't start new thread")
+        real_start(thread)
+        started.append(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start_three)
+    with pytest.raises(RuntimeError, match="can't start new thread"):
+        FanOut(5, "crowded")
+
+    for worker in started:
+        worker.join(timeout=5)
+    assert [worker for worker in started if worker.is_alive()] == []
