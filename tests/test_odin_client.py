@@ -332,3 +332,18 @@ def test_a_refused_login_is_not_retried_by_every_task_of_a_collection() -> None:
     with pytest.raises(UpstreamError):
         cache.token(Deadline(1))
     assert len(attempts) == 2
+
+
+@responses.activate
+@pytest.mark.parametrize("token", ["abc\r\nX-Injected: 1", "abc def", " abc", "abc\x00"])
+def test_a_token_that_cannot_be_a_header_value_is_an_invalid_login_answer(token: str) -> None:
+    add_login(token)
+    report = responses.add(responses.GET, REPORTS, json=SEED_REPORT)
+
+    with pytest.raises(UpstreamError) as refused:
+        make_client().fetch_trunk_call_capacity_report("ent.odin", Deadline(5))
+
+    assert refused.value.reason == "invalid_response"
+    assert "whitespace or control characters" in refused.value.detail
+    assert token not in str(refused.value)  # the token is a secret: never echoed
+    assert report.call_count == 0

@@ -216,6 +216,14 @@ class OdinClient:
         token = body.get("token") if isinstance(body, dict) else None
         if not isinstance(token, str) or not token:
             raise UpstreamError("invalid_response", LOGIN, "login answer carries no token")
+        if not token.isprintable() or any(character.isspace() for character in token):
+            # It goes into every request's Authorization header, where a line break would
+            # split the header and whitespace would fold it.
+            raise UpstreamError(
+                "invalid_response",
+                LOGIN,
+                "login answer's token holds whitespace or control characters",
+            )
         log.debug("logged in to Odin", extra={"target": self.target.name})
         return token
 
