@@ -6,6 +6,7 @@ prometheus_client's parser, so every assertion is on samples as a scraper would 
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from exporter.didww.models import (
     parse_page,
     parse_shared_capacity_group,
 )
+from exporter.exposition import Family
 from exporter.odin.metrics import no_trunking_lines, report_lines, trunk_group_lines
 from exporter.odin.models import TrunkGroup, parse_trunk_call_capacity_report
 from exporter.snapshot import CollectionError, Part, Snapshot, SnapshotBuilder
@@ -317,3 +319,27 @@ def test_every_family_name_is_unique_and_has_help(vendor: Vendor) -> None:
     names = [family.name for family in vendor.families]
     assert len(names) == len(set(names))
     assert all(family.documentation for family in vendor.families)
+
+
+@pytest.mark.parametrize(
+    ("vendor", "modules"),
+    [
+        (odin.VENDOR, ("exporter.odin.metrics",)),
+        (didww.VENDOR, ("exporter.didww.metrics", "exporter.didww.trunk_metrics")),
+    ],
+)
+def test_every_family_a_vendor_renders_is_listed_in_its_families(
+    vendor: Vendor, modules: tuple[str, ...]
+) -> None:
+    """The scrape writes only listed families: one defined but not listed would be a bug that
+    no other test of the vendor's output sees."""
+    defined = {
+        family.name
+        for module in map(importlib.import_module, modules)
+        for value in vars(module).values()
+        for family in (value if isinstance(value, tuple) else (value,))
+        if isinstance(family, Family)
+    }
+
+    assert defined <= {family.name for family in vendor.families}
+    assert len(defined) >= 5  # the modules were read
