@@ -10,6 +10,7 @@ no repr, log line or error message can print them; one with a control character 
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import re
 from collections.abc import Callable
@@ -159,6 +160,9 @@ LINK_KEYS = (
     "capacity_group",
     "voice_in_trunk",
 )
+# Each collection runs one worker thread per request in flight; far past what any upstream
+# accepts from one client, and a thousand threads per scrape is a typo, not a setting.
+MAX_CONCURRENCY = 256
 _COMMON_KEYS = ("timeout", "max_concurrency", "rate_limit", "min_interval", "tls")
 ODIN_KEYS = (
     "name",
@@ -301,7 +305,15 @@ class _Section:
             raise self.fail(key, f"expected true or false, got {describe_kind(value)}")
         return value
 
-    def number(self, key: str, default: float, *, minimum: float, integer: bool = False) -> Any:
+    def number(
+        self,
+        key: str,
+        default: float,
+        *,
+        minimum: float,
+        maximum: float = math.inf,
+        integer: bool = False,
+    ) -> Any:
         value = self.raw(key)
         if value is None:
             return default
@@ -311,6 +323,8 @@ class _Section:
             raise self.fail(key, f"expected {kind}, got {describe_kind(value)}")
         if value < minimum:
             raise self.fail(key, f"must be at least {minimum:g}")
+        if value > maximum:
+            raise self.fail(key, f"must be at most {maximum:g}")
         return value
 
     def duration(self, key: str, default: float, *, positive: bool) -> float:
@@ -455,7 +469,11 @@ def _common_settings(
     return {
         "timeout": section.duration("timeout", defaults.timeout, positive=True),
         "max_concurrency": section.number(
-            "max_concurrency", defaults.max_concurrency, minimum=1, integer=True
+            "max_concurrency",
+            defaults.max_concurrency,
+            minimum=1,
+            maximum=MAX_CONCURRENCY,
+            integer=True,
         ),
         "rate_limit": float(section.number("rate_limit", defaults.rate_limit, minimum=0)),
         "min_interval": section.duration("min_interval", 0.0, positive=False),

@@ -187,6 +187,10 @@ def with_line(line: str, text: str = ODIN_OK) -> str:
             'c.yml: line 8: odin[0] "o": max_concurrency: must be at least 1',
         ),
         (
+            with_line("max_concurrency: 10000"),
+            'c.yml: line 8: odin[0] "o": max_concurrency: must be at most 256',
+        ),
+        (
             with_line("max_concurrency: many"),
             'c.yml: line 8: odin[0] "o": max_concurrency: expected an integer, got a string',
         ),
