@@ -4,8 +4,8 @@
 // are always kept: aggregations use `without`, so two jobs scraping one target never add up;
 // `link` stands for the labels of trunk_capacity_link_info).
 //
-// Unlimited is +Inf (METRICS.md): `used / +Inf` is 0 and `+Inf / +Inf` is NaN; neither passes a
-// threshold, so no ratio below pages on an unlimited cap.
+// Unlimited is +Inf (docs/metrics.md): `used / +Inf` is 0 and `+Inf / +Inf` is NaN; neither
+// passes a threshold, so no ratio below pages on an unlimited cap.
 local utils = import 'lib/utils.libsonnet';
 
 {

@@ -194,7 +194,7 @@ local g = import '../lib/grafana.libsonnet';
     ),
     g.panel(
       10, 'timeseries', 'Collection errors by reason',
-      'Collection errors per target and reason (timeout, connection, auth, rate_limited, http_error, invalid_response), counted per rate interval.',
+      'Collection errors per target and reason (timeout, connection, auth, rate_limited, http_error, invalid_response, internal), counted per rate interval.',
       { x: 0, y: 25, w: 12, h: 9 },
       [
         g.target('A', 'sum by (target, reason) (increase(trunk_capacity_exporter_collect_errors_total{%(target)s}[$__rate_interval]))' % s, legend='{{target}} {{reason}}'),
