@@ -257,6 +257,7 @@ def _serve(
         web.ssl_context,
         limits,
         signal_handlers=_signal_handlers(lambda: server.stop_soon(), reloader),
+        headers=web.headers,
     )
     if not all(a.loopback_only for a in addresses) and web.ssl_context is None and not web.auth:
         log.warning(

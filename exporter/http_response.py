@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from email.utils import formatdate
 from typing import Any
 
@@ -134,11 +134,12 @@ def call_app(app: WsgiApp, environ: dict[str, Any], response: StreamedResponse) 
                 close()
 
 
-def refusal(error: ProtocolError) -> bytes:
+def refusal(error: ProtocolError, headers: Sequence[tuple[str, str]] = ()) -> bytes:
     """The whole answer to a request the server refuses before any app sees it."""
     body = f"{error}\n".encode()
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers)
     head = (
-        f"HTTP/1.1 {error.status}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        f"HTTP/1.1 {error.status}\r\nContent-Type: text/plain; charset=utf-8\r\n{extra}"
         f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     )
     return head.encode("latin-1") + body

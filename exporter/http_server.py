@@ -27,7 +27,7 @@ import ssl
 import struct
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -95,10 +95,14 @@ class HttpServer:
         limits: ServingLimits = ServingLimits(),
         light_paths: frozenset[str] = frozenset({"/-/healthy"}),
         signal_handlers: Mapping[int, Callable[[], None]] | None = None,
+        headers: Sequence[tuple[str, str]] = (),
     ) -> None:
         """`signal_handlers` run on the event loop (loop.add_signal_handler), never inside a
-        signal handler, so they may take locks and log; only in the main thread."""
+        signal handler, so they may take locks and log; only in the main thread. `headers`
+        (the web config's) go on the answers the server writes itself, as the app puts them
+        on its own."""
         self._app = app
+        self._headers = tuple(headers)
         self._sockets = sockets
         self._ssl = ssl_context
         self.limits = limits
@@ -341,7 +345,7 @@ class HttpServer:
         return response.keep_alive and request.keep_alive
 
     async def _refuse(self, writer: asyncio.StreamWriter, error: ProtocolError) -> None:
-        writer.write(refusal(error))
+        writer.write(refusal(error, self._headers))
         await asyncio.wait_for(writer.drain(), self.limits.write_timeout)
 
     async def _write(self, writer: asyncio.StreamWriter, data: bytes, timeout: float) -> None:

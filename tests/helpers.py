@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -73,7 +73,7 @@ def serving(
     )
     limits = limits or ServingLimits(tls_handshake_timeout=handshake_timeout)
     try:
-        with serving_app(app, web.ssl_context(), limits) as url:
+        with serving_app(app, web.ssl_context(), limits, headers=web.headers) as url:
             yield url
     finally:
         exporter.close()
@@ -85,11 +85,12 @@ def serving_app(
     ssl_context: ssl.SSLContext | None = None,
     limits: ServingLimits | None = None,
     address: str = "127.0.0.1:0",
+    headers: Sequence[tuple[str, str]] = (),
 ) -> Iterator[str]:
     """Any WSGI app on the exporter's HTTP server, on a free loopback port; its base URL."""
     limits = limits or ServingLimits()
     sockets = open_sockets([parse_listen_address(address)], limits.backlog)
-    server = HttpServer(app, sockets, ssl_context, limits)
+    server = HttpServer(app, sockets, ssl_context, limits, headers=headers)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     scheme = "https" if ssl_context else "http"

@@ -297,10 +297,30 @@ def test_headers_are_added_and_go_only_keys_are_ignored_with_a_warning(
     with serving(simulator, web) as url:
         ok = requests.get(f"{url}/-/healthy", verify=pki.ca, auth=("u", "pw"), timeout=5)
         refused = requests.get(f"{url}/-/healthy", verify=pki.ca, timeout=5)
+        malformed = raw_tls_answer(pki, url, b"GET /metrics HTTP/1.1\r\nno colon here\r\n\r\n")
     for response in (ok, refused):
         assert response.headers["X-Frame-Options"] == "deny"
         assert response.headers["Strict-Transport-Security"] == "max-age=60"
     assert (ok.status_code, refused.status_code) == (200, 401)
+    # Refused by the server before any app sees it, and still with the configured headers.
+    assert malformed.startswith(b"HTTP/1.1 400 ")
+    assert b"\r\nX-Frame-Options: deny\r\n" in malformed
+    assert b"\r\nStrict-Transport-Security: max-age=60\r\n" in malformed
+
+
+def raw_tls_answer(pki: Pki, url: str, request: bytes) -> bytes:
+    """What the server at `url` answers to `request` sent as is, until it closes."""
+    context = ssl.create_default_context(cafile=pki.ca)
+    port = int(url.rsplit(":", 1)[1])
+    answer = b""
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        tls.sendall(request)
+        while chunk := tls.recv(65536):
+            answer += chunk
+    return answer
 
 
 TLS = "tls_server_config"
