@@ -221,6 +221,7 @@ def _serve(
 ) -> int:
     def reload() -> None:
         if config_file is None:
+            log.warning("demo mode has no config file to reload; the demo config keeps serving")
             raise ConfigError("demo mode has no config file to reload")
         try:
             config = load_config(config_file)

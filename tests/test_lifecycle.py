@@ -317,6 +317,21 @@ def test_repeated_listen_addresses_all_serve(simulator: Simulator, tmp_path: Pat
         assert address in stderr  # the start line names every address
 
 
+def test_sighup_in_demo_mode_says_there_is_nothing_to_reload() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    process = start_exporter(
+        ["--demo", f"--web.listen-address={url[7:]}"], wait_url=f"{url}/-/healthy"
+    )
+    try:
+        process.send_signal(signal.SIGHUP)
+        time.sleep(1.0)  # the reload runs at once on its own thread; this is its time to log
+        assert requests.get(f"{url}/-/healthy", timeout=5).status_code == 200
+    finally:
+        stderr = stop(process)
+    assert "demo mode has no config file to reload" in stderr
+    assert "Traceback" not in stderr
+
+
 @pytest.mark.parametrize(
     ("flag", "message"),
     [
