@@ -9,7 +9,7 @@ import time
 import pytest
 
 from exporter.deadline import Deadline
-from exporter.fanout import FanOut, Workers
+from exporter.fanout import FanOut
 
 
 class InFlight:
@@ -142,57 +142,3 @@ def test_a_worker_that_cannot_start_ends_those_that_did(monkeypatch: pytest.Monk
     for worker in started:
         worker.join(timeout=5)
     assert [worker for worker in started if worker.is_alive()] == []
-
-
-def thread_names(prefix: str) -> set[str]:
-    return {t.name for t in threading.enumerate() if t.name.startswith(prefix)}
-
-
-def worker_idents(fan_out: FanOut, count: int) -> set[int]:
-    """The threads that ran `count` tasks which wait for each other (so each has its own)."""
-    barrier = threading.Barrier(count)
-    idents: set[int] = set()
-
-    def task() -> None:
-        barrier.wait(timeout=5)
-        idents.add(threading.get_ident())
-
-    for _ in range(count):
-        fan_out.submit(task)
-    assert fan_out.wait(Deadline(5))
-    return idents
-
-
-def test_workers_reuse_the_threads_of_a_collection_that_finished_every_task() -> None:
-    workers = Workers(3, "reuse")
-    with workers.fan_out() as first:
-        first_threads = worker_idents(first, 3)
-    with workers.fan_out() as second:
-        second_threads = worker_idents(second, 3)
-
-    assert second is first and second_threads == first_threads
-    assert len(thread_names("reuse_")) == 3  # no thread was started for the second
-    workers.close()
-    for thread in threading.enumerate():
-        if thread.name.startswith("reuse_"):
-            thread.join(timeout=5)
-    assert thread_names("reuse_") == set()
-
-
-def test_a_collection_cut_short_takes_its_threads_and_the_next_gets_new_ones() -> None:
-    workers = Workers(2, "cut")
-    release = threading.Event()
-    with workers.fan_out() as first:
-        first.submit(release.wait, 5.0)
-        first.submit(release.wait, 5.0)
-        first.submit(release.wait, 5.0)  # queued: dropped when the fan-out closes
-        assert first.wait(Deadline(0.1)) is False
-    with workers.fan_out() as second:
-        assert second is not first
-        assert len(worker_idents(second, 2)) == 2  # not held up by the stuck ones
-    release.set()
-    workers.close()
-    for thread in threading.enumerate():
-        if thread.name.startswith("cut_"):
-            thread.join(timeout=5)
-    assert thread_names("cut_") == set()

@@ -48,7 +48,7 @@ from exporter.didww.models import (
     parse_shared_capacity_group,
 )
 from exporter.didww.trunks import TrunkPages, build_trunks
-from exporter.fanout import FanOut, Workers
+from exporter.fanout import FanOut
 from exporter.payload import InvalidPayload
 from exporter.snapshot import TARGET, CollectionError, Part, Snapshot, SnapshotBuilder
 from exporter.telemetry import Telemetry
@@ -143,16 +143,14 @@ class DidwwFetcher:
     def __init__(self, target: DidwwTarget, telemetry: Telemetry) -> None:
         self._target = target
         self._client = DidwwClient(target, telemetry)
-        self._workers = Workers(target.max_concurrency, f"didww-{target.name}")
 
     def close(self) -> None:
-        self._workers.close()
         self._client.close()
 
     def collect(self, deadline: Deadline) -> Snapshot:
         builder = SnapshotBuilder(self._target.name, UP_FAMILIES, deadline)
         collected = _Collected()
-        with self._workers.fan_out() as fan_out:
+        with FanOut(self._target.max_concurrency, f"didww-{self._target.name}") as fan_out:
             run = _Run(fan_out, builder, collected, deadline)
             collections = (
                 (CAPACITY_POOLS, None),

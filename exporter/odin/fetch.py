@@ -20,7 +20,7 @@ from typing import Any
 
 from exporter.config import OdinTarget
 from exporter.deadline import Deadline
-from exporter.fanout import FanOut, Workers
+from exporter.fanout import FanOut
 from exporter.http_client import UpstreamError
 from exporter.odin.client import (
     CALL_CAPACITY_REPORT,
@@ -92,17 +92,15 @@ class OdinFetcher:
         self._reports: KeptAnswers[KeptReport] = KeptAnswers(target.refresh.reports)
         self._lists: KeptAnswers[tuple[str, ...]] = KeptAnswers(target.refresh.trunk_group_lists)
         self._details: KeptAnswers[Part] = KeptAnswers(target.refresh.trunk_group_details)
-        self._workers = Workers(target.max_concurrency, f"odin-{target.name}")
 
     def close(self) -> None:
-        self._workers.close()
         self._client.close()
 
     def collect(self, deadline: Deadline) -> Snapshot:
         """Every call runs on the worker pool, this thread only waits: it hands over at the
         deadline whatever the upstream does."""
         builder = SnapshotBuilder(self._target.name, UP_FAMILIES, deadline)
-        with self._workers.fan_out() as fan_out:
+        with FanOut(self._target.max_concurrency, f"odin-{self._target.name}") as fan_out:
             _Run(fan_out, builder, deadline).submit(TARGET, self._discover)
             finished = fan_out.wait(deadline)
         return builder.build(deadline_missed=not finished)
