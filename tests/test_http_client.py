@@ -27,80 +27,7 @@ PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "al
 NO_PROXY_VARIABLES = ("no_proxy", "NO_PROXY")
 
 
-@contextmanager
-def recording_server() -> Iterator[tuple[str, list[str]]]:
-    """A loopback server answering `[]` to every GET; yields its URL and the request targets."""
-    seen: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"[]")
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def get_groups(base_url: str) -> int:
-    session = UpstreamSession(
-        target="odin-test",
-        base_url=base_url,
-        timeout=5.0,
-        max_concurrency=2,
-        rate_limit=0.0,
-        tls=TlsSettings(),
-        telemetry=Telemetry(),
-    )
-    try:
-        params = {"serviceProviderId": "sp1"}
-        return session.request("GET", "/groups", params=params, deadline=Deadline(5)).status
-    finally:
-        session.close()
-
-
-@pytest.fixture
-def clean_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in PROXY_VARIABLES + NO_PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    return monkeypatch
-
-
-def test_requests_go_through_the_proxy_named_in_the_environment(
-    clean_proxy_environment: pytest.MonkeyPatch,
-) -> None:
-    with recording_server() as (proxy_url, seen):
-        clean_proxy_environment.setenv("http_proxy", proxy_url)
-
-        assert get_groups("http://odin.invalid/api/v2") == 200
-
-    # A proxy is sent the absolute URL of the upstream.
-    assert seen == ["http://odin.invalid/api/v2/groups?serviceProviderId=sp1"]
-
-
-def test_no_proxy_sends_requests_straight_to_the_upstream(
-    clean_proxy_environment: pytest.MonkeyPatch,
-) -> None:
-    with recording_server() as (upstream_url, seen):
-        clean_proxy_environment.setenv("http_proxy", "http://127.0.0.1:9")  # nothing listens
-        clean_proxy_environment.setenv("no_proxy", "127.0.0.1")
-
-        assert get_groups(upstream_url + "/api/v2") == 200
-
-    assert seen == ["/api/v2/groups?serviceProviderId=sp1"]
+Seen = list[tuple[str, str, dict[str, str], bytes]]  # method, target, headers, body
 
 
 @contextmanager
@@ -109,7 +36,7 @@ def echo_server(
 ) -> Iterator[tuple[str, list[tuple[str, str, dict[str, str], bytes]]]]:
     """A loopback server answering `{}` (over TLS with `tls`); yields its URL and each
     request's method, target, headers and body."""
-    seen: list[tuple[str, str, dict[str, str], bytes]] = []
+    seen: Seen = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -141,29 +68,80 @@ def echo_server(
         thread.join(timeout=5)
 
 
+@contextmanager
+def upstream_session(
+    base_url: str, tls: TlsSettings | None = None, headers: dict[str, str] | None = None
+) -> Iterator[UpstreamSession]:
+    session = UpstreamSession(
+        target="odin-test",
+        base_url=base_url,
+        timeout=5.0,
+        max_concurrency=2,
+        rate_limit=0.0,
+        tls=tls or TlsSettings(),
+        telemetry=Telemetry(),
+        headers=headers,
+    )
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def get_groups(base_url: str) -> int:
+    with upstream_session(base_url) as session:
+        params = {"serviceProviderId": "sp1"}
+        return session.request("GET", "/groups", params=params, deadline=Deadline(5)).status
+
+
+def targets(seen: Seen) -> list[str]:
+    return [target for _, target, _, _ in seen]
+
+
+@pytest.fixture
+def clean_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in PROXY_VARIABLES + NO_PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_requests_go_through_the_proxy_named_in_the_environment(
+    clean_proxy_environment: pytest.MonkeyPatch,
+) -> None:
+    with echo_server() as (proxy_url, seen):
+        clean_proxy_environment.setenv("http_proxy", proxy_url)
+
+        assert get_groups("http://odin.invalid/api/v2") == 200
+
+    # A proxy is sent the absolute URL of the upstream.
+    assert targets(seen) == ["http://odin.invalid/api/v2/groups?serviceProviderId=sp1"]
+
+
+def test_no_proxy_sends_requests_straight_to_the_upstream(
+    clean_proxy_environment: pytest.MonkeyPatch,
+) -> None:
+    with echo_server() as (upstream_url, seen):
+        clean_proxy_environment.setenv("http_proxy", "http://127.0.0.1:9")  # nothing listens
+        clean_proxy_environment.setenv("no_proxy", "127.0.0.1")
+
+        assert get_groups(upstream_url + "/api/v2") == 200
+
+    assert targets(seen) == ["/api/v2/groups?serviceProviderId=sp1"]
+
+
 def test_requests_carry_the_session_headers_and_a_json_body() -> None:
-    with echo_server() as (url, seen):
-        session = UpstreamSession(
-            target="odin-test",
-            base_url=url + "/api/v2",
-            timeout=5.0,
-            max_concurrency=2,
-            rate_limit=0.0,
-            tls=TlsSettings(),
-            telemetry=Telemetry(),
-            headers={"Api-Key": "k"},
+    with (
+        echo_server() as (url, seen),
+        upstream_session(url + "/api/v2", headers={"Api-Key": "k"}) as session,
+    ):
+        session.request("GET", "/groups", params={"a": "b c"}, deadline=Deadline(5))
+        session.request(
+            "POST",
+            "/auth/token",
+            json_body={"username": "ü"},
+            headers={"X-Extra": "1"},
+            deadline=Deadline(5),
         )
-        try:
-            session.request("GET", "/groups", params={"a": "b c"}, deadline=Deadline(5))
-            session.request(
-                "POST",
-                "/auth/token",
-                json_body={"username": "ü"},
-                headers={"X-Extra": "1"},
-                deadline=Deadline(5),
-            )
-        finally:
-            session.close()
 
     (get_method, get_path, get_headers, get_body), (_, post_path, post_headers, post_body) = seen
     assert (get_method, get_path, get_body) == ("GET", "/api/v2/groups?a=b+c", b"")
@@ -199,34 +177,15 @@ _PARAM_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=20)
 def test_urls_are_what_requests_would_prepare(
     base_url: str, endpoint: str, params: dict[str, str]
 ) -> None:
-    session = UpstreamSession(
-        target="t",
-        base_url=base_url,
-        timeout=5.0,
-        max_concurrency=1,
-        rate_limit=0.0,
-        tls=TlsSettings(),
-        telemetry=Telemetry(),
-    )
     expected = requests.Request("GET", base_url + endpoint, params=params).prepare().url
 
-    assert session.url(endpoint, params) == expected
+    with upstream_session(base_url) as session:
+        assert session.url(endpoint, params) == expected
 
 
 def get_over_tls(url: str, tls: TlsSettings) -> int:
-    session = UpstreamSession(
-        target="odin-test",
-        base_url=url,
-        timeout=5.0,
-        max_concurrency=1,
-        rate_limit=0.0,
-        tls=tls,
-        telemetry=Telemetry(),
-    )
-    try:
+    with upstream_session(url, tls) as session:
         return session.request("GET", "/groups", deadline=Deadline(5)).status
-    finally:
-        session.close()
 
 
 def test_tls_is_verified_against_the_configured_ca_or_the_environments_bundle(
@@ -250,23 +209,14 @@ def test_tls_is_verified_against_the_configured_ca_or_the_environments_bundle(
 
 
 def test_a_header_value_with_a_line_break_is_refused_before_anything_is_sent() -> None:
-    with echo_server() as (url, seen):
-        session = UpstreamSession(
-            target="odin-test",
-            base_url=url,
-            timeout=5.0,
-            max_concurrency=1,
-            rate_limit=0.0,
-            tls=TlsSettings(),
-            telemetry=Telemetry(),
+    with (
+        echo_server() as (url, seen),
+        upstream_session(url) as session,
+        pytest.raises(UpstreamError) as refused,
+    ):
+        session.request(
+            "GET", "/groups", headers={"Authorization": "a\r\nX: 1"}, deadline=Deadline(5)
         )
-        try:
-            with pytest.raises(UpstreamError) as refused:
-                session.request(
-                    "GET", "/groups", headers={"Authorization": "a\r\nX: 1"}, deadline=Deadline(5)
-                )
-        finally:
-            session.close()
 
     assert refused.value.reason == "internal"
     assert "Authorization header" in refused.value.detail
