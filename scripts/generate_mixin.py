@@ -18,7 +18,6 @@ import argparse
 import importlib.util
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -51,16 +50,18 @@ def evaluate(mixin: Path = MIXIN) -> dict[str, Any]:
     return result
 
 
-class _Dumper(yaml.SafeDumper):
-    """Multi-line strings (PromQL, descriptions) as literal blocks, as a person writes them."""
+def _prometheusrule_module() -> Any:
+    """scripts/generate_prometheusrule.py, which wraps rule groups in a PrometheusRule and
+    writes multi-line strings (PromQL, descriptions) as literal blocks."""
+    path = ROOT / "scripts" / "generate_prometheusrule.py"
+    spec = importlib.util.spec_from_file_location("generate_prometheusrule", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _represent_str)
+PROMETHEUSRULE = _prometheusrule_module()
 
 
 # Jsonnet sorts object keys; a rule reads better in the order Prometheus documents it.
@@ -92,22 +93,14 @@ def rule_file(document: dict[str, Any]) -> str:
         for group in document["groups"]
     ]
     # No folding: an expression stays on the lines it was written on.
-    body = yaml.dump({"groups": groups}, Dumper=_Dumper, sort_keys=False, width=1_000_000)
+    body = yaml.dump(
+        {"groups": groups}, Dumper=PROMETHEUSRULE.LiteralDumper, sort_keys=False, width=1_000_000
+    )
     return HEADER + body
 
 
 def dashboard_file(dashboard: dict[str, Any]) -> str:
     return json.dumps(dashboard, indent=2, ensure_ascii=False) + "\n"
-
-
-def _prometheusrule_module() -> Any:
-    """scripts/generate_prometheusrule.py, which wraps rule files in a PrometheusRule."""
-    path = ROOT / "scripts" / "generate_prometheusrule.py"
-    spec = importlib.util.spec_from_file_location("generate_prometheusrule", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def rendered(mixin: Path = MIXIN, root: Path = ROOT) -> dict[Path, str]:
@@ -120,12 +113,13 @@ def rendered(mixin: Path = MIXIN, root: Path = ROOT) -> dict[Path, str]:
     files = {root / relative: text for relative, text in rules.items()}
     for name, dashboard in sorted(output["dashboards"].items()):
         files[root / DASHBOARD_DIR.relative_to(ROOT) / name] = dashboard_file(dashboard)
-    prometheusrule = _prometheusrule_module()
-    with tempfile.TemporaryDirectory() as tmp:
-        for relative, text in rules.items():
-            (Path(tmp) / relative.name).write_text(text, encoding="utf-8")
-        manifest = prometheusrule.render(Path(tmp))
-    files[root / prometheusrule.OUTPUT.relative_to(ROOT)] = manifest
+    # The groups as Prometheus loads them from the files, in the files' order.
+    groups = [
+        group
+        for relative in sorted(rules, key=lambda path: path.name)
+        for group in yaml.safe_load(rules[relative])["groups"]
+    ]
+    files[root / PROMETHEUSRULE.OUTPUT.relative_to(ROOT)] = PROMETHEUSRULE.manifest(groups)
     return files
 
 

@@ -2,7 +2,7 @@
 """Write deploy/kubernetes/base/prometheusrule.yaml from the rule files in deploy/prometheus/rules/.
 
 The rule files are rendered from the monitoring mixin (deploy/mixin) by scripts/generate_mixin.py,
-which calls render() here: Prometheus loads the files as they are (compose demo, `rule_files:`),
+which calls manifest() here: Prometheus loads the files as they are (compose demo, `rule_files:`),
 and the Prometheus Operator gets the same groups wrapped in a PrometheusRule. Run `make mixin`
 after changing the mixin; tests/test_deploy.py and tests/test_mixin.py fail while they differ.
 
@@ -44,14 +44,10 @@ def load_groups(rules_dir: Path = RULES_DIR) -> list[dict[str, Any]]:
         if not isinstance(document, dict) or not isinstance(document.get("groups"), list):
             raise ValueError(f"{path}: expected a Prometheus rule file with a `groups:` list")
         groups.extend(document["groups"])
-    names = [group["name"] for group in groups]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise ValueError(f"rule group names must be unique across the rule files: {duplicates}")
     return groups
 
 
-class _Dumper(yaml.SafeDumper):
+class LiteralDumper(yaml.SafeDumper):
     """Multi-line strings (PromQL expressions, descriptions) as literal blocks, as written."""
 
 
@@ -60,19 +56,27 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
-_Dumper.add_representer(str, _represent_str)
+LiteralDumper.add_representer(str, _represent_str)
 
 
-def render(rules_dir: Path = RULES_DIR) -> str:
-    """The PrometheusRule manifest, as text."""
-    manifest = {
+def manifest(groups: list[dict[str, Any]]) -> str:
+    """The PrometheusRule of these rule groups, as text."""
+    names = [group["name"] for group in groups]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"rule group names must be unique across the rule files: {duplicates}")
+    document = {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "PrometheusRule",
         "metadata": {"name": "trunk-capacity-exporter"},
-        "spec": {"groups": load_groups(rules_dir)},
+        "spec": {"groups": groups},
     }
-    body = yaml.dump(manifest, Dumper=_Dumper, sort_keys=False, width=1_000_000)
-    return HEADER + body
+    return HEADER + yaml.dump(document, Dumper=LiteralDumper, sort_keys=False, width=1_000_000)
+
+
+def render(rules_dir: Path = RULES_DIR) -> str:
+    """The PrometheusRule of the rule files in `rules_dir`, as text."""
+    return manifest(load_groups(rules_dir))
 
 
 def main(argv: list[str] | None = None) -> int:
