@@ -99,16 +99,27 @@ class TargetSource:
             if cached is not None:
                 outcome = self._outcome(cached, age=time.monotonic() - cached.finished_monotonic)
                 return lambda: outcome
-            if self._in_flight is None:
-                self._in_flight = Future()
-                threading.Thread(
-                    target=self._run,
-                    args=(self._in_flight, deadline.fork()),
-                    daemon=True,
-                    name=f"collect-{self.name}",
-                ).start()
-            in_flight = self._in_flight
+            begin = self._in_flight is None
+            in_flight = self._in_flight = self._in_flight or Future()
+        if begin:
+            self._begin(in_flight, deadline)
         return lambda: self._wait(in_flight, deadline)
+
+    def _begin(self, in_flight: Future[Collection], deadline: Deadline) -> None:
+        try:
+            threading.Thread(
+                target=self._run,
+                args=(in_flight, deadline.fork()),
+                daemon=True,
+                name=f"collect-{self.name}",
+            ).start()
+        except RuntimeError as error:  # "can't start new thread": this collection fails
+            log.error(
+                "cannot start a collection",
+                extra={"target": self.name, "reason": "internal", "error": str(error)},
+            )
+            failure = CollectionError("internal", "", f"cannot start a collection: {error}")
+            self._finish(in_flight, self.vendor.failed_snapshot(self.name, failure), 0.0)
 
     def _wait(self, in_flight: Future[Collection], deadline: Deadline) -> TargetOutcome:
         try:
@@ -170,17 +181,23 @@ class TargetSource:
         finally:
             # Whatever is still waiting for an answer belongs to no collection any more.
             deadline.abort_in_flight()
-        finished = time.monotonic()
-        collection = Collection(snapshot, time.time(), finished, finished - started)
-        for recorded in snapshot.errors:
-            self._telemetry.count_error(self.name, recorded.reason)
-        with self._lock:
-            self._in_flight = None
-            self._last = collection
-            if snapshot.errors:
-                self._last_error = (snapshot.errors[0], collection.finished_at)
-            if snapshot.complete:
-                self._last_success = collection.finished_at
-            if snapshot.up and self._min_interval > 0:
-                self._last_good = collection
-        in_flight.set_result(collection)
+        self._finish(in_flight, snapshot, time.monotonic() - started)
+
+    def _finish(self, in_flight: Future[Collection], snapshot: Snapshot, duration: float) -> None:
+        """Keep the collection and hand it over; whatever happens, the next scrape can begin
+        another (a collection never handed over would leave the target waiting for good)."""
+        collection = Collection(snapshot, time.time(), time.monotonic(), duration)
+        try:
+            for recorded in snapshot.errors:
+                self._telemetry.count_error(self.name, recorded.reason)
+        finally:
+            with self._lock:
+                self._in_flight = None
+                self._last = collection
+                if snapshot.errors:
+                    self._last_error = (snapshot.errors[0], collection.finished_at)
+                if snapshot.complete:
+                    self._last_success = collection.finished_at
+                if snapshot.up and self._min_interval > 0:
+                    self._last_good = collection
+            in_flight.set_result(collection)

@@ -496,3 +496,31 @@ def test_deep_json_for_an_sp_downs_only_that_sp_as_invalid_response(simulator: S
     assert sp_up(families, "ent.globex") == 1
     assert errors(families, ODIN, "invalid_response") == 1
     assert errors(families, ODIN, "internal") == 0
+
+
+def test_a_collection_that_cannot_start_is_down_with_a_reason_and_the_next_one_runs(
+    simulator: Simulator, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    real_start = threading.Thread.start
+    refused: list[str] = []
+
+    def out_of_threads_once(thread: threading.Thread) -> None:
+        if thread.name == f"collect-{ODIN}" and not refused:
+            refused.append(thread.name)
+            raise RuntimeError("can't start new thread")
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", out_of_threads_once)
+    exporter = Exporter(simulator_config(simulator))
+    try:
+        with caplog.at_level(logging.ERROR, logger="exporter.target_source"):
+            first = scrape_families(exporter)
+        second = scrape_families(exporter)
+    finally:
+        exporter.close()
+    assert refused == [f"collect-{ODIN}"]
+    assert sample_value(first, "odin_up", target=ODIN) == 0
+    assert errors(first, ODIN, "internal") == 1
+    assert "cannot start a collection" in caplog.text
+    assert sample_value(first, "didww_up", target=DIDWW) == 1
+    assert sample_value(second, "odin_up", target=ODIN) == 1  # not stuck on the lost one
