@@ -147,10 +147,23 @@ class SnapshotBuilder:
     def attempt(self, scope: str, task: Callable[..., T], *args: Any) -> T | None:
         """`task(*args)`, or None when it failed (and the failure is recorded, as by `run`)."""
         with self._lock:
-            if self._built:  # too late to be part of the snapshot: spare the CPU
-                return None
             self._pending[scope] += 1
+        return self._settle(scope, task, *args)
+
+    def task(self, scope: str, task: Callable[..., None]) -> Callable[..., None]:
+        """`task` wrapped by `run`, for a worker pool. Its scope has work pending from now, not
+        from when a worker takes it: a task still queued at the deadline (and dropped with the
+        queue) is a timeout of its scope, never a silent gap in it."""
+        with self._lock:
+            self._pending[scope] += 1
+        return lambda *args: self._settle(scope, task, *args)
+
+    def _settle(self, scope: str, task: Callable[..., T], *args: Any) -> T | None:
+        """Run a task already counted as pending for `scope`; uncount it when it ends."""
         try:
+            with self._lock:
+                if self._built:  # too late to be part of the snapshot: spare the CPU
+                    return None
             return task(*args)
         except UpstreamError as error:
             self.fail_upstream(error, scope)
@@ -166,10 +179,6 @@ class SnapshotBuilder:
         finally:
             with self._lock:
                 self._pending[scope] -= 1
-
-    def task(self, scope: str, task: Callable[..., None]) -> Callable[..., None]:
-        """`task` wrapped by `run`, for a worker pool."""
-        return lambda *args: self.run(scope, task, *args)
 
     def build(self, deadline_missed: bool = False) -> Snapshot:
         """The snapshot as it stands; with `deadline_missed`, unfinished work is a timeout.

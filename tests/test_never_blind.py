@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.metrics_core import Metric
 
+from exporter import odin
 from exporter.config import Config, DidwwTarget, OdinTarget, Secret
 from exporter.deadline import Deadline
 from exporter.didww.client import DidwwClient
@@ -30,7 +31,14 @@ from exporter.odin.client import OdinClient
 from exporter.server import ExporterApp, ScrapeTimeouts
 from exporter.simulator import Fault, Simulator
 from exporter.simulator.builders import generated_dataset
-from tests.helpers import parsed_families, sample_value, serving, simulator_config
+from exporter.snapshot import Part, SnapshotBuilder
+from tests.helpers import (
+    parsed_families,
+    sample_value,
+    serving,
+    simulator_config,
+    snapshot_text,
+)
 
 REPORTS = "/service-providers/trunk-groups/call-capacity/reports"
 ODIN = "odin-demo"
@@ -524,3 +532,27 @@ def test_a_collection_that_cannot_start_is_down_with_a_reason_and_the_next_one_r
     assert "cannot start a collection" in caplog.text
     assert sample_value(first, "didww_up", target=DIDWW) == 1
     assert sample_value(second, "odin_up", target=ODIN) == 1  # not stuck on the lost one
+
+
+def test_a_task_dropped_before_a_worker_took_it_is_a_timeout_of_its_scope() -> None:
+    """An SP whose report arrived but whose trunk-group calls were still queued at the
+    deadline (the queue is dropped then) is down, with a timeout; the other SP stays up."""
+    builder = SnapshotBuilder("odin-t", odin.UP_FAMILIES)
+    builder.expect(["sp.a", "sp.b"])
+    for service_provider in ("sp.a", "sp.b"):
+        builder.add_part(Part(service_provider, (), {}), main=True)
+    builder.task("sp.b", lambda: None)  # submitted, never run
+
+    snapshot = builder.build(deadline_missed=True)
+
+    assert [(error.scope, error.reason) for error in snapshot.errors] == [("sp.b", "timeout")]
+    families = parsed_families(snapshot_text(odin.VENDOR, snapshot))
+    assert sample_value(families, "odin_up", target="odin-t") == 1
+    assert (
+        sample_value(families, "odin_service_provider_up", target="odin-t", service_provider="sp.a")
+        == 1
+    )
+    assert (
+        sample_value(families, "odin_service_provider_up", target="odin-t", service_provider="sp.b")
+        == 0
+    )
