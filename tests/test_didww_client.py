@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,6 +20,7 @@ from exporter import didww
 from exporter.config import DidwwTarget, Secret
 from exporter.deadline import Deadline
 from exporter.didww.client import (
+    CAPACITY_POOLS,
     VOICE_IN_TRUNK_GROUPS,
     VOICE_IN_TRUNKS,
     VOICE_IN_TRUNKS_INCLUDE,
@@ -24,7 +28,9 @@ from exporter.didww.client import (
 )
 from exporter.didww.fetch import DidwwFetcher
 from exporter.didww.models import (
+    AccountBalance,
     Page,
+    Resource,
     VoiceInTrunk,
     VoiceInTrunkGroup,
     VoiceOutTrunk,
@@ -996,3 +1002,41 @@ def test_a_trunk_linked_to_an_unknown_group_downs_the_account_and_is_left_out() 
     assert value(families, "didww_up") == 0
     assert "didww_voice_in_trunk_capacity_limit" not in families
     assert value(families, "didww_outbound_enabled") == 1
+
+
+def test_work_left_at_the_deadline_downs_the_account_even_if_it_ends_before_the_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One worker: the first pools page is answered just before the deadline; while the
+    account is rendered its worker ends, and the pages and calls still queued are dropped."""
+    release = threading.Event()
+    calls: list[tuple[str, int]] = []
+    pool = Resource("capacity_pools", "p1", {"name": "pool 1", "total_channels_count": 1}, {})
+
+    def fetch_page(
+        client: DidwwClient, endpoint: str, number: int, deadline: Deadline, include: Any = None
+    ) -> Page:
+        calls.append((endpoint, number))
+        if endpoint == CAPACITY_POOLS and number == 1:
+            release.wait(5)
+            return Page((pool,), (), 3, 2, 3, None)
+        return Page((), (), 0, None, None, None)
+
+    keep_account = DidwwFetcher._keep_account
+
+    def keep_account_as_the_worker_ends(fetcher: DidwwFetcher, *args: Any) -> None:
+        release.set()
+        time.sleep(0.2)
+        keep_account(fetcher, *args)
+
+    monkeypatch.setattr(DidwwClient, "fetch_page", fetch_page)
+    monkeypatch.setattr(DidwwClient, "fetch_balance", lambda *_: AccountBalance(1.0, 0.0, None))
+    monkeypatch.setattr(DidwwClient, "fetch_voice_out_trunks_page", lambda *_: None)
+    monkeypatch.setattr(DidwwFetcher, "_keep_account", keep_account_as_the_worker_ends)
+
+    fetcher = DidwwFetcher(replace(TARGET, max_concurrency=1), Telemetry())
+    snapshot = fetcher.collect(Deadline(0.3))
+
+    assert calls == [(CAPACITY_POOLS, 1)]  # the rest of the account was never fetched
+    assert not snapshot.up
+    assert [error.reason for error in snapshot.errors] == ["timeout"]
