@@ -1040,3 +1040,23 @@ def test_work_left_at_the_deadline_downs_the_account_even_if_it_ends_before_the_
     assert calls == [(CAPACITY_POOLS, 1)]  # the rest of the account was never fetched
     assert not snapshot.up
     assert [error.reason for error in snapshot.errors] == ["timeout"]
+
+
+@responses.activate
+def test_a_403_is_an_auth_error_in_didwws_own_words() -> None:
+    responses.add(
+        responses.GET,
+        f"{BASE}/balance",
+        status=403,
+        json={"errors": [{"title": "Forbidden", "detail": "balance is not enabled"}]},
+    )
+    with pytest.raises(UpstreamError) as caught:
+        make_client().fetch_balance(Deadline(5))
+    assert caught.value.reason == "auth"
+    assert "balance is not enabled" in caught.value.detail
+    assert "refused the API key" not in caught.value.detail
+
+
+def test_a_balance_answer_without_the_balance_is_invalid() -> None:
+    with pytest.raises(InvalidPayload, match=r"balance\.balance is missing"):
+        parse_balance({"data": {"type": "balances", "id": "b", "attributes": {"credit": "1.0"}}})

@@ -84,12 +84,14 @@ class DidwwClient:
         return self._checked(endpoint, response)
 
     def _checked(self, endpoint: str, response: UpstreamResponse) -> UpstreamResponse:
-        if response.status in (401, 403):
+        """A 401 is the key (or the Bearer-only API version); a 403 is DIDWW refusing a
+        feature, so it keeps DIDWW's own words, as every other error status does."""
+        if response.status == 401:
             raise UpstreamError(
                 "auth",
                 endpoint,
-                f"DIDWW refused the API key (HTTP {response.status}); check the key, and whether "
-                "the account moved to API version 2026-11-19, which accepts only Bearer tokens",
+                "DIDWW refused the API key (HTTP 401); check the key, and whether the account "
+                "moved to API version 2026-11-19, which accepts only Bearer tokens",
                 response.status,
             )
         raise_for_status(response, json_api_error_messages)

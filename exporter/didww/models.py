@@ -231,6 +231,9 @@ def parse_balance(payload: Any) -> AccountBalance:
     data = as_object(document.get("data"), "data")
     attributes = optional_object(data, "attributes", "data") or {}
     meta = optional_object(document, "meta", "document") or {}
+    if attributes.get("balance") is None:
+        # Without it there is no balance sample, and no balance alert could ever fire.
+        raise InvalidPayload("balance.balance is missing, expected a decimal string")
     return AccountBalance(
         balance=optional_decimal(attributes, "balance", "balance"),
         credit=optional_decimal(attributes, "credit", "balance"),
@@ -324,7 +327,4 @@ def _capacity_limit(attributes: Mapping[str, Any], what: str) -> float | None:
         return None
     if attributes["capacity_limit"] is None:
         return math.inf
-    value = optional_count(attributes, "capacity_limit", what)
-    if value is None:  # optional_count reads Odin's -1 as "not applicable"; DIDWW has no -1
-        raise InvalidPayload(f"{what}.capacity_limit is -1, expected null or a count")
-    return value
+    return optional_count(attributes, "capacity_limit", what)
