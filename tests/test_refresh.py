@@ -124,3 +124,22 @@ def test_with_every_interval_at_zero_every_scrape_reads_everything(simulator: Si
         exporter.close()
     assert after["reports"] - before["reports"] == len(simulator.dataset.odin.service_providers)
     assert after["lists"] - before["lists"] > 0
+
+
+def test_with_every_refresh_failing_odin_is_down_beside_the_kept_reports(
+    simulator: Simulator,
+) -> None:
+    refresh = RefreshIntervals(reports=0.2, trunk_group_lists=0.2, trunk_group_details=0.0)
+    exporter = Exporter(simulator_config(simulator, refresh=refresh))
+    try:
+        scrape(exporter)
+        time.sleep(0.3)
+        simulator.inject(Fault(api="odin", path=REPORTS, status=503))
+        families = scrape(exporter)
+    finally:
+        exporter.close()
+    assert sample_value(families, "odin_up", target=ODIN) == 0
+    sp_up = families["odin_service_provider_up"].samples
+    assert sp_up and all(sample.value == 0 for sample in sp_up)
+    acme = {"target": ODIN, "service_provider": "ent.acme"}
+    assert sample_value(families, "odin_service_provider_max_active_calls", **acme) == 40

@@ -160,14 +160,18 @@ class OdinFetcher:
         self._serve_report(run, service_provider, kept)
 
     def _serve_last_report(self, run: _Run, service_provider: str) -> None:
-        """Beside a failed refresh (which downs the SP), the last good report, with its age."""
+        """Beside a failed refresh (which downs the SP), the last good report, with its age.
+        It is not the SP's answer of this collection: with every refresh failing, odin_up is 0
+        whatever is served from before."""
         last = self._reports.last(service_provider)
         if last is not None:
             run.builder.note_age(REPORTS, last.age())
-            self._serve_report(run, service_provider, last.value)
+            self._serve_report(run, service_provider, last.value, answered=False)
 
-    def _serve_report(self, run: _Run, service_provider: str, kept: KeptReport) -> None:
-        run.builder.add_part(kept.part, main=True)
+    def _serve_report(
+        self, run: _Run, service_provider: str, kept: KeptReport, answered: bool = True
+    ) -> None:
+        run.builder.add_part(kept.part, main=answered)
         run.builder.count("service providers" if kept.trunking else "without trunking")
         run.builder.count("groups", kept.groups)
         if self._target.trunk_groups:
