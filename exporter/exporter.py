@@ -73,6 +73,9 @@ class Exporter:
         sources = build_sources(config, self.telemetry, current)
         with self._lock:
             self._sources, self.config = sources, config
+            # Kept answers are keyed by targets and links: the old ones would never be asked
+            # for again, and would hold their collections for the life of the process.
+            self._gzip_cache = GzipCache()
         for name, source in current.items():
             if sources.get(name) is not source:
                 source.close()
@@ -96,7 +99,8 @@ class Exporter:
         with self._lock:
             sources = [s for s in self._sources.values() if target in (None, s.name)]
             links = [link for link in self.config.links if target in (None, link.odin_target)]
+            gzip_cache = self._gzip_cache
         waits = [source.start(deadline) for source in sources]
         outcomes = [wait() for wait in waits]
         own = own_registry(outcomes, self.telemetry, process=target is None)
-        return Scrape(outcomes, own, self._gzip_cache, links)
+        return Scrape(outcomes, own, gzip_cache, links)

@@ -28,8 +28,9 @@ class _Compressed:
     prefix: CompressedPrefix
 
 
-# The scrape's targets, its links (they are part of the data), and whether OpenMetrics.
-Key = tuple[tuple[str, ...], tuple[Link, ...], bool]
+# The scrape's targets and whether OpenMetrics (a reload, which may change the links in the
+# data, starts a new cache).
+Key = tuple[tuple[str, ...], bool]
 
 
 class GzipCache:
@@ -39,6 +40,10 @@ class GzipCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: dict[Key, _Compressed] = {}
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
 
     def find(self, key: Key, collections: tuple[Collection, ...]) -> CompressedPrefix | None:
         with self._lock:
@@ -79,7 +84,7 @@ class Scrape:
         data = coalesce(self._data(openmetrics))
         if not gzip:
             return self._then_own(data, openmetrics)
-        key = (tuple(outcome.name for outcome in self.outcomes), tuple(self.links), openmetrics)
+        key = (tuple(outcome.name for outcome in self.outcomes), openmetrics)
         collections = tuple(o.collection for o in self.outcomes if o.collection is not None)
         if not all(outcome.reusable for outcome in self.outcomes):
             self.cache.forget(key)  # its collections are gone: do not keep them alive

@@ -171,3 +171,19 @@ def test_a_reload_that_changes_the_links_is_not_served_from_the_compressed_data(
         finally:
             exporter.close()
     assert b'trunk_capacity_link_info{capacity_group="Main office"' in text
+
+
+def test_a_reload_drops_the_compressed_data_kept_before_it() -> None:
+    with Simulator() as simulator:
+        config = simulator_config(simulator, min_interval=60.0)
+        exporter = Exporter(config)
+        try:
+            # /probe of the Odin target: the only one kept for min_interval in this config.
+            kept = exporter.scrape(Deadline(5), target="odin-demo")
+            b"".join(kept.chunks(openmetrics=False, gzip=True))
+            exporter.apply_config(replace(config, didww=()))
+            after = exporter.scrape(Deadline(5))
+        finally:
+            exporter.close()
+    assert len(kept.cache) == 1
+    assert len(after.cache) == 0  # nothing from before the reload is held any more
