@@ -216,26 +216,30 @@ def _collect_once(exporter: Exporter, timeout: float) -> int:
     return EXIT_OK if scrape.all_up else EXIT_DOWN
 
 
-def _serve(
-    exporter: Exporter, args: argparse.Namespace, config_file: Path | None, web: WebSecurity
-) -> int:
-    def reload() -> None:
-        if config_file is None:
-            log.warning("demo mode has no config file to reload; the demo config keeps serving")
-            raise ConfigError("demo mode has no config file to reload")
-        try:
-            config = load_config(config_file)
-        except ConfigError as error:
-            exporter.reload_failed()
+def reload_config(exporter: Exporter, config_file: Path | None) -> None:
+    """Read the config file again and apply it; any failure keeps the old config and reads
+    as trunk_capacity_exporter_config_last_reload_successful 0."""
+    if config_file is None:
+        log.warning("demo mode has no config file to reload; the demo config keeps serving")
+        raise ConfigError("demo mode has no config file to reload")
+    try:
+        config = load_config(config_file)
+        exporter.apply_config(config)
+    except Exception as error:
+        exporter.reload_failed()
+        if isinstance(error, ConfigError):  # anything else is a bug: its traceback is logged
             log.error(
                 "config reload failed; the previous config keeps serving",
                 extra={"error": str(error)},
             )
-            raise
-        exporter.apply_config(config)
-        log.info("config reloaded", extra={"targets": ",".join(config.target_names)})
+        raise
+    log.info("config reloaded", extra={"targets": ",".join(config.target_names)})
 
-    reloader = Reloader(reload).start()
+
+def _serve(
+    exporter: Exporter, args: argparse.Namespace, config_file: Path | None, web: WebSecurity
+) -> int:
+    reloader = Reloader(lambda: reload_config(exporter, config_file)).start()
     app = ExporterApp(
         exporter,
         ScrapeTimeouts(default=args.default_timeout, offset=args.timeout_offset),

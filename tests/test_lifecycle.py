@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from exporter.config import ConfigError
+from exporter.cli import reload_config
+from exporter.config import ConfigError, load_config
+from exporter.exporter import Exporter
 from exporter.reloader import Reloader
 from exporter.simulator import Simulator
 from tests.test_server import samples, value
@@ -401,3 +403,27 @@ def test_every_serving_flag_and_its_default_is_in_docs_security() -> None:
         default = parser.get_default(field)
         assert shown.startswith(f"{default:g}"), (field, default)
         assert f"| {shown}" in text, field
+
+
+@pytest.mark.parametrize("failure", ["a broken file", "a bug applying it"])
+def test_any_failed_reload_reads_as_unsuccessful(
+    simulator: Simulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    monkeypatch.setenv("TEST_ODIN_PASSWORD", simulator.odin_password)
+    monkeypatch.setenv("TEST_DIDWW_KEY", simulator.didww_api_key)
+    config_file = tmp_path / "config.yml"
+    config_file.write_text(config_text(simulator))
+    exporter = Exporter(load_config(config_file))
+    try:
+        if failure == "a broken file":
+            config_file.write_text("odin: [\n")
+            expected: type[Exception] = ConfigError
+        else:
+            monkeypatch.setattr(Exporter, "apply_config", lambda *_: 1 / 0)
+            expected = ZeroDivisionError
+        with pytest.raises(expected):
+            reload_config(exporter, config_file)
+        successful, _ = exporter.reload_state
+    finally:
+        exporter.close()
+    assert successful is False
