@@ -64,7 +64,7 @@ async def read_request(
     if request.header("transfer-encoding") is not None:
         raise ProtocolError("501 Not Implemented", "chunked request bodies are not accepted")
     if length is not None:
-        if not length.isdigit():
+        if not (length.isascii() and length.isdigit()):  # "²" is a digit to isdigit
             raise ProtocolError("400 Bad Request", "Content-Length is not a number")
         if int(length) > max_body_bytes:
             raise ProtocolError(

@@ -489,6 +489,7 @@ def test_streamed_gzip_and_keep_alive_through_requests(simulator: Simulator) -> 
         (b"GET / HTTP/1.1\r\n folded\r\n\r\n", b"400"),
         (b"POST / HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n", b"413"),
         (b"POST / HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\n", b"400"),
+        (b"POST / HTTP/1.1\r\nContent-Length: \xb2\r\n\r\n", b"400"),
         (b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n", b"400"),
         (b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", b"501"),
     ],
