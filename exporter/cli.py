@@ -49,10 +49,25 @@ def _add_serving_limits(parser: argparse.ArgumentParser) -> None:
     for flag, field, kind, help_text in (
         ("max-connections", "max_connections", _positive_int, "open client connections"),
         ("max-requests", "max_requests", _positive_int, "requests answered at once"),
-        ("read-header-timeout", "read_header_timeout", _duration, "to read a request head"),
-        ("idle-timeout", "idle_timeout", _duration, "keep-alive wait for the next request"),
-        ("tls-handshake-timeout", "tls_handshake_timeout", _duration, "for the TLS handshake"),
-        ("write-timeout", "write_timeout", _duration, "to send a whole answer"),
+        (
+            "read-header-timeout",
+            "read_header_timeout",
+            _positive_duration,
+            "to read a request head",
+        ),
+        (
+            "idle-timeout",
+            "idle_timeout",
+            _positive_duration,
+            "keep-alive wait for the next request",
+        ),
+        (
+            "tls-handshake-timeout",
+            "tls_handshake_timeout",
+            _positive_duration,
+            "for the TLS handshake",
+        ),
+        ("write-timeout", "write_timeout", _positive_duration, "to send a whole answer"),
     ):
         default = getattr(defaults, field)
         shown = default if kind is _positive_int else f"{default:g}s"
@@ -70,6 +85,14 @@ def _duration(text: str) -> float:
     seconds = parse_duration(text)
     if seconds is None:
         raise argparse.ArgumentTypeError(f"invalid duration {text!r} (use 10s, 500ms, 1m)")
+    return seconds
+
+
+def _positive_duration(text: str) -> float:
+    """A timeout: 0 would answer nothing (or drop every answer) without a word in the log."""
+    seconds = _duration(text)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"expected a duration above 0, got {text!r}")
     return seconds
 
 
@@ -106,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--scrape.default-timeout",
         dest="default_timeout",
-        type=_duration,
+        type=_positive_duration,
         default=10.0,
         metavar="DURATION",
         help="deadline when Prometheus sends no scrape timeout header, and for "

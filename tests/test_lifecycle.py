@@ -341,6 +341,9 @@ def test_sighup_in_demo_mode_says_there_is_nothing_to_reload() -> None:
         ("--web.listen-address=10042", "expected HOST:PORT or :PORT"),
         ("--web.max-connections=0", "whole number above 0"),
         ("--web.read-header-timeout=soon", "invalid duration"),
+        ("--web.read-header-timeout=0s", "expected a duration above 0"),
+        ("--web.write-timeout=0", "expected a duration above 0"),
+        ("--scrape.default-timeout=0ms", "expected a duration above 0"),
     ],
 )
 def test_bad_serving_flags_are_one_line(flag: str, message: str) -> None:
