@@ -321,6 +321,8 @@ class _Section:
         if isinstance(value, bool) or not isinstance(value, wanted):
             kind = "an integer" if integer else "a number"
             raise self.fail(key, f"expected {kind}, got {describe_kind(value)}")
+        if isinstance(value, float) and not math.isfinite(value):  # YAML's .nan and .inf
+            raise self.fail(key, f"expected a finite number, got {value}")
         if value < minimum:
             raise self.fail(key, f"must be at least {minimum:g}")
         if value > maximum:

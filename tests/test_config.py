@@ -196,6 +196,10 @@ def with_line(line: str, text: str = ODIN_OK) -> str:
         ),
         (with_line("rate_limit: -1"), 'c.yml: line 8: odin[0] "o": rate_limit: must be at least 0'),
         (
+            with_line("rate_limit: .nan"),
+            'c.yml: line 8: odin[0] "o": rate_limit: expected a finite number, got nan',
+        ),
+        (
             with_line("trunk_groups: yes please"),
             'c.yml: line 8: odin[0] "o": trunk_groups: expected true or false, got a string',
         ),
