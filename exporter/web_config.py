@@ -175,9 +175,7 @@ class BasicAuth:
         self._hashes = {user: hashed.encode() for user, hashed in users.items()}
         # An unknown user is checked against a real hash: timing must not tell who exists.
         usable = [hashed for hashed in users.values() if _BCRYPT_HASH.fullmatch(hashed)]
-        self._decoy = (
-            usable[0].encode() if usable else self._bcrypt.hashpw(b"", b"$2b$10$" + b"." * 22)
-        )
+        self._decoy = usable[0].encode() if usable else self._bcrypt.hashpw(b"", _DECOY_SALT)
         # Set lookups and adds are atomic, so the worker threads share this without a lock.
         self._verified: set[tuple[str, bytes]] = set()
 
