@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from exporter.config import parse_duration
+
 ROOT = Path(__file__).resolve().parent.parent
 PROM_DIR = ROOT / "deploy" / "prometheus"
 RULES_DIR = PROM_DIR / "rules"
@@ -174,14 +176,47 @@ def unit_test_cases() -> list[tuple[dict, dict]]:
     return cases
 
 
+def expected_severities(case: dict) -> set[str]:
+    return {alert["exp_labels"]["severity"] for alert in case.get("exp_alerts") or []}
+
+
 def test_every_alert_has_a_firing_and_a_not_firing_unit_test():
+    """Per alert and severity: a case where it fires, and one where it does not."""
     cases = unit_test_cases()
-    firing = {case["alertname"] for _, case in cases if case.get("exp_alerts")}
-    quiet = {case["alertname"] for _, case in cases if not case.get("exp_alerts")}
-    names = {rule["alert"] for rule in alerts()}
-    assert names - firing == set(), "alerts without a firing test case"
-    assert names - quiet == set(), "alerts without a not-firing test case"
-    assert (firing | quiet) - names == set(), "test cases for alerts that do not exist"
+    rules = {(rule["alert"], rule["labels"]["severity"]) for rule in alerts()}
+    firing = {(case["alertname"], sev) for _, case in cases for sev in expected_severities(case)}
+    quiet = {
+        (case["alertname"], severity)
+        for _, case in cases
+        for _, severity in rules
+        if severity not in expected_severities(case)
+    }
+    assert rules - firing == set(), "alerts without a firing test case"
+    assert rules - quiet == set(), "alerts without a not-firing test case"
+    assert firing - rules == set(), "test cases for alerts that do not exist"
+
+
+def is_near_miss(group: dict, case: dict) -> bool:
+    """A case where a paging alert stays quiet just short of what it is named for: its
+    warning fires instead, the group is named as a near miss, or the same situation pages
+    later in the group (quiet only until its `for:` has passed)."""
+    if "critical" in expected_severities(case):
+        return False
+    pages_later = any(
+        other["alertname"] == case["alertname"]
+        and "critical" in expected_severities(other)
+        and parse_duration(other["eval_time"]) > parse_duration(case["eval_time"])
+        for other in group.get("alert_rule_test", [])
+    )
+    return "warning" in expected_severities(case) or "near miss" in group["name"] or pages_later
+
+
+def test_every_paging_alert_has_a_near_miss_unit_test():
+    paging = {rule["alert"] for rule in alerts() if rule["labels"]["severity"] == "critical"}
+    near_misses = {
+        case["alertname"] for group, case in unit_test_cases() if is_near_miss(group, case)
+    }
+    assert paging - near_misses == set(), "paging alerts without a near-miss case"
 
 
 def test_every_capacity_alert_has_an_unlimited_not_firing_unit_test():
