@@ -38,7 +38,6 @@ local trunkGroups = import 'trunk_groups.libsonnet';
     ],
 
     local withUnit(unit) = { fieldConfig+: { defaults+: { unit: unit } } },
-    local unlimited = { fieldConfig+: { defaults+: { mappings: g.unlimitedMappings } } },
     local money = withUnit(c.currency),
 
     // A table of instant values, one row per series, columns renamed.
@@ -118,13 +117,9 @@ local trunkGroups = import 'trunk_groups.libsonnet';
       },
     ),
 
-    local headroomTarget(ref, capRule, activeRule, sel, legend) = g.target(
-      ref,
+    // Calls still possible before the cap, smallest first.
+    local headroom(capRule, activeRule, sel) =
       'sort(%s{%s} - %s{%s})' % [capRule, sel, activeRule, sel],
-      legend=legend,
-      instant=true,
-      format='table',
-    ),
 
     // "Time at limit": the share of the dashboard's range the live calls were at the limit.
     local timeAtLimit(activeRule, capRule, sel) =
@@ -140,7 +135,7 @@ local trunkGroups = import 'trunk_groups.libsonnet';
           'Effective cap (maxActiveCalls plus the bursting the trunk groups can use) minus the live calls, smallest first. Only service providers whose trunk groups are collected have live calls.',
           { x: 0, y: 53, w: 12, h: 9 },
           [
-            { ref: 'A', name: 'Headroom', expr: 'sort(%s:odin_service_provider_effective_max_active_calls:sum{%s} - %s:odin_trunk_group_active_calls:sum{%s})' % [sp, sel.sp, sp, sel.sp] },
+            { ref: 'A', name: 'Headroom', expr: headroom(sp + ':odin_service_provider_effective_max_active_calls:sum', sp + ':odin_trunk_group_active_calls:sum', sel.sp) },
             { ref: 'B', name: 'Effective cap', expr: '%s:odin_service_provider_effective_max_active_calls:sum{%s}' % [sp, sel.sp] },
             { ref: 'C', name: 'Peak (window)', expr: '%s:odin_service_provider_peak_utilisation:ratio{%s}' % [sp, sel.sp], unit: 'percentunit' },
           ],
@@ -152,7 +147,7 @@ local trunkGroups = import 'trunk_groups.libsonnet';
           "A group's effective cap minus the live calls of its trunk groups, smallest first.",
           { x: 12, y: 53, w: 12, h: 9 },
           [
-            { ref: 'A', name: 'Headroom', expr: 'sort(%s:odin_group_effective_max_active_calls:sum{%s} - %s:odin_trunk_group_active_calls:sum{%s})' % [grp, sel.group, grp, sel.group] },
+            { ref: 'A', name: 'Headroom', expr: headroom(grp + ':odin_group_effective_max_active_calls:sum', grp + ':odin_trunk_group_active_calls:sum', sel.group) },
             { ref: 'B', name: 'Effective cap', expr: '%s:odin_group_effective_max_active_calls:sum{%s}' % [grp, sel.group] },
             { ref: 'C', name: 'Peak (window)', expr: '%s:odin_group_peak_utilisation:ratio{%s}' % [grp, sel.group], unit: 'percentunit' },
           ],
@@ -248,7 +243,7 @@ local trunkGroups = import 'trunk_groups.libsonnet';
           'Effective limit minus live calls, smallest first, with the peak of the saturation window.',
           { x: 0, y: 75, w: 12, h: 9 },
           [
-            { ref: 'A', name: 'Headroom', expr: 'sort(%s:odin_trunk_group_effective_max_active_calls:sum{%s} - %s:odin_trunk_group_active_calls:sum{%s})' % [tg, sel.tg, tg, sel.tg] },
+            { ref: 'A', name: 'Headroom', expr: headroom(tg + ':odin_trunk_group_effective_max_active_calls:sum', tg + ':odin_trunk_group_active_calls:sum', sel.tg) },
             { ref: 'B', name: 'Effective limit', expr: '%s:odin_trunk_group_effective_max_active_calls:sum{%s}' % [tg, sel.tg] },
             { ref: 'C', name: 'Peak (window)', expr: '%s:odin_trunk_group_peak_utilisation:ratio{%s}' % [tg, sel.tg], unit: 'percentunit' },
           ],
