@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write deploy/kubernetes/base/prometheusrule.yaml from the rule files in deploy/prometheus/rules/.
+"""Check deploy/kubernetes/base/prometheusrule.yaml against the rules in deploy/prometheus/rules/.
 
 The rule files are rendered from the monitoring mixin (deploy/mixin) by scripts/generate_mixin.py,
 which calls manifest() here: Prometheus loads the files as they are (compose demo, `rule_files:`),
@@ -80,20 +80,16 @@ def render(rules_dir: Path = RULES_DIR) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Only checks: `make mixin` is the one writer of the PrometheusRule."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--check", action="store_true", help="only check that the committed file is up to date"
+        "--check", action="store_true", help="check that the committed file is up to date"
     )
-    args = parser.parse_args(argv)
-    text = render()
-    if args.check:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != text:
-            print(f"{OUTPUT.relative_to(ROOT)} is out of date: run make mixin", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.write_text(text, encoding="utf-8")
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
+    parser.parse_args(argv)
+    current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
+    if current != render():
+        print(f"{OUTPUT.relative_to(ROOT)} is out of date: run make mixin", file=sys.stderr)
+        return 1
     return 0
 
 

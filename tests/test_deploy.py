@@ -343,7 +343,7 @@ def rule_file_groups() -> list[dict[str, Any]]:
     if not files:
         pytest.fail(
             f"no rule files in {RULES_DIR.relative_to(ROOT)}: the PrometheusRule is generated "
-            "from them (scripts/generate_prometheusrule.py)"
+            "from them (make mixin)"
         )
     groups = []
     for path in files:
@@ -369,8 +369,7 @@ def test_prometheusrule_has_its_required_fields(base: list[dict[str, Any]]) -> N
 def test_prometheusrule_is_generated_from_the_rule_files(base: list[dict[str, Any]]) -> None:
     expected = rule_file_groups()
     assert one(base, "PrometheusRule")["spec"]["groups"] == expected, (
-        "deploy/kubernetes differs from deploy/prometheus/rules: "
-        "run python scripts/generate_prometheusrule.py"
+        "deploy/kubernetes differs from deploy/prometheus/rules: run make mixin"
     )
     generator = run(
         [sys.executable, str(ROOT / "scripts" / "generate_prometheusrule.py"), "--check"]
