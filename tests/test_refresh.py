@@ -10,6 +10,7 @@ from prometheus_client.metrics_core import Metric
 from exporter.config import RefreshIntervals
 from exporter.deadline import Deadline
 from exporter.exporter import Exporter
+from exporter.odin.refresh import KeptAnswers
 from exporter.simulator import Fault, Simulator
 from tests.helpers import parsed_families, sample_value, simulator_config
 
@@ -143,3 +144,16 @@ def test_with_every_refresh_failing_odin_is_down_beside_the_kept_reports(
     assert sp_up and all(sample.value == 0 for sample in sp_up)
     acme = {"target": ODIN, "service_provider": "ent.acme"}
     assert sample_value(families, "odin_service_provider_max_active_calls", **acme) == 40
+
+
+def test_answers_kept_for_an_sp_no_longer_wanted_are_forgotten() -> None:
+    kept: KeptAnswers[str] = KeptAnswers(60.0)
+    kept.keep("sp.a", "report a")
+    kept.keep(("sp.a", "g1"), "list of sp.a")
+    kept.keep(("sp.b", "g1", "tg"), "detail of sp.b")
+
+    kept.retain({"sp.b"})
+
+    assert kept.last("sp.a") is None and kept.last(("sp.a", "g1")) is None
+    last = kept.last(("sp.b", "g1", "tg"))
+    assert last is not None and last.value == "detail of sp.b"

@@ -109,7 +109,10 @@ class OdinFetcher:
         """Log in, find the SPs, and serve or schedule their reports."""
         service_providers = self._service_providers(run.builder, run.deadline)
         run.builder.expect(service_providers)
-        self._reports.retain(set(service_providers))
+        wanted = set(service_providers)
+        self._reports.retain(wanted)
+        self._lists.retain(wanted)
+        self._details.retain(wanted)
         for service_provider in service_providers:
             kept = self._reports.fresh(service_provider)
             if kept is None:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from exporter import payload
 from exporter.payload import (
     InvalidPayload,
     as_list,
@@ -88,12 +89,9 @@ class Names:
 
 def optional_count(obj: Mapping[str, Any], key: str, what: str) -> float | None:
     """A count where Odin's -1 means "not applicable": no sample."""
-    value = optional_number(obj, key, what)
-    if value == -1:
+    if optional_number(obj, key, what) == -1:
         return None
-    if value is not None and value < 0:
-        raise InvalidPayload(f"{what}.{key} is {value:g}, expected a count of zero or more")
-    return value
+    return payload.optional_count(obj, key, what)
 
 
 def optional_limit(obj: Mapping[str, Any], key: str, what: str) -> float | None:

@@ -72,8 +72,11 @@ class KeptAnswers(Generic[T]):
         with self._lock:
             self._kept[key] = Kept(value, time.monotonic())
 
-    def retain(self, keys: set[Hashable]) -> None:
-        """Forget answers of keys no longer wanted (an SP gone from discovery)."""
+    def retain(self, service_providers: set[str]) -> None:
+        """Forget the answers of SPs no longer wanted (gone from discovery or the config);
+        a key is an SP, or a tuple that starts with one."""
         with self._lock:
-            for key in set(self._kept) - keys:
-                del self._kept[key]
+            for key in list(self._kept):
+                service_provider = key[0] if isinstance(key, tuple) else key
+                if service_provider not in service_providers:
+                    del self._kept[key]
