@@ -122,8 +122,12 @@ def wsgi_environ(
         "wsgi.run_once": False,
         RECEIVED_AT: received_at,
     }
-    for name, _ in request.headers:
+    # One pass: a header given several times is joined, as `Request.header` joins it.
+    values: dict[str, list[str]] = {}
+    for name, value in request.headers:
+        values.setdefault(name, []).append(value)
+    for name, given in values.items():
         key = "HTTP_" + name.upper().replace("-", "_")
         if key not in ("HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH") and key not in environ:
-            environ[key] = request.header(name)
+            environ[key] = ", ".join(given)
     return environ
