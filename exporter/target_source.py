@@ -125,7 +125,9 @@ class TargetSource:
         try:
             collection = in_flight.result(timeout=deadline.remaining() + _HANDOVER_GRACE)
         except FutureTimeout:
-            # The collection counts its own errors when it ends; this scrape only reports it.
+            # This scrape gets nothing: counted here, since the collection it joined (started
+            # by a scrape with a later deadline) may yet end well and count nothing.
+            self._telemetry.count_error(self.name, "timeout")
             return self._outcome(None, age=0.0)
         return self._outcome(collection, age=0.0)
 

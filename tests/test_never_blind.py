@@ -556,3 +556,24 @@ def test_a_task_dropped_before_a_worker_took_it_is_a_timeout_of_its_scope() -> N
         sample_value(families, "odin_service_provider_up", target="odin-t", service_provider="sp.b")
         == 0
     )
+
+
+def test_a_scrape_that_gives_up_on_a_shared_collection_counts_its_timeout(
+    simulator: Simulator,
+) -> None:
+    """A /probe with a short timeout joins the collection a /metrics scrape with a longer one
+    started; it is down with a counted reason even though that collection ends well."""
+    simulator.latency = 0.6
+    exporter = Exporter(simulator_config(simulator))
+    try:
+        first = threading.Thread(target=scrape_families, args=(exporter, 1.5))
+        first.start()
+        time.sleep(0.1)
+        joined = parsed_families(
+            exporter.scrape(Deadline(0.2), target=ODIN).chunks(openmetrics=False)
+        )
+        first.join(timeout=10)
+    finally:
+        exporter.close()
+    assert sample_value(joined, "odin_up", target=ODIN) == 0
+    assert errors(joined, ODIN, "timeout") == 1
