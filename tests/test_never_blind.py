@@ -79,6 +79,7 @@ TASKS = [
     (DidwwClient, "fetch_page", "didww"),
     (DidwwClient, "fetch_balance", "didww"),
     (DidwwClient, "count_dids", "didww"),
+    (DidwwClient, "fetch_voice_out_trunks_page", "didww"),
 ]
 
 
