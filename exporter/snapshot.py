@@ -25,14 +25,13 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from exporter.deadline import Deadline
 from exporter.exposition import Family, PartWriter
 from exporter.http_client import UpstreamError
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 TARGET = ""  # the scope of an error that concerns the whole target
 
@@ -84,13 +83,12 @@ class SnapshotBuilder:
         target: str,
         up: UpFamilies,
         deadline: Deadline | None = None,
-        scopes: Sequence[str] = (),
     ) -> None:
         self.target = target
         self._up = up
         self._deadline = deadline
         self._lock = threading.Lock()
-        self._scopes: dict[str, None] = dict.fromkeys(scopes)
+        self._scopes: dict[str, None] = {}
         self._parts: list[Part] = []
         self._available: set[str] = set()
         self._errors: list[CollectionError] = []
@@ -142,13 +140,9 @@ class SnapshotBuilder:
     def run(self, scope: str, task: Callable[..., None], *args: Any) -> None:
         """Run `task(*args)` as work of `scope`: whatever it raises becomes that scope's error,
         and until it returns the scope has work pending (a timeout if the deadline comes)."""
-        self.attempt(scope, task, *args)
-
-    def attempt(self, scope: str, task: Callable[..., T], *args: Any) -> T | None:
-        """`task(*args)`, or None when it failed (and the failure is recorded, as by `run`)."""
         with self._lock:
             self._pending[scope] += 1
-        return self._settle(scope, task, *args)
+        self._settle(scope, task, *args)
 
     def task(self, scope: str, task: Callable[..., None]) -> Callable[..., None]:
         """`task` wrapped by `run`, for a worker pool. Its scope has work pending from now, not
@@ -158,24 +152,23 @@ class SnapshotBuilder:
             self._pending[scope] += 1
         return lambda *args: self._settle(scope, task, *args)
 
-    def _settle(self, scope: str, task: Callable[..., T], *args: Any) -> T | None:
+    def _settle(self, scope: str, task: Callable[..., None], *args: Any) -> None:
         """Run a task already counted as pending for `scope`; uncount it when it ends."""
         try:
             with self._lock:
                 if self._built:  # too late to be part of the snapshot: spare the CPU
-                    return None
-            return task(*args)
+                    return
+            task(*args)
         except UpstreamError as error:
             self.fail_upstream(error, scope)
-            return None
         except Exception as error:  # a bug or an unforeseen input: down, with its traceback
             log.exception(
                 "collection task failed unexpectedly",
                 extra={"target": self.target, "reason": "internal"},
             )
             detail = f"unexpected {type(error).__name__} in {getattr(task, '__name__', 'task')}"
-            self.fail(CollectionError("internal", "", detail, scope))
-            return None
+            with self._lock:  # logged above, with its traceback: once is enough
+                self._errors.append(CollectionError("internal", "", detail, scope))
         finally:
             with self._lock:
                 self._pending[scope] -= 1

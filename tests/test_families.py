@@ -56,7 +56,8 @@ def registry_of(vendor: Vendor, snapshot: Snapshot) -> CollectorRegistry:
 
 
 def odin_snapshot(report: dict[str, Any], *parts: Part, sp: str = "ent.odin") -> Snapshot:
-    builder = SnapshotBuilder(T, odin.UP_FAMILIES, scopes=[sp, "sp.legacy"])
+    builder = SnapshotBuilder(T, odin.UP_FAMILIES)
+    builder.expect([sp, "sp.legacy"])
     builder.add_part(
         Part(sp, (), report_lines(T, parse_trunk_call_capacity_report(report, sp))), main=True
     )
@@ -173,7 +174,8 @@ def test_a_trunk_group_without_state_has_no_info_sample_never_an_empty_state() -
 
 
 def test_an_sp_without_trunking_is_up_with_trunking_disabled_and_no_capacity() -> None:
-    builder = SnapshotBuilder(T, odin.UP_FAMILIES, scopes=["sp.none"])
+    builder = SnapshotBuilder(T, odin.UP_FAMILIES)
+    builder.expect(["sp.none"])
     builder.add_part(Part("sp.none", (), no_trunking_lines(T, "sp.none")), main=True)
     snapshot = builder.build()
     registry = registry_of(odin.VENDOR, snapshot)
@@ -220,7 +222,8 @@ def test_odin_up_stays_one_when_some_service_providers_fail() -> None:
 
 
 def test_a_failed_trunk_group_call_downs_its_sp_but_keeps_its_report() -> None:
-    builder = SnapshotBuilder(T, odin.UP_FAMILIES, scopes=["ent.odin"])
+    builder = SnapshotBuilder(T, odin.UP_FAMILIES)
+    builder.expect(["ent.odin"])
     report = parse_trunk_call_capacity_report(ODIN_SEED, "ent.odin")
     builder.add_part(Part("ent.odin", (), report_lines(T, report)), main=True)
     builder.fail(CollectionError("timeout", "/groups/trunk-groups", "no answer", "ent.odin"))
