@@ -19,6 +19,7 @@ import math
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -54,6 +55,18 @@ class Gauge(Family):
     """A family whose value is read from a parsed object (None: no sample)."""
 
     value: Callable[[Any], float | None]
+
+
+def float_field(field: str) -> Callable[[Any], float | None]:
+    """A Gauge's value read from a field that holds a count or a flag (True is 1, False 0);
+    None is no sample."""
+    get = attrgetter(field)
+
+    def value(item: Any) -> float | None:
+        raw = get(item)
+        return None if raw is None else float(raw)
+
+    return value
 
 
 def escape_label_value(value: str) -> str:

@@ -23,7 +23,7 @@ from operator import attrgetter
 
 from exporter.didww.models import AccountBalance, CapacityPool, DidwwTrunks, SharedCapacityGroup
 from exporter.didww.trunk_metrics import TRUNK_FAMILIES, write_trunks
-from exporter.exposition import Family, Gauge, PartWriter
+from exporter.exposition import Family, Gauge, PartWriter, float_field
 from exporter.snapshot import UpFamilies
 
 UP = Family("didww_up", "1 when every DIDWW call of this collection succeeded.")
@@ -88,7 +88,7 @@ GROUP_GAUGES = (
     Gauge(
         "didww_shared_capacity_group_dids",
         "DIDs in the group.",
-        lambda group: None if group.dids is None else float(group.dids),
+        float_field("dids"),
     ),
 )
 ACCOUNT_GAUGES = (

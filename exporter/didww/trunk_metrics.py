@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from operator import attrgetter
 
 from exporter.didww.models import DidwwTrunks
-from exporter.exposition import Family, Gauge, PartWriter
+from exporter.exposition import Family, Gauge, PartWriter, float_field
 
 VOICE_IN_TRUNK_GAUGES = (
     Gauge(
@@ -68,7 +68,7 @@ VOICE_OUT_TRUNK_GAUGES = (
     Gauge(
         "didww_voice_out_trunk_threshold_reached",
         "1 once the spend on the voice-out trunk has passed threshold_amount.",
-        lambda trunk: None if trunk.threshold_reached is None else float(trunk.threshold_reached),
+        float_field("threshold_reached"),
     ),
     Gauge(
         "didww_voice_out_trunk_spent_amount",

@@ -18,26 +18,13 @@ document's enterprise (abridged)::
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from operator import attrgetter
-from typing import Any
 
-from exporter.exposition import Family, Gauge, PartWriter
+from exporter.exposition import Family, Gauge, PartWriter, float_field
 from exporter.odin.models import TrunkCallCapacityReport, TrunkGroup
 from exporter.snapshot import UpFamilies
 
 Lines = dict[str, bytes]
-
-
-def _as_float(field: str) -> Callable[[Any], float | None]:
-    """A licence field as a float: its flags are booleans, exported as 1 and 0."""
-    get = attrgetter(field)
-
-    def value(item: Any) -> float | None:
-        raw = get(item)
-        return None if raw is None else float(raw)
-
-    return value
 
 
 UP = Family(
@@ -94,27 +81,27 @@ LICENCE_GAUGES = (
     Gauge(
         "odin_group_trunk_group_service_quantity",
         "Trunk Group service instances authorised to the group (+Inf: unlimited).",
-        _as_float("quantity"),
+        float_field("quantity"),
     ),
     Gauge(
         "odin_group_trunk_group_service_usage",
         "Trunk Group service instances in use in the group.",
-        _as_float("usage"),
+        float_field("usage"),
     ),
     Gauge(
         "odin_group_trunk_group_service_authorized",
         "1 when the Trunk Group service is authorised to the group.",
-        _as_float("authorized"),
+        float_field("authorized"),
     ),
     Gauge(
         "odin_group_trunk_group_service_assigned",
         "1 when the Trunk Group service is assigned in the group.",
-        _as_float("assigned"),
+        float_field("assigned"),
     ),
     Gauge(
         "odin_group_trunk_group_service_licensed",
         "1 when the Trunk Group service is licensed in the group.",
-        _as_float("licensed"),
+        float_field("licensed"),
     ),
 )
 GROUP_INFO = Family("odin_group_info", "Group name of each group id; value 1.")
