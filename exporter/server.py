@@ -170,13 +170,11 @@ class ExporterApp:
         waited = time.monotonic() - received_at if isinstance(received_at, float) else 0.0
         header = environ.get("HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS")
         deadline = self._timeouts.deadline(header, waited)
+        scrape = self._exporter.scrape(deadline, target)
+        chunks = scrape.chunks(openmetrics=exposition.format == "openmetrics", gzip=gzipped)
         headers = [("Vary", "Accept, Accept-Encoding")]
         if gzipped:
             headers.append(("Content-Encoding", "gzip"))
-        if environ.get("REQUEST_METHOD") == "HEAD":  # the headers only: no upstream call
-            return Response("200 OK", exposition.content_type, [], headers)
-        scrape = self._exporter.scrape(deadline, target)
-        chunks = scrape.chunks(openmetrics=exposition.format == "openmetrics", gzip=gzipped)
         return Response("200 OK", exposition.content_type, chunks, headers)
 
     def _healthy(self, environ: dict[str, Any], query: dict[str, list[str]]) -> Response:

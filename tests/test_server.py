@@ -652,15 +652,3 @@ def test_shutdown_lets_an_answer_in_progress_finish_and_closes_idle_connections(
         server.server_close()
         thread.join(timeout=5)
     assert not thread.is_alive()
-
-
-def test_head_of_metrics_and_probe_answers_the_headers_without_collecting(
-    simulator: Simulator,
-) -> None:
-    with serving(Exporter(simulator_config(simulator))) as url:
-        metrics = requests.head(f"{url}/metrics", timeout=10)
-        probe = requests.head(f"{url}/probe?target=odin-demo", timeout=10)
-    for answer in (metrics, probe):
-        assert answer.status_code == 200 and answer.content == b""
-        assert answer.headers["Content-Type"] == TEXT_CONTENT_TYPE
-    assert simulator.stats.count("odin") == simulator.stats.count("didww") == 0
