@@ -154,12 +154,20 @@ def _is_address(host: str) -> bool:
 class UpstreamError(Exception):
     """A failed upstream call, classified by one of `telemetry.ERROR_REASONS`."""
 
-    def __init__(self, reason: str, endpoint: str, detail: str, status: int | None = None):
+    def __init__(
+        self,
+        reason: str,
+        endpoint: str,
+        detail: str,
+        status: int | None = None,
+        explained: bool = False,
+    ):
         super().__init__(f"{endpoint}: {detail}")
         self.reason = reason
         self.endpoint = endpoint
         self.detail = detail
         self.status = status
+        self.explained = explained  # the error body carried the vendor's own message
 
 
 @dataclass(frozen=True)
@@ -514,19 +522,25 @@ def raise_for_status(response: UpstreamResponse, explain: Callable[[Any], list[s
         reason = "rate_limited"
     else:
         reason = "http_error"
-    detail = f"HTTP {response.status}: {error_detail(response, explain)}"
-    raise UpstreamError(reason, response.endpoint, detail, response.status)
+    messages = vendor_messages(response, explain)
+    # Without the vendor's words, say what came back instead (a proxy's HTML page, nothing).
+    explanation = "; ".join(messages)[:300] if messages else response.describe_body()
+    raise UpstreamError(
+        reason,
+        response.endpoint,
+        f"HTTP {response.status}: {explanation}",
+        response.status,
+        explained=bool(messages),
+    )
 
 
-def error_detail(response: UpstreamResponse, explain: Callable[[Any], list[str]]) -> str:
-    """The vendor's messages from an error body, or what came back when it is not JSON (a
-    proxy's HTML page) or says nothing."""
+def vendor_messages(response: UpstreamResponse, explain: Callable[[Any], list[str]]) -> list[str]:
+    """The vendor's own messages in an error body; none when it is not the vendor's JSON."""
     try:
         body = json.loads(response.body)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return response.describe_body()
-    messages = [message for message in dict.fromkeys(explain(body)) if message]
-    return "; ".join(messages)[:300] if messages else response.describe_body()
+        return []
+    return [message for message in dict.fromkeys(explain(body)) if message]
 
 
 def _retry_after_seconds(value: str | None) -> float | None:

@@ -578,3 +578,23 @@ def test_a_scrape_that_gives_up_on_a_shared_collection_counts_its_timeout(
         exporter.close()
     assert sample_value(joined, "odin_up", target=ODIN) == 0
     assert errors(joined, ODIN, "timeout") == 1
+
+
+def test_a_400_that_is_not_odins_own_answer_is_a_failure_not_no_trunking(
+    simulator: Simulator,
+) -> None:
+    """A proxy's HTML 400 in front of Odin says nothing about the Trunk Group service."""
+    simulator.inject(
+        Fault(
+            api="odin",
+            path="/service-providers/trunk-groups/call-capacity/reports",
+            match={"serviceProviderId": "ent.acme"},
+            kind="html",
+            status=400,
+        )
+    )
+    families = scrape_once(simulator_config(simulator))
+    acme = {"target": ODIN, "service_provider": "ent.acme"}
+    assert sp_up(families, "ent.acme") == 0
+    assert sample_value(families, "odin_service_provider_trunking_enabled", **acme) is None
+    assert errors(families, ODIN, "http_error") == 1

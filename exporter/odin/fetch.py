@@ -134,7 +134,7 @@ class OdinFetcher:
         try:
             report = self._client.fetch_trunk_call_capacity_report(service_provider, run.deadline)
         except UpstreamError as error:
-            if error.status == 400:
+            if _odin_says_no(error):
                 self._no_trunking(run, service_provider, error)
                 return
             self._serve_last_report(run, service_provider)
@@ -200,7 +200,7 @@ class OdinFetcher:
         try:
             listing = self._client.list_trunk_group_names(service_provider, group_id, run.deadline)
         except UpstreamError as error:
-            if error.status != 400:
+            if not _odin_says_no(error):
                 raise
             self._facts.note(
                 ("group", service_provider, group_id),
@@ -262,3 +262,9 @@ def _kept_report(target: str, report: TrunkCallCapacityReport) -> KeptReport:
         ),
         legacy_trunk_groups=tuple((row.group_id, row.name) for row in report.legacy_trunk_groups),
     )
+
+
+def _odin_says_no(error: UpstreamError) -> bool:
+    """Odin's definite "no" (no Trunk Group service): a 400 in Odin's own error body. A 400
+    from anything else in the way (a proxy's HTML page) is a failure like any other."""
+    return error.status == 400 and error.explained
