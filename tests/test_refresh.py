@@ -82,21 +82,27 @@ def test_in_steady_state_a_scrape_reads_one_detail_per_trunk_group_and_nothing_e
     assert kind_age(families, "trunk_group_details") == 0
 
 
-@pytest.mark.slow
-def test_a_failed_refresh_is_an_error_and_the_kept_report_is_served_beside_it(
-    simulator: Simulator,
-) -> None:
+def scrape_after_a_failed_refresh(simulator: Simulator, fault: Fault) -> dict[str, Metric]:
+    """A scrape whose report refreshes meet `fault`, after one that kept every report."""
     refresh = RefreshIntervals(reports=0.2, trunk_group_lists=0.2, trunk_group_details=0.0)
     exporter = Exporter(simulator_config(simulator, refresh=refresh))
     try:
         scrape(exporter)
         time.sleep(0.3)
-        simulator.inject(
-            Fault(api="odin", path=REPORTS, match={"serviceProviderId": "ent.acme"}, status=503)
-        )
-        families = scrape(exporter)
+        simulator.inject(fault)
+        return scrape(exporter)
     finally:
         exporter.close()
+
+
+@pytest.mark.slow
+def test_a_failed_refresh_is_an_error_and_the_kept_report_is_served_beside_it(
+    simulator: Simulator,
+) -> None:
+    acme_fault = Fault(
+        api="odin", path=REPORTS, match={"serviceProviderId": "ent.acme"}, status=503
+    )
+    families = scrape_after_a_failed_refresh(simulator, acme_fault)
     acme = {"target": ODIN, "service_provider": "ent.acme"}
     assert sample_value(families, "odin_service_provider_up", **acme) == 0
     assert (
@@ -130,15 +136,7 @@ def test_with_every_interval_at_zero_every_scrape_reads_everything(simulator: Si
 def test_with_every_refresh_failing_odin_is_down_beside_the_kept_reports(
     simulator: Simulator,
 ) -> None:
-    refresh = RefreshIntervals(reports=0.2, trunk_group_lists=0.2, trunk_group_details=0.0)
-    exporter = Exporter(simulator_config(simulator, refresh=refresh))
-    try:
-        scrape(exporter)
-        time.sleep(0.3)
-        simulator.inject(Fault(api="odin", path=REPORTS, status=503))
-        families = scrape(exporter)
-    finally:
-        exporter.close()
+    families = scrape_after_a_failed_refresh(simulator, Fault(api="odin", path=REPORTS, status=503))
     assert sample_value(families, "odin_up", target=ODIN) == 0
     sp_up = families["odin_service_provider_up"].samples
     assert sp_up and all(sample.value == 0 for sample in sp_up)
