@@ -14,14 +14,14 @@ from pathlib import Path
 
 from exporter import __version__
 from exporter.config import Config, ConfigError, describe_config, load_config, parse_duration
-from exporter.deadline import Deadline
-from exporter.exporter import Exporter
-from exporter.http_server import HttpServer, ServingLimits, fit_to_open_files
-from exporter.listen import ListenAddress, ListenError, open_sockets, parse_listen_address
-from exporter.logs import LEVELS, setup_logging
-from exporter.reloader import Reloader
-from exporter.server import ExporterApp, ScrapeTimeouts
-from exporter.web_config import BasicAuth, WebConfig, WebConfigError, load_web_config
+from exporter.core.deadline import Deadline
+from exporter.core.logs import LEVELS, setup_logging
+from exporter.scrape.running import Exporter
+from exporter.serving.app import ExporterApp, ScrapeTimeouts
+from exporter.serving.http_server import HttpServer, ServingLimits, fit_to_open_files
+from exporter.serving.listen import ListenAddress, ListenError, open_sockets, parse_listen_address
+from exporter.serving.reloader import Reloader
+from exporter.serving.web_config import BasicAuth, WebConfig, WebConfigError, load_web_config
 
 log = logging.getLogger("exporter")
 
@@ -213,7 +213,7 @@ def _configuration(args: argparse.Namespace) -> Iterator[tuple[Config, Path | No
     """The config to run with: the demo's (with its simulator running) or the file's."""
     if args.demo:
         from exporter.demo import demo_config
-        from exporter.simulator import Simulator
+        from simulator import Simulator
 
         with Simulator() as simulator:
             log.info(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from exporter.config import Config, DidwwTarget, OdinTarget, Secret
-from exporter.simulator import Simulator
+from simulator import Simulator
 
 
 def demo_config(simulator: Simulator) -> Config:

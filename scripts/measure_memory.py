@@ -2,7 +2,7 @@
 
     python scripts/measure_memory.py SPS GROUPS_PER_SP [TRUNK_GROUPS_PER_GROUP] [--pair]
 
-Starts the simulator (`python -m exporter.simulator`) with that many service providers, groups
+Starts the simulator (`python -m simulator`) with that many service providers, groups
 and trunk groups, and the exporter (`python -m exporter`) on a config listing every SP, both on
 127.0.0.1 (no rate limit, the default `refresh`); scrapes /metrics once, then with --pair twice
 at once as an HA pair of Prometheus servers may, then gzipped and plain; then prints, as a

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from exporter.simulator import Simulator
+from simulator import Simulator
 from tests.pki import Pki, make_pki
 
 

@@ -12,16 +12,16 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import Config
+from exporter.core.exposition import data_chunks
+from exporter.core.snapshot import Snapshot
+from exporter.core.vendor import Vendor
 from exporter.demo import demo_config
-from exporter.exporter import Exporter
-from exporter.exposition import data_chunks
-from exporter.http_server import HttpServer, ServingLimits
-from exporter.listen import open_sockets, parse_listen_address
-from exporter.server import ExporterApp, ScrapeTimeouts
-from exporter.simulator import Simulator
-from exporter.snapshot import Snapshot
-from exporter.vendor import Vendor
-from exporter.web_config import WebConfig
+from exporter.scrape.running import Exporter
+from exporter.serving.app import ExporterApp, ScrapeTimeouts
+from exporter.serving.http_server import HttpServer, ServingLimits
+from exporter.serving.listen import open_sockets, parse_listen_address
+from exporter.serving.web_config import WebConfig
+from simulator import Simulator
 
 
 def simulator_config(simulator: Simulator, **odin_settings: object) -> Config:

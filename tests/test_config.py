@@ -20,7 +20,7 @@ from exporter.config import (
     parse_config,
     parse_duration,
 )
-from exporter.exporter import Exporter
+from exporter.scrape.running import Exporter
 from tests.helpers import serving
 
 SECRET = "hunter2-very-secret"

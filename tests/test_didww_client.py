@@ -16,18 +16,22 @@ import responses
 from prometheus_client.metrics_core import Metric
 from requests import PreparedRequest
 
-from exporter import didww
 from exporter.config import DidwwTarget, Secret
-from exporter.deadline import Deadline
-from exporter.didww.client import (
+from exporter.core.deadline import Deadline
+from exporter.core.payload import InvalidPayload
+from exporter.core.snapshot import Snapshot
+from exporter.core.telemetry import Telemetry
+from exporter.upstream.http_client import UpstreamError
+from exporter.vendors import didww
+from exporter.vendors.didww.client import (
     CAPACITY_POOLS,
     VOICE_IN_TRUNK_GROUPS,
     VOICE_IN_TRUNKS,
     VOICE_IN_TRUNKS_INCLUDE,
     DidwwClient,
 )
-from exporter.didww.fetch import DidwwFetcher
-from exporter.didww.models import (
+from exporter.vendors.didww.fetch import DidwwFetcher
+from exporter.vendors.didww.models import (
     AccountBalance,
     Page,
     Resource,
@@ -40,11 +44,7 @@ from exporter.didww.models import (
     parse_voice_in_trunk_group,
     parse_voice_out_trunk,
 )
-from exporter.didww.trunks import TrunkPages, build_trunks
-from exporter.http_client import UpstreamError
-from exporter.payload import InvalidPayload
-from exporter.snapshot import Snapshot
-from exporter.telemetry import Telemetry
+from exporter.vendors.didww.trunks import TrunkPages, build_trunks
 from tests.helpers import parsed_families, sample_value, snapshot_text
 
 BASE = "https://didww.test/v3"

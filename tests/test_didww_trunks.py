@@ -8,8 +8,8 @@ import time
 import requests
 from prometheus_client.metrics_core import Metric
 
-from exporter.exporter import Exporter
-from exporter.simulator import Simulator
+from exporter.scrape.running import Exporter
+from simulator import Simulator
 from tests.helpers import parsed_families, sample_value, serving, simulator_config
 
 TARGET = "didww-demo"

@@ -14,9 +14,9 @@ from prometheus_client.metrics_core import Metric
 
 from exporter.cli import build_parser
 from exporter.config import DIDWW_KEYS, LINK_KEYS, NESTED_KEYS, ODIN_KEYS, TOP_KEYS, Link
-from exporter.deadline import Deadline
-from exporter.exporter import Exporter
-from exporter.simulator import Simulator
+from exporter.core.deadline import Deadline
+from exporter.scrape.running import Exporter
+from simulator import Simulator
 from tests.helpers import parsed_families, simulator_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,10 +16,17 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from exporter.config import Link
-from exporter.deadline import Deadline
-from exporter.exporter import Exporter
-from exporter.exposition import Family, PartWriter, coalesce, data_chunks, gzip_from, gzip_stream
-from exporter.simulator import Simulator
+from exporter.core.deadline import Deadline
+from exporter.core.exposition import (
+    Family,
+    PartWriter,
+    coalesce,
+    data_chunks,
+    gzip_from,
+    gzip_stream,
+)
+from exporter.scrape.running import Exporter
+from simulator import Simulator
 from tests.helpers import simulator_config
 
 # Any text a label value or HELP can hold: everything but surrogates, which UTF-8 cannot encode

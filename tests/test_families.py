@@ -18,19 +18,19 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter import didww, odin
-from exporter.didww.metrics import AccountData, account_lines
-from exporter.didww.models import (
+from exporter.core.exposition import Family
+from exporter.core.snapshot import CollectionError, Part, Snapshot, SnapshotBuilder
+from exporter.core.vendor import Vendor
+from exporter.vendors import didww, odin
+from exporter.vendors.didww.metrics import AccountData, account_lines
+from exporter.vendors.didww.models import (
     AccountBalance,
     parse_capacity_pool,
     parse_page,
     parse_shared_capacity_group,
 )
-from exporter.exposition import Family
-from exporter.odin.metrics import no_trunking_lines, report_lines, trunk_group_lines
-from exporter.odin.models import TrunkGroup, parse_trunk_call_capacity_report
-from exporter.snapshot import CollectionError, Part, Snapshot, SnapshotBuilder
-from exporter.vendor import Vendor
+from exporter.vendors.odin.metrics import no_trunking_lines, report_lines, trunk_group_lines
+from exporter.vendors.odin.models import TrunkGroup, parse_trunk_call_capacity_report
 from tests.helpers import snapshot_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -327,8 +327,8 @@ def test_every_family_name_is_unique_and_has_help(vendor: Vendor) -> None:
 @pytest.mark.parametrize(
     ("vendor", "modules"),
     [
-        (odin.VENDOR, ("exporter.odin.metrics",)),
-        (didww.VENDOR, ("exporter.didww.metrics", "exporter.didww.trunk_metrics")),
+        (odin.VENDOR, ("exporter.vendors.odin.metrics",)),
+        (didww.VENDOR, ("exporter.vendors.didww.metrics", "exporter.vendors.didww.trunk_metrics")),
     ],
 )
 def test_every_family_a_vendor_renders_is_listed_in_its_families(

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from exporter.deadline import Deadline
-from exporter.fanout import FanOut
+from exporter.core.deadline import Deadline
+from exporter.core.fanout import FanOut
 
 
 class InFlight:
@@ -102,7 +102,10 @@ def test_a_failing_task_is_logged_and_does_not_hold_up_wait(
     def fail() -> None:
         raise RuntimeError("boom")
 
-    with caplog.at_level(logging.ERROR, logger="exporter.fanout"), FanOut(2, "test") as fan_out:
+    with (
+        caplog.at_level(logging.ERROR, logger="exporter.core.fanout"),
+        FanOut(2, "test") as fan_out,
+    ):
         fan_out.submit(fail)
         assert fan_out.wait(Deadline(5))
 

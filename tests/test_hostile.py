@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from exporter.exporter import Exporter
-from exporter.http_server import ServingLimits
-from exporter.simulator import Simulator
+from exporter.scrape.running import Exporter
+from exporter.serving.http_server import ServingLimits
+from simulator import Simulator
 from tests.helpers import serving, simulator_config
 from tests.pki import Pki
 from tests.test_lifecycle import free_port, start_exporter, stop
@@ -251,8 +251,8 @@ def test_out_of_file_descriptors_the_server_waits_rather_than_spins() -> None:
 
 EMFILE_SERVER = """
 import resource, sys, threading
-from exporter.http_server import HttpServer, ServingLimits
-from exporter.listen import open_sockets, parse_listen_address
+from exporter.serving.http_server import HttpServer, ServingLimits
+from exporter.serving.listen import open_sockets, parse_listen_address
 
 resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 def app(environ, start_response):

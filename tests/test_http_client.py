@@ -18,9 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exporter.config import TlsSettings
-from exporter.deadline import Deadline
-from exporter.http_client import UpstreamError, UpstreamSession
-from exporter.telemetry import Telemetry
+from exporter.core.deadline import Deadline
+from exporter.core.telemetry import Telemetry
+from exporter.upstream.http_client import UpstreamError, UpstreamSession
 from tests.pki import Pki
 
 PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy")

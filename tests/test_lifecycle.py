@@ -17,9 +17,9 @@ import requests
 
 from exporter.cli import reload_config
 from exporter.config import ConfigError, load_config
-from exporter.exporter import Exporter
-from exporter.reloader import Reloader
-from exporter.simulator import Simulator
+from exporter.scrape.running import Exporter
+from exporter.serving.reloader import Reloader
+from simulator import Simulator
 from tests.test_server import samples, value
 
 

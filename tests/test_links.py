@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 
 from exporter.config import ConfigError, Link, parse_config
-from exporter.deadline import Deadline
-from exporter.exporter import Exporter
-from exporter.simulator import Simulator
+from exporter.core.deadline import Deadline
+from exporter.scrape.running import Exporter
+from simulator import Simulator
 from tests.helpers import parsed_families, simulator_config
 
 TARGETS = """

@@ -22,16 +22,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.metrics_core import Metric
 
-from exporter import odin
 from exporter.config import Config, DidwwTarget, OdinTarget, Secret
-from exporter.deadline import Deadline
-from exporter.didww.client import DidwwClient
-from exporter.exporter import Exporter
-from exporter.odin.client import OdinClient
-from exporter.server import ExporterApp, ScrapeTimeouts
-from exporter.simulator import Fault, Simulator
-from exporter.simulator.builders import generated_dataset
-from exporter.snapshot import Part, SnapshotBuilder
+from exporter.core.deadline import Deadline
+from exporter.core.snapshot import Part, SnapshotBuilder
+from exporter.scrape.running import Exporter
+from exporter.serving.app import ExporterApp, ScrapeTimeouts
+from exporter.vendors import odin
+from exporter.vendors.didww.client import DidwwClient
+from exporter.vendors.odin.client import OdinClient
+from simulator import Fault, Simulator
+from simulator.builders import generated_dataset
 from tests.helpers import (
     parsed_families,
     sample_value,
@@ -522,7 +522,7 @@ def test_a_collection_that_cannot_start_is_down_with_a_reason_and_the_next_one_r
     monkeypatch.setattr(threading.Thread, "start", out_of_threads_once)
     exporter = Exporter(simulator_config(simulator))
     try:
-        with caplog.at_level(logging.ERROR, logger="exporter.target_source"):
+        with caplog.at_level(logging.ERROR, logger="exporter.scrape.sources"):
             first = scrape_families(exporter)
         second = scrape_families(exporter)
     finally:

@@ -12,10 +12,10 @@ import pytest
 import responses
 
 from exporter.config import OdinTarget, Secret
-from exporter.deadline import Deadline
-from exporter.http_client import UpstreamError
-from exporter.odin.client import OdinClient, OdinTokenCache, jwt_expiry
-from exporter.telemetry import Telemetry
+from exporter.core.deadline import Deadline
+from exporter.core.telemetry import Telemetry
+from exporter.upstream.http_client import UpstreamError
+from exporter.vendors.odin.client import OdinClient, OdinTokenCache, jwt_expiry
 
 BASE = "https://odin.test/api/v2"
 REPORTS = f"{BASE}/service-providers/trunk-groups/call-capacity/reports"

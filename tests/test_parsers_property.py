@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exporter.didww.models import (
+from exporter.core.payload import InvalidPayload
+from exporter.vendors.didww.models import (
     AccountBalance,
     Page,
     parse_balance,
@@ -23,7 +24,7 @@ from exporter.didww.models import (
     parse_voice_in_trunk_group,
     parse_voice_out_trunk,
 )
-from exporter.odin.models import (
+from exporter.vendors.odin.models import (
     Names,
     TrunkCallCapacityReport,
     TrunkGroup,
@@ -32,7 +33,6 @@ from exporter.odin.models import (
     parse_trunk_group_detail,
     parse_trunk_group_names,
 )
-from exporter.payload import InvalidPayload
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ODIN_SEED = json.loads((FIXTURES / "odin_report_seed.json").read_text())

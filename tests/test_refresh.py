@@ -8,10 +8,10 @@ import pytest
 from prometheus_client.metrics_core import Metric
 
 from exporter.config import RefreshIntervals
-from exporter.deadline import Deadline
-from exporter.exporter import Exporter
-from exporter.odin.refresh import KeptAnswers
-from exporter.simulator import Fault, Simulator
+from exporter.core.deadline import Deadline
+from exporter.scrape.running import Exporter
+from exporter.vendors.odin.refresh import KeptAnswers
+from simulator import Fault, Simulator
 from tests.helpers import parsed_families, sample_value, simulator_config
 
 REPORTS = "/service-providers/trunk-groups/call-capacity/reports"

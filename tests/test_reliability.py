@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from exporter.exporter import Exporter
-from exporter.simulator import Fault, Simulator
+from exporter.scrape.running import Exporter
+from simulator import Fault, Simulator
 from tests.helpers import serving, simulator_config
 from tests.test_server import samples, value
 
@@ -330,7 +330,7 @@ def test_a_collection_that_crashes_is_down_and_never_a_success(
     def crash(self: object, deadline: object) -> None:
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr("exporter.didww.fetch.DidwwFetcher.collect", crash)
+    monkeypatch.setattr("exporter.vendors.didww.fetch.DidwwFetcher.collect", crash)
     config = simulator_config(simulator, min_interval=60.0)
     with serving(Exporter(config)) as url:
         first, _ = scrape(url)

@@ -10,9 +10,9 @@ import pytest
 import responses
 
 from exporter.config import TlsSettings
-from exporter.deadline import Deadline
-from exporter.http_client import RateLimiter, UpstreamError, UpstreamSession
-from exporter.telemetry import Telemetry
+from exporter.core.deadline import Deadline
+from exporter.core.telemetry import Telemetry
+from exporter.upstream.http_client import RateLimiter, UpstreamError, UpstreamSession
 
 BASE = "https://upstream.test/api"
 

@@ -21,24 +21,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.exporter import Exporter
-from exporter.http_server import HttpServer, ServingLimits
-from exporter.listen import (
+from exporter.scrape.running import Exporter
+from exporter.scrape.sources import TargetStatus
+from exporter.serving.app import ExporterApp, ScrapeTimeouts
+from exporter.serving.http_server import HttpServer, ServingLimits
+from exporter.serving.listen import (
     ListenError,
     open_sockets,
     parse_listen_address,
     socket_specs,
     unbound_socket,
 )
-from exporter.negotiation import (
+from exporter.serving.negotiation import (
     OPENMETRICS_CONTENT_TYPE,
     TEXT_CONTENT_TYPE,
     gzip_accepted,
     negotiate,
 )
-from exporter.server import ExporterApp, ScrapeTimeouts
-from exporter.simulator import Fault, Simulator
-from exporter.target_source import TargetStatus
+from simulator import Fault, Simulator
 from tests.helpers import serving, serving_app, simulator_config
 
 REPORTS = "/service-providers/trunk-groups/call-capacity/reports"

@@ -20,8 +20,8 @@ import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exporter.simulator import Fault, Simulator, active_calls, default_dataset, generated_dataset
-from exporter.simulator.dataset import LoadProfile, TrunkGroup
+from simulator import Fault, Simulator, active_calls, default_dataset, generated_dataset
+from simulator.dataset import LoadProfile, TrunkGroup
 
 REPORT = "/service-providers/trunk-groups/call-capacity/reports"
 MEDIA = "application/vnd.api+json"
@@ -798,7 +798,7 @@ def test_generated_dataset_is_large_fast_and_deterministic() -> None:
 
 def test_command_line_serves_until_sigterm() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "exporter.simulator", "--listen", "127.0.0.1:0"],
+        [sys.executable, "-m", "simulator", "--listen", "127.0.0.1:0"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

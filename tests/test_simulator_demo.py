@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
-from exporter.simulator import default_dataset
-from exporter.simulator.calls import CallAdmission, active_calls, admitted_calls, effective_cap
-from exporter.simulator.dataset import Balance, CapacityPool, ServiceProvider
+from simulator import default_dataset
+from simulator.calls import CallAdmission, active_calls, admitted_calls, effective_cap
+from simulator.dataset import Balance, CapacityPool, ServiceProvider
 
 START = 1_700_000_000.0
 # Six hours in 11 s steps: longer than every load period, short enough to stay fast.

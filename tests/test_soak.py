@@ -18,8 +18,8 @@ import pytest
 import requests
 
 import exporter
-from exporter.exporter import Exporter
-from exporter.simulator import Fault, Simulator
+from exporter.scrape.running import Exporter
+from simulator import Fault, Simulator
 from tests.helpers import serving, simulator_config
 
 pytestmark = pytest.mark.slow

@@ -13,10 +13,10 @@ from urllib.parse import quote, unquote
 import pytest
 import requests
 
-from exporter.exporter import Exporter
-from exporter.simulator import Fault, Simulator
-from exporter.snapshot import CollectionError, Snapshot
-from exporter.status_page import (
+from exporter.core.snapshot import CollectionError, Snapshot
+from exporter.scrape.running import Exporter
+from exporter.scrape.sources import Collection, TargetStatus
+from exporter.serving.status_page import (
     DASHBOARDS_URL,
     DOCS_URL,
     REPOSITORY,
@@ -24,7 +24,7 @@ from exporter.status_page import (
     render_status_page,
     url_origin,
 )
-from exporter.target_source import Collection, TargetStatus
+from simulator import Fault, Simulator
 from tests.helpers import serving, simulator_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,16 +6,16 @@ import math
 
 from prometheus_client.metrics_core import Metric
 
-from exporter.didww.metrics import FAMILIES, AccountData, account_lines
-from exporter.didww.models import (
+from exporter.core.exposition import PartWriter, data_chunks
+from exporter.vendors.didww.metrics import FAMILIES, AccountData, account_lines
+from exporter.vendors.didww.models import (
     AccountBalance,
     DidwwTrunks,
     VoiceInTrunk,
     VoiceInTrunkGroup,
     VoiceOutTrunk,
 )
-from exporter.didww.trunk_metrics import TRUNK_FAMILIES, write_trunks
-from exporter.exposition import PartWriter, data_chunks
+from exporter.vendors.didww.trunk_metrics import TRUNK_FAMILIES, write_trunks
 from tests.helpers import parsed_families
 
 INF = math.inf

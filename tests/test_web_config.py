@@ -26,9 +26,9 @@ import requests
 import yaml
 
 from exporter.cli import main
-from exporter.exporter import Exporter
-from exporter.simulator import Simulator
-from exporter.web_config import WebConfig, WebConfigError, load_web_config
+from exporter.scrape.running import Exporter
+from exporter.serving.web_config import WebConfig, WebConfigError, load_web_config
+from simulator import Simulator
 from tests.helpers import serving as serve_exporter
 from tests.helpers import simulator_config
 from tests.pki import Pki
@@ -290,7 +290,7 @@ def test_headers_are_added_and_go_only_keys_are_ignored_with_a_warning(
         "headers": {"X-Frame-Options": "deny", "Strict-Transport-Security": "max-age=60"},
     }
     document["basic_auth_users"] = {"u": bcrypt_hash("pw")}
-    with caplog.at_level(logging.WARNING, logger="exporter.web_config"):
+    with caplog.at_level(logging.WARNING, logger="exporter.serving.web_config"):
         web = web_config(tmp_path, document)
     ignored = {getattr(record, "key", None) for record in caplog.records}
     assert ignored == {"tls_server_config.curve_preferences", "http_server_config.http2"}

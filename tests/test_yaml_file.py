@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exporter.config import ConfigError, load_config, parse_config
-from exporter.web_config import WebConfigError, load_web_config
-from exporter.yaml_file import MAX_DEPTH, MAX_FILE_BYTES, YamlList, YamlMapping, parse_yaml
+from exporter.config.yaml_file import MAX_DEPTH, MAX_FILE_BYTES, YamlList, YamlMapping, parse_yaml
+from exporter.serving.web_config import WebConfigError, load_web_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

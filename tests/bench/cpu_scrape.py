@@ -30,8 +30,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from exporter.deadline import Deadline
-from exporter.exporter import Exporter
+from exporter.core.deadline import Deadline
+from exporter.scrape.running import Exporter
 from tests.bench import baseline
 from tests.bench.simulator_process import SimulatedOdin, exporter_config
 

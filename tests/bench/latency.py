@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from statistics import median
 
 from exporter.config import Config
-from exporter.deadline import Deadline
-from exporter.exporter import Exporter
+from exporter.core.deadline import Deadline
+from exporter.scrape.running import Exporter
 
 _DEADLINE_SECONDS = 60.0
 

@@ -35,9 +35,9 @@ HEALTH_TIMEOUT = 5.0
 def serve(name: str, port: int, certificate: str | None) -> None:
     """In the child process: serve the demo exporter's app with server `name`."""
     from exporter.demo import demo_config
-    from exporter.exporter import Exporter
-    from exporter.server import ExporterApp, ScrapeTimeouts
-    from exporter.simulator import Simulator
+    from exporter.scrape.running import Exporter
+    from exporter.serving.app import ExporterApp, ScrapeTimeouts
+    from simulator import Simulator
 
     simulator = Simulator().__enter__()
     app = ExporterApp(Exporter(demo_config(simulator)), ScrapeTimeouts(default=10))
@@ -47,8 +47,8 @@ def serve(name: str, port: int, certificate: str | None) -> None:
         context.load_cert_chain(certificate + ".crt", certificate + ".key")
     print("ready", flush=True)
     if name == "exporter":
-        from exporter.http_server import HttpServer, ServingLimits
-        from exporter.listen import open_sockets, parse_listen_address
+        from exporter.serving.http_server import HttpServer, ServingLimits
+        from exporter.serving.listen import open_sockets, parse_listen_address
 
         limits = ServingLimits(max_requests=16, tls_handshake_timeout=5, read_header_timeout=5)
         sockets = open_sockets([parse_listen_address(f"127.0.0.1:{port}")], limits.backlog)

@@ -72,11 +72,11 @@ def simulated_odin(
     trunk_groups_per_group: int = 0,
     latency: float = 0.0,
 ) -> Iterator[SimulatedOdin]:
-    """`python -m exporter.simulator` on a free loopback port, stopped (SIGTERM) on exit."""
+    """`python -m simulator` on a free loopback port, stopped (SIGTERM) on exit."""
     command = [
         sys.executable,
         "-m",
-        "exporter.simulator",
+        "simulator",
         "--listen",
         "127.0.0.1:0",
         "--service-providers",

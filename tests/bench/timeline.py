@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 
 import urllib3
 
-from exporter.deadline import Deadline
-from exporter.exporter import Exporter
-from exporter.http_client import UpstreamSession
+from exporter.core.deadline import Deadline
+from exporter.scrape.running import Exporter
+from exporter.upstream.http_client import UpstreamSession
 from tests.bench.run import LATENCY, round_trip
 from tests.bench.sequential import REPORT, report_per_service_provider, timed
 from tests.bench.simulator_process import (

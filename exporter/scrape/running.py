@@ -1,0 +1,106 @@
+"""The running exporter: its configuration, one source per target, and scrapes of them."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+
+from exporter.config import Config
+from exporter.core.deadline import Deadline
+from exporter.core.telemetry import Telemetry
+from exporter.registry import VENDORS
+from exporter.scrape.answer import GzipCache, Scrape
+from exporter.scrape.self_metrics import own_registry
+from exporter.scrape.sources import TargetSource, TargetStatus
+
+
+def build_sources(
+    config: Config, telemetry: Telemetry, current: Mapping[str, TargetSource] | None = None
+) -> dict[str, TargetSource]:
+    """One source per configured target, each with its own client and connection pool.
+
+    A target whose settings did not change keeps its `current` source, and with it its
+    token, connections, cache and last success.
+    """
+    sources: dict[str, TargetSource] = {}
+    for vendor in VENDORS:
+        for target in vendor.targets(config):
+            unchanged = (current or {}).get(target.name)
+            if unchanged is not None and unchanged.target == target:
+                sources[target.name] = unchanged
+                continue
+            sources[target.name] = TargetSource(target, vendor, telemetry)
+            telemetry.register_target(target.name)
+    return sources
+
+
+class Exporter:
+    """Configuration lifecycle and scrapes; every target is collected concurrently."""
+
+    def __init__(self, config: Config, telemetry: Telemetry | None = None) -> None:
+        self.telemetry = telemetry or Telemetry()
+        self._lock = threading.Lock()
+        self.config = config
+        self._sources = build_sources(config, self.telemetry)
+        self._gzip_cache = GzipCache()
+        self.telemetry.record_reload(True, time.time())
+
+    @property
+    def target_names(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(self._sources)
+
+    def status(self) -> list[TargetStatus]:
+        """Every target's state as of its last collection, without collecting."""
+        with self._lock:
+            sources = list(self._sources.values())
+        return [source.status() for source in sources]
+
+    @property
+    def reload_state(self) -> tuple[bool, float]:
+        """Whether the last config reload succeeded, and when one last did."""
+        return self.telemetry.reload_state()
+
+    def has_target(self, name: str) -> bool:
+        with self._lock:
+            return name in self._sources
+
+    def apply_config(self, config: Config) -> None:
+        """Replace changed targets; collections already running finish on the old clients."""
+        with self._lock:
+            current = dict(self._sources)
+        sources = build_sources(config, self.telemetry, current)
+        with self._lock:
+            self._sources, self.config = sources, config
+            # Kept answers are keyed by targets and links: the old ones would never be asked
+            # for again, and would hold their collections for the life of the process.
+            self._gzip_cache = GzipCache()
+        for name, source in current.items():
+            if sources.get(name) is not source:
+                source.close()
+        self.telemetry.record_reload(True, time.time())
+
+    def reload_failed(self) -> None:
+        self.telemetry.record_reload(False, time.time())
+
+    def close(self) -> None:
+        with self._lock:
+            sources, self._sources = self._sources, {}
+        for source in sources.values():
+            source.close()
+
+    def scrape(self, deadline: Deadline, target: str | None = None) -> Scrape:
+        """Collect every target (or the one named) concurrently, at most until `deadline`.
+
+        Every collection starts first, so waiting for them in turn costs no more than
+        waiting for the slowest, and one slow target delays no other.
+        """
+        with self._lock:
+            sources = [s for s in self._sources.values() if target in (None, s.name)]
+            links = [link for link in self.config.links if target in (None, link.odin_target)]
+            gzip_cache = self._gzip_cache
+        waits = [source.start(deadline) for source in sources]
+        outcomes = [wait() for wait in waits]
+        own = own_registry(outcomes, self.telemetry, process=target is None)
+        return Scrape(outcomes, own, gzip_cache, links)

@@ -1,0 +1,145 @@
+"""One WSGI answer written to a client from a worker thread, streamed.
+
+The head goes out with the start of the body. Without a Content-Length the body is sent in
+chunked encoding on HTTP/1.1, and until the connection closes on HTTP/1.0. Small chunks are
+gathered up to FLUSH_BYTES, so a body of many little pieces costs few writes, and an app that
+fails before that much was sent still gets a clean 500.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from email.utils import formatdate
+from typing import Any
+
+from exporter.serving.http_request import ProtocolError, Request
+
+log = logging.getLogger(__name__)
+
+# A streamed body goes out in pieces of at least this size (the last one may be smaller).
+FLUSH_BYTES = 64 * 1024
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class ClientGone(Exception):
+    """The client closed the connection or stopped reading."""
+
+
+class StreamedResponse:
+    """`send(data)` writes to the client, raising ClientGone when it cannot."""
+
+    def __init__(self, send: Callable[[bytes], None], request: Request) -> None:
+        self._send = send
+        self._request = request
+        self._status: str | None = None
+        self._headers: list[tuple[str, str]] = []
+        self._head_sent = False
+        self._chunked = False
+        self._buffer: list[bytes] = []
+        self._buffered = 0
+        self.keep_alive = True
+        self.cut_off = False  # the client left or missed the write deadline mid-answer
+
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: Any = None
+    ) -> Callable[[bytes], None]:
+        if exc_info is not None and self._head_sent:
+            raise exc_info[1].with_traceback(exc_info[2])
+        self._status, self._headers = status, list(headers)
+        return self.write
+
+    def write(self, chunk: bytes) -> None:
+        self._buffer.append(chunk)
+        self._buffered += len(chunk)
+        if self._buffered >= FLUSH_BYTES:
+            self._flush(final=False)
+
+    def finish(self) -> None:
+        self._flush(final=True)
+
+    def fail(self) -> None:
+        """After an error in the app: a 500 if nothing was sent yet, else cut the answer
+        short (a chunked body without its last chunk tells the client it is incomplete)."""
+        self.keep_alive = False
+        if self._head_sent:
+            return
+        body = b"internal error; see the exporter's log\n"
+        self._status = "500 Internal Server Error"
+        self._headers = [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))]
+        self._buffer, self._buffered = [body], len(body)
+        with contextlib.suppress(ClientGone):
+            self._flush(final=True)
+
+    def _flush(self, final: bool) -> None:
+        data = b"" if self._head_sent else self._head()
+        body = b"".join(self._buffer)
+        self._buffer, self._buffered = [], 0
+        if self._request.method != "HEAD":
+            if not self._chunked:
+                data += body
+            elif body:
+                data += b"%x\r\n%s\r\n" % (len(body), body)
+            if self._chunked and final:
+                data += b"0\r\n\r\n"
+        if data:
+            self._send(data)
+
+    def _head(self) -> bytes:
+        if self._status is None:
+            raise RuntimeError("the app sent a body before calling start_response")
+        self._head_sent = True
+        names = {name.lower() for name, _ in self._headers}
+        headers = list(self._headers)
+        if "content-length" not in names and self._request.method != "HEAD":
+            if self._request.version == "HTTP/1.1":
+                self._chunked = True
+                headers.append(("Transfer-Encoding", "chunked"))
+            else:
+                self.keep_alive = False  # the end of the body is the end of the connection
+        if not (self.keep_alive and self._request.keep_alive):
+            headers.append(("Connection", "close"))
+        if "date" not in names:
+            headers.append(("Date", formatdate(usegmt=True)))
+        lines = [f"HTTP/1.1 {self._status}", *(f"{name}: {value}" for name, value in headers)]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def call_app(app: WsgiApp, environ: dict[str, Any], response: StreamedResponse) -> None:
+    """Run `app` and stream its answer; always closes the app's iterable (PEP 3333), which
+    ends a generator whose client left."""
+    try:
+        result = app(environ, response.start_response)
+    except Exception:
+        log.exception("the app failed", extra={"path": environ["PATH_INFO"][:100]})
+        response.fail()
+        return
+    try:
+        for chunk in result:
+            if chunk:
+                response.write(chunk)
+        response.finish()
+    except ClientGone:
+        response.keep_alive = False
+        response.cut_off = True
+    except Exception:
+        log.exception("the app failed while answering", extra={"path": environ["PATH_INFO"]})
+        response.fail()
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            with contextlib.suppress(Exception):
+                close()
+
+
+def refusal(error: ProtocolError, headers: Sequence[tuple[str, str]] = ()) -> bytes:
+    """The whole answer to a request the server refuses before any app sees it."""
+    body = f"{error}\n".encode()
+    extra = "".join(f"{name}: {value}\r\n" for name, value in headers)
+    head = (
+        f"HTTP/1.1 {error.status}\r\nContent-Type: text/plain; charset=utf-8\r\n{extra}"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + body

@@ -1,0 +1,573 @@
+"""HTTP to the upstream APIs: one pooled session per target, bounded by the scrape deadline.
+
+Every request gets a (connect, read) timeout no longer than what is left of the deadline
+(name resolution included, and the wait for response headers, which a trickling upstream
+cannot stretch: see `Deadline`), a client-side rate limit, retries with jittered backoff for
+429, 5xx and connection errors (honouring Retry-After, never sleeping past the deadline), a
+cap on the body size, and a sample in the exporter's request metrics. Failures surface as
+`UpstreamError` with one of the fixed collection error reasons.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import json
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, ReadTimeoutError
+
+from exporter import __version__
+from exporter.config import DidwwTarget, OdinTarget, TlsSettings
+from exporter.core.deadline import Deadline
+from exporter.core.payload import InvalidPayload
+from exporter.core.telemetry import Telemetry
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+USER_AGENT = f"trunk-capacity-exporter/{__version__}"
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A BroadWorks report for a large enterprise is tens of kB; anything near this is not an answer.
+DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+_CONNECT_TIMEOUT = 3.05
+
+
+# The deadline of the request this thread is sending: urllib3 creates and calls the connections
+# below with no way to pass it.
+_REQUEST_DEADLINE: ContextVar[Deadline | None] = ContextVar("request_deadline", default=None)
+
+
+class _DeadlineConnectionMixin:
+    """Name resolution within the connect timeout; the wait for headers tracked by the deadline."""
+
+    _dns_host: str
+    host: str
+    port: int
+    timeout: Any
+    sock: socket.socket | None
+
+    def _new_conn(self) -> socket.socket:
+        self._dns_host = _resolve_within(self, self._dns_host, self.port, self.timeout)
+        return super()._new_conn()  # type: ignore[misc]
+
+    def getresponse(self) -> Any:
+        deadline, sock = _REQUEST_DEADLINE.get(), self.sock
+        if deadline is None or sock is None:
+            return super().getresponse()  # type: ignore[misc]
+        deadline.track(sock)
+        try:
+            return super().getresponse()  # type: ignore[misc]
+        finally:
+            deadline.untrack(sock)
+
+
+class _DeadlineHTTPConnection(_DeadlineConnectionMixin, HTTPConnection):
+    pass
+
+
+class _DeadlineHTTPSConnection(_DeadlineConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _DeadlineHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _DeadlineHTTPConnection
+
+
+class _DeadlineHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _DeadlineHTTPSConnection
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _DeadlineHTTPPool,
+            "https": _DeadlineHTTPSPool,
+        }
+
+    def build_response(self, req: requests.PreparedRequest, resp: Any) -> requests.Response:
+        """requests' response without its cookie jar and encoding guess: the exporter reads
+        the status, the headers and the raw body, and sends no cookies back."""
+        response = requests.Response()
+        response.status_code = resp.status
+        response.headers = CaseInsensitiveDict(resp.headers)
+        response.raw = resp
+        response.reason = resp.reason
+        response.url = req.url or ""
+        response.request = req
+        response.connection = self
+        return response
+
+
+def _resolve_within(connection: Any, host: str, port: int, seconds: Any) -> str:
+    """The first address of `host`, looked up in a thread of its own so that a hanging
+    resolver costs at most `seconds` (the system resolver's own timeout ends the thread)."""
+    if not isinstance(seconds, int | float) or _is_address(host):
+        return host
+    answer: Future[str] = Future()
+
+    def look_up() -> None:
+        try:
+            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            answer.set_result(str(infos[0][4][0]))
+        except OSError as error:
+            answer.set_exception(error)
+
+    threading.Thread(target=look_up, name=f"resolve-{host}", daemon=True).start()
+    try:
+        return answer.result(timeout=seconds)
+    except FutureTimeout:
+        raise ConnectTimeoutError(
+            connection, f"resolving {host} took longer than {seconds:.1f}s"
+        ) from None
+    except socket.gaierror as error:
+        raise NameResolutionError(host, connection, error) from None
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+class UpstreamError(Exception):
+    """A failed upstream call, classified by one of `telemetry.ERROR_REASONS`."""
+
+    def __init__(
+        self,
+        reason: str,
+        endpoint: str,
+        detail: str,
+        status: int | None = None,
+        explained: bool = False,
+    ):
+        super().__init__(f"{endpoint}: {detail}")
+        self.reason = reason
+        self.endpoint = endpoint
+        self.detail = detail
+        self.status = status
+        self.explained = explained  # the error body carried the vendor's own message
+
+
+@dataclass(frozen=True)
+class UpstreamResponse:
+    endpoint: str
+    status: int
+    body: bytes
+    headers: Mapping[str, str]
+
+    def json(self) -> Any:
+        """The decoded body; a body that is not JSON is an `invalid_response`."""
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise UpstreamError(
+                "invalid_response",
+                self.endpoint,
+                f"HTTP {self.status} body is not JSON ({self.describe_body()})",
+                self.status,
+            ) from None
+
+    def parse(self, parser: Callable[..., T], *args: Any) -> T:
+        """`parser(json, *args)`; a body of the wrong shape is an `invalid_response`."""
+        try:
+            return parser(self.json(), *args)
+        except InvalidPayload as error:
+            raise UpstreamError("invalid_response", self.endpoint, str(error)) from None
+
+    def describe_body(self) -> str:
+        """A short, printable hint of what came back (content type and first characters)."""
+        content_type = self.headers.get("Content-Type", "no content type")
+        start = self.body[:60].decode("utf-8", "replace").replace("\n", " ").strip()
+        return f"{content_type}, {len(self.body)} bytes starting {start!r}"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 3
+    base_delay: float = 0.2
+    max_delay: float = 5.0
+
+
+class RateLimiter:
+    """Spaces requests at least 1/rate apart; a rate of 0 means no limit.
+
+    A request whose slot lies past its deadline waits for the deadline and then fails as a
+    timeout: neither it nor any request after it can be sent in time, so its worker has
+    nothing better to do, and failing at the deadline lets the collection sum up all such
+    requests in one line instead of one line each.
+    """
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._interval = 1.0 / rate if rate > 0 else 0.0
+        self._clock = clock
+        self._next_slot = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self, deadline: Deadline, endpoint: str) -> None:
+        if not self._interval:
+            return
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next_slot)
+            delay = slot - now
+            too_late = delay > deadline.remaining()
+            if not too_late:
+                self._next_slot = slot + self._interval
+        if too_late:
+            time.sleep(deadline.remaining())
+            raise UpstreamError(
+                "timeout", endpoint, "rate limit leaves no time before the deadline"
+            )
+        if delay > 0:
+            time.sleep(delay)
+
+
+class UpstreamSession:
+    """Requests to one target through one pooled adapter, safe to share between its worker
+    threads.
+
+    Requests are prepared here and handed to the adapter, not sent through a
+    `requests.Session`: a session merges its settings into every request, parses and quotes
+    the whole URL again and reads and writes a cookie jar twice per answer, about 0.4 ms of
+    the 1.0 ms of CPU a request cost, on the critical path of every worker (BENCHMARKS.md).
+    A target's settings are fixed when its session is made: its headers, and the proxy and CA
+    bundle taken from the environment once (see `_settings_from_environment`). Its upstreams
+    authenticate by header, so no cookie is kept or sent.
+    """
+
+    def __init__(
+        self,
+        *,
+        target: str,
+        base_url: str,
+        timeout: float,
+        max_concurrency: int,
+        rate_limit: float,
+        tls: TlsSettings,
+        telemetry: Telemetry,
+        headers: Mapping[str, str] | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
+        self.target = target
+        self.base_url = base_url
+        self._timeout = timeout
+        self._telemetry = telemetry
+        self._retry = retry
+        self._max_body_bytes = max_body_bytes
+        self._rate_limiter = RateLimiter(rate_limit)
+        self._headers = requests.utils.default_headers()
+        self._headers["User-Agent"] = USER_AGENT
+        self._headers.update(headers or {})
+        self._proxies, self._verify = _settings_from_environment(base_url, tls.verify)
+        self._endpoint_urls: dict[str, str] = {}
+        # One keep-alive connection per worker thread, so no request waits for a socket.
+        self._adapter = _DeadlineAdapter(
+            pool_connections=1, pool_maxsize=max_concurrency, max_retries=0
+        )
+
+    @classmethod
+    def for_target(
+        cls,
+        target: OdinTarget | DidwwTarget,
+        telemetry: Telemetry,
+        headers: Mapping[str, str] | None = None,
+    ) -> UpstreamSession:
+        return cls(
+            target=target.name,
+            base_url=target.url,
+            timeout=target.timeout,
+            max_concurrency=target.max_concurrency,
+            rate_limit=target.rate_limit,
+            tls=target.tls,
+            telemetry=telemetry,
+            headers=headers,
+        )
+
+    def close(self) -> None:
+        self._adapter.close()
+
+    def request(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        deadline: Deadline,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> UpstreamResponse:
+        """Send one request, retrying transient failures while the deadline allows.
+
+        Returns the final response whatever its status (callers decide what a 400 means);
+        raises `UpstreamError` for timeouts, connection errors and oversized bodies.
+        """
+        for attempt in range(1, self._retry.attempts + 1):
+            last_attempt = attempt == self._retry.attempts
+            try:
+                response = self._send_once(method, endpoint, deadline, params, json_body, headers)
+            except UpstreamError as error:
+                if error.reason != "connection" or last_attempt:
+                    raise
+                self._pause_before_retry(endpoint, attempt, None, deadline, error)
+                continue
+            if response.status not in RETRYABLE_STATUSES or last_attempt:
+                return response
+            retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+            if not self._pause_before_retry(endpoint, attempt, retry_after, deadline, None):
+                return response
+        raise AssertionError("unreachable: the last attempt always returns or raises")
+
+    def _pause_before_retry(
+        self,
+        endpoint: str,
+        attempt: int,
+        retry_after: float | None,
+        deadline: Deadline,
+        error: UpstreamError | None,
+    ) -> bool:
+        """Sleep before the next attempt; False (no sleep) when that would pass the deadline."""
+        ceiling = min(self._retry.max_delay, self._retry.base_delay * 2 ** (attempt - 1))
+        delay = random.uniform(0, ceiling)
+        if retry_after is not None:
+            delay = retry_after + random.uniform(0, min(1.0, retry_after * 0.1))
+        if delay >= deadline.remaining():
+            if error is not None:
+                raise error
+            return False
+        log.debug(
+            "retrying upstream request",
+            extra={"target": self.target, "endpoint": endpoint, "attempt": attempt + 1},
+        )
+        time.sleep(delay)
+        return True
+
+    def _send_once(
+        self,
+        method: str,
+        endpoint: str,
+        deadline: Deadline,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        headers: Mapping[str, str] | None,
+    ) -> UpstreamResponse:
+        self._rate_limiter.wait(deadline, endpoint)
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            raise UpstreamError("timeout", endpoint, "deadline reached before the request")
+        timeout = (min(_CONNECT_TIMEOUT, self._timeout, remaining), min(self._timeout, remaining))
+        started = time.monotonic()
+        code = "error"
+        sending = _REQUEST_DEADLINE.set(deadline)
+        try:
+            response = self._adapter.send(
+                self._prepare(method, endpoint, params, json_body, headers),
+                stream=True,
+                timeout=timeout,
+                verify=self._verify,
+                proxies=self._proxies,
+            )
+            code = str(response.status_code)
+            with response:
+                try:
+                    body = self._read_body(response, endpoint, deadline)
+                except UpstreamError as error:
+                    code = "timeout" if error.reason == "timeout" else code
+                    raise
+            return UpstreamResponse(endpoint, response.status_code, body, response.headers)
+        except requests.RequestException as error:
+            if not _is_timeout(error) and not deadline.expired:
+                code = "connection"
+                raise UpstreamError(
+                    "connection", endpoint, _describe_connection_error(error)
+                ) from None
+            code = "timeout"
+            raise UpstreamError(
+                "timeout", endpoint, f"no answer within {timeout[1]:.1f}s"
+            ) from None
+        finally:
+            _REQUEST_DEADLINE.reset(sending)
+            self._telemetry.observe_request(self.target, endpoint, code, time.monotonic() - started)
+
+    def _prepare(
+        self,
+        method: str,
+        endpoint: str,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        headers: Mapping[str, str] | None,
+    ) -> requests.PreparedRequest:
+        """The request as `requests.Request.prepare` would make it, at a fraction of its cost."""
+        request = requests.PreparedRequest()
+        request.method = method
+        request.url = self.url(endpoint, params)
+        request.headers = CaseInsensitiveDict(self._headers)
+        for name, value in (headers or {}).items():
+            _check_header(endpoint, name, value)
+            request.headers[name] = value
+        if json_body is not None:
+            request.body = json.dumps(json_body, allow_nan=False).encode()
+            request.headers["Content-Type"] = "application/json"
+            request.headers["Content-Length"] = str(len(request.body))
+        elif method not in ("GET", "HEAD"):
+            request.headers["Content-Length"] = "0"
+        return request
+
+    def url(self, endpoint: str, params: Mapping[str, str] | None = None) -> str:
+        """The URL of `endpoint` with `params`, as requests would write it.
+
+        The base URL and endpoint are quoted by requests once per endpoint (the endpoints are
+        a handful of constants); the query is `urlencode`d, which is what requests does, and
+        its output is left unchanged by requests' re-quoting.
+        """
+        base = self._endpoint_urls.get(endpoint)
+        if base is None:
+            base = requests.Request("GET", self.base_url + endpoint).prepare().url or ""
+            self._endpoint_urls[endpoint] = base
+        if not params:
+            return base
+        return f"{base}{'&' if '?' in base else '?'}{urlencode(params)}"
+
+    def _read_body(self, response: requests.Response, endpoint: str, deadline: Deadline) -> bytes:
+        """Read at most max_body_bytes, giving up at the deadline even if data keeps trickling.
+
+        `read1` returns what one socket read brings, so the deadline is checked between reads
+        however slowly the body arrives; `iter_content` would wait for a whole chunk.
+        """
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while chunk := response.raw.read1(65536, decode_content=True):
+                size += len(chunk)
+                if size > self._max_body_bytes:
+                    raise UpstreamError(
+                        "invalid_response",
+                        endpoint,
+                        f"response body exceeds {self._max_body_bytes // (1024 * 1024)} MiB",
+                        response.status_code,
+                    )
+                if deadline.expired:
+                    raise UpstreamError(
+                        "timeout", endpoint, "deadline reached while reading the body"
+                    )
+                chunks.append(chunk)
+        except ReadTimeoutError:
+            raise UpstreamError("timeout", endpoint, "the body stopped arriving") from None
+        except urllib3.exceptions.HTTPError as error:
+            detail = f"reading the body failed: {type(error).__name__}"
+            raise UpstreamError("connection", endpoint, detail) from None
+        return b"".join(chunks)
+
+
+def _check_header(endpoint: str, name: str, value: str) -> None:
+    """What requests checks of every header: none may split a line or fold one. Logins and
+    the config refuse such values before they get here; the value may be a secret, so the
+    error names only the header."""
+    try:
+        requests.utils.check_header_validity((name, value))
+    except requests.exceptions.InvalidHeader:
+        detail = f"the {name} header would hold a line break or leading whitespace"
+        raise UpstreamError("internal", endpoint, detail) from None
+
+
+def _settings_from_environment(
+    base_url: str, verify: bool | str
+) -> tuple[dict[str, str], bool | str]:
+    """The proxies and TLS verification for `base_url`, taken from the environment once.
+
+    A `requests.Session` with `trust_env` would read them again for every request, walking
+    all of os.environ and looking for ~/.netrc: a quarter of the client-side CPU of a request
+    in the profile of a 1,000-SP scrape. A session only ever talks to `base_url`'s host, so
+    one reading gives the same answer. REQUESTS_CA_BUNDLE applies only when no `ca_file` or
+    `insecure_skip_verify` is configured, as it does in requests; no ~/.netrc entry can
+    replace the exporter's own credentials.
+    """
+    proxies = requests.utils.get_environ_proxies(base_url)
+    if verify is True:
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        verify = bundle or True
+    return proxies, verify
+
+
+def raise_for_status(response: UpstreamResponse, explain: Callable[[Any], list[str]]) -> None:
+    """Turn an error status into an `UpstreamError` with the upstream's own explanation:
+    `explain` reads the vendor's error body (decoded JSON) into its messages."""
+    if response.status < 400:
+        return
+    if response.status in (401, 403):
+        reason = "auth"
+    elif response.status == 429:
+        reason = "rate_limited"
+    else:
+        reason = "http_error"
+    messages = vendor_messages(response, explain)
+    # Without the vendor's words, say what came back instead (a proxy's HTML page, nothing).
+    explanation = "; ".join(messages)[:300] if messages else response.describe_body()
+    raise UpstreamError(
+        reason,
+        response.endpoint,
+        f"HTTP {response.status}: {explanation}",
+        response.status,
+        explained=bool(messages),
+    )
+
+
+def vendor_messages(response: UpstreamResponse, explain: Callable[[Any], list[str]]) -> list[str]:
+    """The vendor's own messages in an error body; none when it is not the vendor's JSON."""
+    try:
+        body = json.loads(response.body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return []
+    return [message for message in dict.fromkeys(explain(body)) if message]
+
+
+def _retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _is_timeout(error: requests.RequestException) -> bool:
+    # requests re-raises a read timeout met while streaming the body as a ConnectionError.
+    wrapped = error.args[0] if error.args else None
+    return isinstance(error, requests.Timeout) or isinstance(wrapped, ReadTimeoutError)
+
+
+def _describe_connection_error(error: requests.RequestException) -> str:
+    """The innermost cause, without the URL (which may carry query values)."""
+    cause: BaseException = error
+    while cause.__cause__ is not None or cause.__context__ is not None:
+        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
+    text = str(cause) or type(cause).__name__
+    return f"connection failed: {text.split(': ', 1)[-1][:200]}"
