@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from exporter import __version__
-from exporter.config import Config, ConfigError, describe_config, load_config, parse_duration
+from exporter.config.section import ConfigError, parse_duration
 from exporter.core.deadline import Deadline
 from exporter.core.logs import LEVELS, setup_logging
+from exporter.registry import Config, describe_config, load_config
 from exporter.scrape.running import Exporter
 from exporter.serving.app import ExporterApp, ScrapeTimeouts
 from exporter.serving.http_server import HttpServer, ServingLimits, fit_to_open_files

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from exporter.config import Config, DidwwTarget, OdinTarget, Secret
+from exporter.config.section import Secret
+from exporter.registry import Config
+from exporter.vendors.didww.config import DidwwTarget
+from exporter.vendors.odin.config import OdinTarget
 from simulator import Simulator
 
 
 def demo_config(simulator: Simulator) -> Config:
     """Every feature on: SP discovery, trunk groups with live calls, DIDWW pools and groups."""
     return Config(
-        odin=(
+        targets=(
             OdinTarget(
                 name="odin-demo",
                 url=simulator.odin_url,
@@ -20,8 +23,6 @@ def demo_config(simulator: Simulator) -> Config:
                 # The simulator serves nobody else: no need to spare it.
                 rate_limit=0.0,
             ),
-        ),
-        didww=(
             DidwwTarget(
                 name="didww-demo",
                 url=simulator.didww_url,

@@ -11,11 +11,11 @@ from dataclasses import replace
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.config import Config
 from exporter.core.exposition import data_chunks
 from exporter.core.snapshot import Snapshot
 from exporter.core.vendor import Vendor
 from exporter.demo import demo_config
+from exporter.registry import Config
 from exporter.scrape.running import Exporter
 from exporter.serving.app import ExporterApp, ScrapeTimeouts
 from exporter.serving.http_server import HttpServer, ServingLimits
@@ -27,7 +27,8 @@ from simulator import Simulator
 def simulator_config(simulator: Simulator, **odin_settings: object) -> Config:
     """The demo's config (discovery, trunk groups, one DIDWW account) with Odin overrides."""
     config = demo_config(simulator)
-    return replace(config, odin=(replace(config.odin[0], **odin_settings),))
+    odin, *others = config.targets
+    return replace(config, targets=(replace(odin, **odin_settings), *others))
 
 
 def snapshot_text(vendor: Vendor, snapshot: Snapshot) -> str:

@@ -11,16 +11,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from exporter.config import (
-    ConfigError,
-    RefreshIntervals,
-    Secret,
-    describe_config,
-    load_config,
-    parse_config,
-    parse_duration,
-)
+from exporter.config.section import ConfigError, Secret, parse_duration
+from exporter.registry import describe_config, load_config, parse_config
 from exporter.scrape.running import Exporter
+from exporter.vendors.didww.config import DidwwTarget
+from exporter.vendors.odin.config import OdinTarget, RefreshIntervals
 from tests.helpers import serving
 
 SECRET = "hunter2-very-secret"
@@ -70,7 +65,9 @@ def test_full_config_is_parsed(secret_file: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("DIDWW_KEY", "didww-key")
     config = parse_config(full_config(secret_file))
 
-    prod, lab = config.odin
+    prod, lab, didww = config.targets
+    assert isinstance(prod, OdinTarget) and isinstance(lab, OdinTarget)
+    assert isinstance(didww, DidwwTarget)
     assert prod.url == "https://odin.example.com/api/v2"  # trailing slash dropped
     assert prod.password.reveal() == SECRET
     assert prod.service_providers == ("ent.odin", "sp.two")
@@ -86,7 +83,6 @@ def test_full_config_is_parsed(secret_file: Path, monkeypatch: pytest.MonkeyPatc
     assert lab.wants_service_provider("ent.acme")
     assert not lab.wants_service_provider("ent.test")
     assert not lab.wants_service_provider("sp.other")
-    (didww,) = config.didww
     assert didww.url == "https://api.didww.com/v3"
     assert didww.api_version == "2022-05-10"  # an unquoted YAML date
     assert didww.api_key.reveal() == "didww-key"
@@ -139,7 +135,7 @@ odin:
 )
 def test_a_duration_means_the_same_quoted_or_not(written: str, seconds: float) -> None:
     config = parse_config(ODIN_OK + f"    timeout: {written}\n    min_interval: {written}\n")
-    assert (config.odin[0].timeout, config.odin[0].min_interval) == (seconds, seconds)
+    assert (config.targets[0].timeout, config.targets[0].min_interval) == (seconds, seconds)
 
 
 def error_of(text: str, source: str = "c.yml") -> str:
@@ -338,7 +334,7 @@ def test_an_unset_variable_names_file_line_entry_key_and_variable() -> None:
 def test_variables_are_expanded_in_lists_too(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SP_NAME", "ent.from-env")
     config = parse_config(ODIN_OK.replace("[a]", "[a, '${SP_NAME}']"))
-    assert config.odin[0].service_providers == ("a", "ent.from-env")
+    assert config.targets[0].service_providers == ("a", "ent.from-env")
 
 
 @pytest.mark.parametrize(
@@ -388,7 +384,7 @@ def test_one_final_line_break_of_a_secret_file_is_not_part_of_the_secret(
     secret = tmp_path / "secret"
     secret.write_bytes(content.encode())
     config = parse_config(ODIN_OK.replace("password: pw", f"password_file: {secret}"))
-    assert config.odin[0].password.reveal() == SECRET
+    assert config.targets[0].password.reveal() == SECRET
 
 
 @pytest.mark.parametrize(
@@ -614,7 +610,7 @@ odin:
       reports: 10m
       trunk_group_details: '30'
 """
-    (target,) = parse_config(text).odin
+    (target,) = parse_config(text).targets
     assert target.refresh == RefreshIntervals(
         reports=600.0, trunk_group_lists=900.0, trunk_group_details=30.0
     )

@@ -32,7 +32,7 @@ import pytest
 import yaml
 from kubernetes_validate.utils import all_versions
 
-from exporter.config import parse_duration
+from exporter.config.section import parse_duration
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"

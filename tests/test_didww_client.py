@@ -16,12 +16,12 @@ import responses
 from prometheus_client.metrics_core import Metric
 from requests import PreparedRequest
 
-from exporter.config import DidwwTarget, Secret
+from exporter.config.section import Secret
 from exporter.core.deadline import Deadline
+from exporter.core.errors import UpstreamError
 from exporter.core.payload import InvalidPayload
 from exporter.core.snapshot import Snapshot
 from exporter.core.telemetry import Telemetry
-from exporter.upstream.http_client import UpstreamError
 from exporter.vendors import didww
 from exporter.vendors.didww.client import (
     CAPACITY_POOLS,
@@ -30,6 +30,7 @@ from exporter.vendors.didww.client import (
     VOICE_IN_TRUNKS_INCLUDE,
     DidwwClient,
 )
+from exporter.vendors.didww.config import DidwwTarget
 from exporter.vendors.didww.fetch import DidwwFetcher
 from exporter.vendors.didww.models import (
     AccountBalance,

@@ -12,9 +12,10 @@ from pathlib import Path
 import yaml
 from prometheus_client.metrics_core import Metric
 
+from exporter.chain import LINK_KEYS, Link
 from exporter.cli import build_parser
-from exporter.config import DIDWW_KEYS, LINK_KEYS, NESTED_KEYS, ODIN_KEYS, TOP_KEYS, Link
 from exporter.core.deadline import Deadline
+from exporter.registry import VENDORS
 from exporter.scrape.running import Exporter
 from simulator import Simulator
 from tests.helpers import parsed_families, simulator_config
@@ -88,8 +89,11 @@ def documented_config_keys() -> set[str]:
 
 
 def test_the_configuration_doc_lists_every_key_the_config_reader_accepts() -> None:
-    accepted = {*TOP_KEYS, *ODIN_KEYS, *DIDWW_KEYS, *(f"links.{key}" for key in LINK_KEYS)}
-    accepted |= {f"{key}.{nested}" for key, keys in NESTED_KEYS.items() for nested in keys}
+    sections = [vendor.section for vendor in VENDORS]
+    accepted = {"links", *(f"links.{key}" for key in LINK_KEYS)}
+    for section in sections:
+        accepted |= {section.key, *section.keys}
+        accepted |= {f"{key}.{sub}" for key, subs in section.nested_keys.items() for sub in subs}
     documented = documented_config_keys()
     assert sorted(accepted - documented) == [], "accepted but not in docs/configuration.md"
     assert sorted(documented - accepted) == [], "in docs/configuration.md but not accepted"

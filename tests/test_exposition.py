@@ -15,7 +15,7 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from exporter.config import Link
+from exporter.chain import Link
 from exporter.core.deadline import Deadline
 from exporter.core.exposition import (
     Family,
@@ -188,7 +188,7 @@ def test_a_reload_drops_the_compressed_data_kept_before_it() -> None:
             # /probe of the Odin target: the only one kept for min_interval in this config.
             kept = exporter.scrape(Deadline(5), target="odin-demo")
             b"".join(kept.chunks(openmetrics=False, gzip=True))
-            exporter.apply_config(replace(config, didww=()))
+            exporter.apply_config(replace(config, targets=config.targets[:1]))
             after = exporter.scrape(Deadline(5))
         finally:
             exporter.close()

@@ -17,10 +17,11 @@ import urllib3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exporter.config import TlsSettings
+from exporter.config.target import TlsSettings
 from exporter.core.deadline import Deadline
+from exporter.core.errors import UpstreamError
 from exporter.core.telemetry import Telemetry
-from exporter.upstream.http_client import UpstreamError, UpstreamSession
+from exporter.upstream.http_client import UpstreamSession
 from tests.pki import Pki
 
 PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy")

@@ -16,7 +16,8 @@ import pytest
 import requests
 
 from exporter.cli import reload_config
-from exporter.config import ConfigError, load_config
+from exporter.config.section import ConfigError
+from exporter.registry import load_config
 from exporter.scrape.running import Exporter
 from exporter.serving.reloader import Reloader
 from simulator import Simulator

@@ -6,8 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from exporter.config import ConfigError, Link, parse_config
+from exporter.chain import Link
+from exporter.config.section import ConfigError
 from exporter.core.deadline import Deadline
+from exporter.registry import parse_config
 from exporter.scrape.running import Exporter
 from simulator import Simulator
 from tests.helpers import parsed_families, simulator_config

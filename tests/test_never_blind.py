@@ -22,14 +22,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.metrics_core import Metric
 
-from exporter.config import Config, DidwwTarget, OdinTarget, Secret
+from exporter.config.section import Secret
 from exporter.core.deadline import Deadline
 from exporter.core.snapshot import Part, SnapshotBuilder
+from exporter.registry import Config
 from exporter.scrape.running import Exporter
 from exporter.serving.app import ExporterApp, ScrapeTimeouts
 from exporter.vendors import odin
 from exporter.vendors.didww.client import DidwwClient
+from exporter.vendors.didww.config import DidwwTarget
 from exporter.vendors.odin.client import OdinClient
+from exporter.vendors.odin.config import OdinTarget
 from simulator import Fault, Simulator
 from simulator.builders import generated_dataset
 from tests.helpers import (
@@ -185,7 +188,7 @@ def test_partial_data_past_the_deadline_is_kept_with_one_summary_line(
     dataset = generated_dataset(service_providers=3000, groups_per_sp=1, capacity_groups=1)
     with Simulator(dataset, latency=0.05) as simulator:
         config = simulator_config(simulator, trunk_groups=False)
-        exporter = Exporter(Config(odin=config.odin))
+        exporter = Exporter(Config(targets=config.targets[:1]))
         try:
             started = time.monotonic()
             scrape = exporter.scrape(Deadline(9.5))
@@ -218,7 +221,7 @@ def test_a_didww_account_of_50000_dids_is_collected_within_the_cap_and_the_deadl
     assert sum(len(group.dids) for group in dataset.didww.shared_capacity_groups) == 50_000
     with Simulator(dataset) as simulator:
         config = simulator_config(simulator)
-        exporter = Exporter(Config(didww=config.didww))
+        exporter = Exporter(Config(targets=config.targets[1:]))
         try:
             started = time.monotonic()
             families = scrape_families(exporter, seconds=9.5)
@@ -271,7 +274,7 @@ def test_the_older_report_shape_reads_each_trunk_groups_detail() -> None:
         service_providers=("sp.old",),
         trunk_groups=True,
     )
-    families = scrape_once(Config(odin=(target,)))
+    families = scrape_once(Config(targets=(target,)))
     assert detail.call_count == 1
     labels = {"target": "old", "service_provider": "sp.old", "group": "g1", "trunk_group": "tg-old"}
     calls = "odin_trunk_group_active_calls"
@@ -338,7 +341,7 @@ def test_no_upstream_string_makes_a_scrape_fail(
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         odin_and_didww_answers(mock, sp_name, group_name, pool_name, pool_id)
         config = Config(
-            odin=(
+            targets=(
                 OdinTarget(
                     name="odin",
                     url="https://odin.test/api/v2",
@@ -346,8 +349,6 @@ def test_no_upstream_string_makes_a_scrape_fail(
                     password=Secret("p"),
                     discover=True,
                 ),
-            ),
-            didww=(
                 DidwwTarget(
                     name="didww", url="https://didww.test/v3", api_key=Secret("k"), rate_limit=0
                 ),
@@ -442,7 +443,7 @@ def test_an_upstream_trickling_its_headers_leaks_nothing_over_20_scrapes(
         service_providers=("sp.a",),
         timeout=0.5,
     )
-    exporter = Exporter(Config(odin=(target,)))
+    exporter = Exporter(Config(targets=(target,)))
     threads_before, fds_before = own_threads(), open_descriptors()
     try:
         for _ in range(20):
@@ -480,7 +481,7 @@ def test_a_hanging_name_lookup_is_a_timeout_inside_the_deadline(
         password=Secret("p"),
         service_providers=("sp.a",),
     )
-    exporter = Exporter(Config(odin=(target,)))
+    exporter = Exporter(Config(targets=(target,)))
     try:
         started = time.monotonic()
         families = scrape_families(exporter, seconds=1.5)

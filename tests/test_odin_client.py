@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 import responses
 
-from exporter.config import OdinTarget, Secret
+from exporter.config.section import Secret
 from exporter.core.deadline import Deadline
+from exporter.core.errors import UpstreamError
 from exporter.core.telemetry import Telemetry
-from exporter.upstream.http_client import UpstreamError
 from exporter.vendors.odin.client import OdinClient, OdinTokenCache, jwt_expiry
+from exporter.vendors.odin.config import OdinTarget
 
 BASE = "https://odin.test/api/v2"
 REPORTS = f"{BASE}/service-providers/trunk-groups/call-capacity/reports"

@@ -198,7 +198,7 @@ def test_didww_key_refused_is_auth_with_a_log_line_that_never_shows_the_key(
 def test_wrong_odin_password_is_auth_and_a_single_login_attempt(
     simulator: Simulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from exporter.config import Secret
+    from exporter.config.section import Secret
 
     config = simulator_config(simulator, password=Secret("wrong-password-xyz"))
     with serving(Exporter(config)) as url:

@@ -9,10 +9,11 @@ import time
 import pytest
 import responses
 
-from exporter.config import TlsSettings
+from exporter.config.target import TlsSettings
 from exporter.core.deadline import Deadline
+from exporter.core.errors import UpstreamError
 from exporter.core.telemetry import Telemetry
-from exporter.upstream.http_client import RateLimiter, UpstreamError, UpstreamSession
+from exporter.upstream.http_client import RateLimiter, UpstreamSession
 
 BASE = "https://upstream.test/api"
 

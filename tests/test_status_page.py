@@ -20,7 +20,7 @@ from exporter.serving.status_page import (
     DASHBOARDS_URL,
     DOCS_URL,
     REPOSITORY,
-    format_duration,
+    human_duration,
     render_status_page,
     url_origin,
 )
@@ -246,7 +246,7 @@ def test_summary_and_title_count_the_states() -> None:
     ],
 )
 def test_format_duration(seconds: float, text: str) -> None:
-    assert format_duration(seconds) == text
+    assert human_duration(seconds) == text
 
 
 def test_the_repository_link_is_the_projects_homepage() -> None:

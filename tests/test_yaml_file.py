@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exporter.config import ConfigError, load_config, parse_config
+from exporter.config.section import ConfigError
 from exporter.config.yaml_file import MAX_DEPTH, MAX_FILE_BYTES, YamlList, YamlMapping, parse_yaml
+from exporter.registry import load_config, parse_config
 from exporter.serving.web_config import WebConfigError, load_web_config
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from exporter.core.deadline import Deadline
+from exporter.core.errors import UpstreamError
 from exporter.core.exposition import Family, PartWriter
-from exporter.upstream.http_client import UpstreamError
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
 
-from exporter.chain import LINK_INFO, link_lines
-from exporter.config import Link
+from exporter.chain import LINK_INFO, Link, link_lines
 from exporter.core.exposition import (
     CompressedPrefix,
     coalesce,

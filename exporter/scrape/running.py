@@ -6,10 +6,9 @@ import threading
 import time
 from collections.abc import Mapping
 
-from exporter.config import Config
 from exporter.core.deadline import Deadline
 from exporter.core.telemetry import Telemetry
-from exporter.registry import VENDORS
+from exporter.registry import Config, vendor_of
 from exporter.scrape.answer import GzipCache, Scrape
 from exporter.scrape.self_metrics import own_registry
 from exporter.scrape.sources import TargetSource, TargetStatus
@@ -24,14 +23,13 @@ def build_sources(
     token, connections, cache and last success.
     """
     sources: dict[str, TargetSource] = {}
-    for vendor in VENDORS:
-        for target in vendor.targets(config):
-            unchanged = (current or {}).get(target.name)
-            if unchanged is not None and unchanged.target == target:
-                sources[target.name] = unchanged
-                continue
-            sources[target.name] = TargetSource(target, vendor, telemetry)
-            telemetry.register_target(target.name)
+    for target in config.targets:
+        unchanged = (current or {}).get(target.name)
+        if unchanged is not None and unchanged.target == target:
+            sources[target.name] = unchanged
+            continue
+        sources[target.name] = TargetSource(target, vendor_of(target), telemetry)
+        telemetry.register_target(target.name)
     return sources
 
 

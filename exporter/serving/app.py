@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from exporter import __version__
-from exporter.config import ConfigError
+from exporter.config.section import ConfigError
 from exporter.core.deadline import Deadline
 from exporter.scrape.running import Exporter
 from exporter.serving.http_request import RECEIVED_AT

@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from exporter.config import ConfigError
+from exporter.config.section import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -88,7 +88,7 @@ def url_origin(url: str) -> str:
     return f"{origin}:{port}" if port is not None else origin
 
 
-def format_duration(seconds: float) -> str:
+def human_duration(seconds: float) -> str:
     """A duration in its two largest units, zeros left out: "42 s", "3 min 5 s", "2 h"."""
     whole = max(0, int(seconds))
     units = (("d", 86400), ("h", 3600), ("min", 60), ("s", 1))
@@ -106,7 +106,7 @@ def format_duration(seconds: float) -> str:
 def format_time(timestamp: float, now: float) -> str:
     """UTC wall-clock time and how long before `now` it was (a stepped clock: "just now")."""
     stamp = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))
-    ago = "just now" if now - timestamp < 1 else f"{format_duration(now - timestamp)} ago"
+    ago = "just now" if now - timestamp < 1 else f"{human_duration(now - timestamp)} ago"
     return f"{stamp} ({ago})"
 
 
@@ -178,10 +178,10 @@ def _data_age(status: TargetStatus) -> str:
         return "none"
     kinds = sorted(status.last.snapshot.ages.items())
     by_kind = "<br>".join(
-        html.escape(f"{kind.replace('_', ' ')}: {format_duration(age + seconds)}")
+        html.escape(f"{kind.replace('_', ' ')}: {human_duration(age + seconds)}")
         for kind, seconds in kinds
     )
-    text = html.escape(format_duration(age))
+    text = html.escape(human_duration(age))
     return f"{text}<br>{by_kind}" if by_kind else text
 
 

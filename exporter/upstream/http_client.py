@@ -36,8 +36,9 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, ReadTimeoutError
 
 from exporter import __version__
-from exporter.config import DidwwTarget, OdinTarget, TlsSettings
+from exporter.config.target import TargetSettings, TlsSettings
 from exporter.core.deadline import Deadline
+from exporter.core.errors import UpstreamError
 from exporter.core.payload import InvalidPayload
 from exporter.core.telemetry import Telemetry
 
@@ -149,25 +150,6 @@ def _is_address(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-class UpstreamError(Exception):
-    """A failed upstream call, classified by one of `telemetry.ERROR_REASONS`."""
-
-    def __init__(
-        self,
-        reason: str,
-        endpoint: str,
-        detail: str,
-        status: int | None = None,
-        explained: bool = False,
-    ):
-        super().__init__(f"{endpoint}: {detail}")
-        self.reason = reason
-        self.endpoint = endpoint
-        self.detail = detail
-        self.status = status
-        self.explained = explained  # the error body carried the vendor's own message
 
 
 @dataclass(frozen=True)
@@ -291,7 +273,7 @@ class UpstreamSession:
     @classmethod
     def for_target(
         cls,
-        target: OdinTarget | DidwwTarget,
+        target: TargetSettings,
         telemetry: Telemetry,
         headers: Mapping[str, str] | None = None,
     ) -> UpstreamSession:

@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from statistics import median
 
-from exporter.config import Config
 from exporter.core.deadline import Deadline
+from exporter.registry import Config
 from exporter.scrape.running import Exporter
 
 _DEADLINE_SECONDS = 60.0

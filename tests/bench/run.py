@@ -17,7 +17,8 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from exporter.config import Config, RefreshIntervals
+from exporter.registry import Config
+from exporter.vendors.odin.config import RefreshIntervals
 from tests.bench import report, sequential
 from tests.bench.latency import ScrapeTimes, rounds, steady_state_requests, time_scrapes
 from tests.bench.report import Row
@@ -216,8 +217,8 @@ def requests_per_scrape() -> list[Row]:
     for sps, groups, trunk_groups, with_trunk_groups in shapes:
         with simulated_odin(sps, groups, trunk_groups) as odin:
             config = exporter_config(odin, odin.service_provider_ids(), with_trunk_groups)
-            target = replace(config.odin[0], refresh=RefreshIntervals())
-            made = steady_state_requests(Config(odin=(target,)))
+            target = replace(config.targets[0], refresh=RefreshIntervals())
+            made = steady_state_requests(Config(targets=(target,)))
         shape = f"{sps} SPs x {groups} groups" + (
             f" x {trunk_groups} trunk groups" if with_trunk_groups else ""
         )

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import requests
 
-from exporter.config import Config, OdinTarget, RefreshIntervals, Secret
+from exporter.config.section import Secret
+from exporter.registry import Config
+from exporter.vendors.odin.config import OdinTarget, RefreshIntervals
 
 _ODIN_LINE = re.compile(
     r"^Odin:\s+(?P<url>http://127\.0\.0\.1:\d+\S*)\s+username=(?P<user>\S+) "
@@ -62,7 +64,7 @@ def exporter_config(
         rate_limit=0.0,
         refresh=RefreshIntervals(0.0, 0.0, 0.0),
     )
-    return Config(odin=(target,))
+    return Config(targets=(target,))
 
 
 @contextmanager

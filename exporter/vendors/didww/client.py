@@ -5,15 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from exporter.config import DidwwTarget
 from exporter.core.deadline import Deadline
+from exporter.core.errors import UpstreamError
 from exporter.core.telemetry import Telemetry
-from exporter.upstream.http_client import (
-    UpstreamError,
-    UpstreamResponse,
-    UpstreamSession,
-    raise_for_status,
-)
+from exporter.upstream.http_client import UpstreamResponse, UpstreamSession, raise_for_status
+from exporter.vendors.didww.config import DidwwTarget
 from exporter.vendors.didww.models import AccountBalance, Page, parse_balance, parse_page
 
 CAPACITY_POOLS = "/capacity_pools"

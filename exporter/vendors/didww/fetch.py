@@ -26,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from exporter.config import DidwwTarget
 from exporter.core.deadline import Deadline
 from exporter.core.fanout import FanOut
 from exporter.core.payload import InvalidPayload
@@ -41,6 +40,7 @@ from exporter.vendors.didww.client import (
     VOICE_OUT_TRUNKS,
     DidwwClient,
 )
+from exporter.vendors.didww.config import DidwwTarget
 from exporter.vendors.didww.metrics import UP_FAMILIES, AccountData, account_lines
 from exporter.vendors.didww.models import (
     AccountBalance,

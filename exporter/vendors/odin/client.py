@@ -19,15 +19,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from exporter.config import OdinTarget
 from exporter.core.deadline import Deadline
+from exporter.core.errors import UpstreamError
 from exporter.core.telemetry import Telemetry
-from exporter.upstream.http_client import (
-    UpstreamError,
-    UpstreamResponse,
-    UpstreamSession,
-    raise_for_status,
-)
+from exporter.upstream.http_client import UpstreamResponse, UpstreamSession, raise_for_status
+from exporter.vendors.odin.config import OdinTarget
 from exporter.vendors.odin.models import (
     Names,
     TrunkCallCapacityReport,

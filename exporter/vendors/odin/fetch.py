@@ -18,18 +18,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from exporter.config import OdinTarget
 from exporter.core.deadline import Deadline
+from exporter.core.errors import UpstreamError
 from exporter.core.fanout import FanOut
 from exporter.core.snapshot import TARGET, CollectionError, Part, Snapshot, SnapshotBuilder
 from exporter.core.telemetry import Telemetry
-from exporter.upstream.http_client import UpstreamError
 from exporter.vendors.odin.client import (
     CALL_CAPACITY_REPORT,
     SERVICE_PROVIDERS,
     TRUNK_GROUPS,
     OdinClient,
 )
+from exporter.vendors.odin.config import OdinTarget
 from exporter.vendors.odin.metrics import (
     UP_FAMILIES,
     no_trunking_lines,
