@@ -8,9 +8,9 @@ import pytest
 from prometheus_client.metrics_core import Metric
 
 from exporter.core.deadline import Deadline
+from exporter.core.kept import KeptAnswers
 from exporter.scrape.running import Exporter
 from exporter.vendors.odin.config import RefreshIntervals
-from exporter.vendors.odin.refresh import KeptAnswers
 from simulator import Fault, Simulator
 from tests.helpers import parsed_families, sample_value, simulator_config
 

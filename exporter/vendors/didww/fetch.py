@@ -23,11 +23,11 @@ import logging
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from dataclasses import replace
+from typing import TypeVar
 
+from exporter.core.collection import CollectionPlan, Run, collect
 from exporter.core.deadline import Deadline
-from exporter.core.fanout import FanOut
 from exporter.core.payload import InvalidPayload
 from exporter.core.snapshot import TARGET, CollectionError, Part, Snapshot, SnapshotBuilder
 from exporter.core.telemetry import Telemetry
@@ -122,19 +122,8 @@ class _Collected:
             return [pages[number] for number in sorted(pages)]
 
 
-@dataclass(frozen=True)
-class _Run:
-    """One collection in progress: its worker pool, builder, what arrived, and its deadline.
-    Every DIDWW task concerns the whole account."""
-
-    fan_out: FanOut
-    builder: SnapshotBuilder
-    collected: _Collected
-    deadline: Deadline
-
-    def submit(self, task: Callable[..., None], *args: Any) -> None:
-        """Run `task(self, *args)` on the pool."""
-        self.fan_out.submit(self.builder.task(TARGET, task), self, *args)
+# Every DIDWW task concerns the whole account, and gathers into one `_Collected`.
+_Run = Run[_Collected]
 
 
 class DidwwFetcher:
@@ -148,31 +137,38 @@ class DidwwFetcher:
         self._client.close()
 
     def collect(self, deadline: Deadline) -> Snapshot:
-        builder = SnapshotBuilder(self._target.name, UP_FAMILIES, deadline)
-        collected = _Collected()
-        with FanOut(self._target.max_concurrency, f"didww-{self._target.name}") as fan_out:
-            run = _Run(fan_out, builder, collected, deadline)
-            collections = (
-                (CAPACITY_POOLS, None),
-                (SHARED_CAPACITY_GROUPS, "capacity_pool"),
-                (VOICE_IN_TRUNKS, VOICE_IN_TRUNKS_INCLUDE),
-                (VOICE_IN_TRUNK_GROUPS, None),
-            )
-            for endpoint, include in collections:
-                run.submit(self._collect_collection, endpoint, include)
-            run.submit(self._collect_balance)
-            run.submit(self._collect_voice_out_trunks)
-            finished = fan_out.wait(deadline)
+        plan = CollectionPlan(
+            target=self._target.name,
+            up=UP_FAMILIES,
+            max_concurrency=self._target.max_concurrency,
+            workers=f"didww-{self._target.name}",
+            state=_Collected(),
+            start=self._start,
+            finish=self._finish,
+        )
+        return collect(plan, deadline)
+
+    def _start(self, run: _Run) -> None:
+        for endpoint, include in (
+            (CAPACITY_POOLS, None),
+            (SHARED_CAPACITY_GROUPS, "capacity_pool"),
+            (VOICE_IN_TRUNKS, VOICE_IN_TRUNKS_INCLUDE),
+            (VOICE_IN_TRUNK_GROUPS, None),
+        ):
+            run.submit(TARGET, self._collect_collection, endpoint, include)
+        run.submit(TARGET, self._collect_balance)
+        run.submit(TARGET, self._collect_voice_out_trunks)
+
+    def _finish(self, run: _Run, finished: bool) -> None:
         if not finished:
             # The account is rendered whole from what arrived: with work left at the deadline
             # some of it is missing, whichever task it was and whenever it ends.
-            builder.fail(CollectionError("timeout", "", "unfinished at the deadline"))
+            run.builder.fail(CollectionError("timeout", "", "unfinished at the deadline"))
         # What arrived is kept even when the deadline came first.
-        builder.run(TARGET, self._keep_account, builder, collected)
-        return builder.build(deadline_missed=not finished)
+        run.builder.run(TARGET, self._keep_account, run.builder, run.state)
 
     def _collect_balance(self, run: _Run) -> None:
-        run.collected.set_balance(self._client.fetch_balance(run.deadline))
+        run.state.set_balance(self._client.fetch_balance(run.deadline))
 
     def _collect_collection(self, run: _Run, endpoint: str, include: str | None) -> None:
         first = self._client.fetch_page(endpoint, 1, run.deadline, include)
@@ -180,7 +176,7 @@ class DidwwFetcher:
 
     def _collect_voice_out_trunks(self, run: _Run) -> None:
         first = self._client.fetch_voice_out_trunks_page(1, run.deadline)
-        run.collected.set_outbound_enabled(first is not None)
+        run.state.set_outbound_enabled(first is not None)
         if first is not None:
             self._collect_other_pages(run, VOICE_OUT_TRUNKS, None, first)
 
@@ -193,7 +189,7 @@ class DidwwFetcher:
         if last is None:
             self._follow_next_links(run, endpoint, include, first)
             return
-        self._warn_if_next_link_goes_back(run.collected, endpoint, 1, first)
+        self._warn_if_next_link_goes_back(run.state, endpoint, 1, first)
         if last > MAX_PAGES:
             run.builder.fail(
                 CollectionError(
@@ -201,33 +197,33 @@ class DidwwFetcher:
                 )
             )
         for number in range(2, min(last, MAX_PAGES) + 1):
-            run.submit(self._collect_page, endpoint, include, number)
+            run.submit(TARGET, self._collect_page, endpoint, include, number)
 
     def _collect_page(self, run: _Run, endpoint: str, include: str | None, number: int) -> None:
         page = self._client.fetch_page(endpoint, number, run.deadline, include)
         self._keep_page(run, endpoint, number, page)
-        self._warn_if_next_link_goes_back(run.collected, endpoint, number, page)
+        self._warn_if_next_link_goes_back(run.state, endpoint, number, page)
 
     def _keep_page(self, run: _Run, endpoint: str, number: int, page: Page) -> None:
         """Keep a page; a page of groups also starts counting its groups' DIDs."""
         for problem in page.problems:
             run.builder.fail(CollectionError("invalid_response", endpoint, problem))
-        run.collected.add_page(endpoint, number, page)
+        run.state.add_page(endpoint, number, page)
         if endpoint != SHARED_CAPACITY_GROUPS:
             return
         for resource in page.data:
-            if run.collected.claim_group(resource.id):
-                run.submit(self._count_dids, resource.id)
+            if run.state.claim_group(resource.id):
+                run.submit(TARGET, self._count_dids, resource.id)
 
     def _count_dids(self, run: _Run, group_id: str) -> None:
-        run.collected.set_did_count(group_id, self._client.count_dids(group_id, run.deadline))
+        run.state.set_did_count(group_id, self._client.count_dids(group_id, run.deadline))
 
     def _follow_next_links(self, run: _Run, endpoint: str, include: str | None, page: Page) -> None:
         number, current = 1, page
         while current.next_page is not None and self._next_link_moves_forward(
-            run.builder, run.collected, endpoint, number, current
+            run.builder, run.state, endpoint, number, current
         ):
-            if run.collected.page_count(endpoint) >= MAX_PAGES:
+            if run.state.page_count(endpoint) >= MAX_PAGES:
                 run.builder.fail(
                     CollectionError("invalid_response", endpoint, f"more than {MAX_PAGES} pages")
                 )

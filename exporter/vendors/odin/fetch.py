@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
+from exporter.core.collection import CollectionPlan, Run, collect
 from exporter.core.deadline import Deadline
 from exporter.core.errors import UpstreamError
-from exporter.core.fanout import FanOut
+from exporter.core.kept import KeptAnswers
 from exporter.core.snapshot import TARGET, CollectionError, Part, Snapshot, SnapshotBuilder
 from exporter.core.telemetry import Telemetry
 from exporter.vendors.odin.client import (
@@ -41,7 +39,6 @@ from exporter.vendors.odin.refresh import (
     REPORTS,
     TRUNK_GROUP_DETAILS,
     TRUNK_GROUP_LISTS,
-    KeptAnswers,
     KeptReport,
 )
 
@@ -68,17 +65,8 @@ class StandingFacts:
             self._seen.discard(fact)
 
 
-@dataclass(frozen=True)
-class _Run:
-    """One collection in progress: its worker pool, its builder and its deadline."""
-
-    fan_out: FanOut
-    builder: SnapshotBuilder
-    deadline: Deadline
-
-    def submit(self, scope: str, task: Callable[..., None], *args: Any) -> None:
-        """Run `task(self, *args)` on the pool, as work of `scope`."""
-        self.fan_out.submit(self.builder.task(scope, task), self, *args)
+# Odin tasks gather nothing beyond what they add to the builder.
+_Run = Run[None]
 
 
 class OdinFetcher:
@@ -97,13 +85,15 @@ class OdinFetcher:
         self._client.close()
 
     def collect(self, deadline: Deadline) -> Snapshot:
-        """Every call runs on the worker pool, this thread only waits: it hands over at the
-        deadline whatever the upstream does."""
-        builder = SnapshotBuilder(self._target.name, UP_FAMILIES, deadline)
-        with FanOut(self._target.max_concurrency, f"odin-{self._target.name}") as fan_out:
-            _Run(fan_out, builder, deadline).submit(TARGET, self._discover)
-            finished = fan_out.wait(deadline)
-        return builder.build(deadline_missed=not finished)
+        plan = CollectionPlan(
+            target=self._target.name,
+            up=UP_FAMILIES,
+            max_concurrency=self._target.max_concurrency,
+            workers=f"odin-{self._target.name}",
+            state=None,
+            start=lambda run: run.submit(TARGET, self._discover),
+        )
+        return collect(plan, deadline)
 
     def _discover(self, run: _Run) -> None:
         """Log in, find the SPs, and serve or schedule their reports."""
