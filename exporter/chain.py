@@ -44,11 +44,20 @@ class Link:
     voice_in_trunk: str = ""
 
 
+LINK_LABELS = (
+    "target",
+    "service_provider",
+    "trunk_group",
+    "didww_target",
+    "capacity_group",
+    "voice_in_trunk",
+)
 LINK_INFO = Family(
     "trunk_capacity_link_info",
     "A DIDWW shared capacity group and/or voice-in trunk (didww_target, capacity_group, "
     "voice_in_trunk) that feeds an Odin service provider or trunk group (target, "
     'service_provider, trunk_group; "" for the whole SP), as configured under links:; value 1.',
+    LINK_LABELS,
 )
 
 

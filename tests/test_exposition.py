@@ -76,7 +76,7 @@ def reference(
 def test_sample_lines_are_byte_for_byte_prometheus_clients(
     helps: list[str], target: str, generated: list[list[list[tuple[str, float]]]]
 ) -> None:
-    families = [Family(f"family_{n}", help_text) for n, help_text in enumerate(helps)]
+    families = [Family(f"family_{n}", help_text, ()) for n, help_text in enumerate(helps)]
     rendered_parts = []
     expected: list[list[tuple[dict[str, str], float]]] = [[], [], []]
     for part in generated:
@@ -93,7 +93,7 @@ def test_sample_lines_are_byte_for_byte_prometheus_clients(
 
 def test_special_floats_are_written_as_go_does() -> None:
     writer = PartWriter({})
-    family = Family("f", "h")
+    family = Family("f", "h", ())
     for value in (math.inf, -math.inf, math.nan, -0.0, 0.0, 1e21, 5e-324, 1234567.0):
         writer.add(family, {}, value)
     lines = writer.rendered()["f"].decode().splitlines()

@@ -10,6 +10,7 @@ import importlib
 import json
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,14 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
+from exporter.chain import LINK_INFO, Link
+from exporter.core.deadline import Deadline
 from exporter.core.exposition import Family
 from exporter.core.snapshot import CollectionError, Part, Snapshot, SnapshotBuilder
 from exporter.core.vendor import Vendor
+from exporter.demo import demo_config
+from exporter.registry import VENDORS
+from exporter.scrape.running import Exporter
 from exporter.vendors import didww, odin
 from exporter.vendors.didww.metrics import AccountData, account_lines
 from exporter.vendors.didww.models import (
@@ -31,7 +37,8 @@ from exporter.vendors.didww.models import (
 )
 from exporter.vendors.odin.metrics import no_trunking_lines, report_lines, trunk_group_lines
 from exporter.vendors.odin.models import TrunkGroup, parse_trunk_call_capacity_report
-from tests.helpers import snapshot_text
+from simulator import Simulator
+from tests.helpers import parsed_families, snapshot_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ODIN_SEED = json.loads((FIXTURES / "odin_report_seed.json").read_text())
@@ -346,3 +353,29 @@ def test_every_family_a_vendor_renders_is_listed_in_its_families(
 
     assert defined <= {family.name for family in vendor.families}
     assert len(defined) >= 5  # the modules were read
+
+
+def test_every_rendered_sample_carries_exactly_the_labels_its_family_declares(
+    simulator: Simulator,
+) -> None:
+    """Families declare their label names; a renderer that adds, drops or misspells one (and so
+    breaks every rule and panel that selects on it) fails here. The demo renders every family
+    of every vendor, and one link renders the chain's."""
+    link = Link(
+        odin_target="odin-demo",
+        service_provider="ent.acme",
+        didww_target="didww-demo",
+        trunk_group="acme-hq-pbx",
+        capacity_group="Main office",
+    )
+    config = replace(demo_config(simulator), links=(link,))
+    exporter = Exporter(config)
+    try:
+        families = parsed_families(exporter.scrape(Deadline(20)).chunks(openmetrics=False))
+    finally:
+        exporter.close()
+    declared = [*(f for vendor in VENDORS for f in vendor.families), LINK_INFO]
+
+    for family in declared:
+        rendered = {frozenset(sample.labels) for sample in families[family.name].samples}
+        assert rendered == {frozenset(family.labels)}, family.name

@@ -38,10 +38,12 @@ GZIP_LEVEL = 1
 
 @dataclass(frozen=True)
 class Family:
-    """A gauge family: its name and HELP text."""
+    """A gauge family: its name, HELP text and the names of the labels its samples carry
+    (checked against what is rendered, in tests/test_families.py)."""
 
     name: str
     documentation: str
+    labels: tuple[str, ...]
 
     def header(self, openmetrics: bool) -> bytes:
         help_text = self.documentation.replace("\\", r"\\").replace("\n", r"\n")

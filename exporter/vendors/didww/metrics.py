@@ -31,51 +31,63 @@ from exporter.vendors.didww.models import (
 )
 from exporter.vendors.didww.trunk_metrics import TRUNK_FAMILIES, write_trunks
 
-UP = Family("didww_up", "1 when every DIDWW call of this collection succeeded.")
+TARGET_LABELS = ("target",)
+POOL_LABELS = (*TARGET_LABELS, "pool")
+GROUP_LABELS = (*TARGET_LABELS, "pool", "capacity_group")
+UP = Family("didww_up", "1 when every DIDWW call of this collection succeeded.", TARGET_LABELS)
 POOL_GAUGES = (
     Gauge(
         "didww_capacity_pool_total_channels",
         "Channels the pool owns.",
+        POOL_LABELS,
         attrgetter("total_channels"),
     ),
     Gauge(
         "didww_capacity_pool_assigned_channels",
         "Channels allocated to groups or DIDs (an allocation, not calls in progress).",
+        POOL_LABELS,
         attrgetter("assigned_channels"),
     ),
     Gauge(
         "didww_capacity_pool_unassigned_channels",
         "Channels not allocated to any group or DID.",
+        POOL_LABELS,
         attrgetter("unassigned_channels"),
     ),
     Gauge(
         "didww_capacity_pool_minimum_limit_channels",
         "Fewest channels the pool can be reduced to.",
+        POOL_LABELS,
         attrgetter("minimum_limit"),
     ),
     Gauge(
         "didww_capacity_pool_minimum_order_channels",
         "Fewest channels per order.",
+        POOL_LABELS,
         attrgetter("minimum_order"),
     ),
     Gauge(
         "didww_capacity_pool_setup_price",
         "Setup price (NRC) per channel.",
+        POOL_LABELS,
         attrgetter("setup_price"),
     ),
     Gauge(
         "didww_capacity_pool_monthly_price",
         "Monthly price (MRC) per channel.",
+        POOL_LABELS,
         attrgetter("monthly_price"),
     ),
     Gauge(
         "didww_capacity_pool_metered_rate",
         "Per-minute rate of metered channels.",
+        POOL_LABELS,
         attrgetter("metered_rate"),
     ),
     Gauge(
         "didww_capacity_pool_renewal_timestamp_seconds",
         "Next renewal date of the pool (UTC midnight).",
+        POOL_LABELS,
         attrgetter("renewal_timestamp"),
     ),
 )
@@ -83,34 +95,44 @@ GROUP_GAUGES = (
     Gauge(
         "didww_shared_capacity_group_shared_channels",
         "Flat-rate channels the group draws from its pool.",
+        GROUP_LABELS,
         attrgetter("shared_channels"),
     ),
     Gauge(
         "didww_shared_capacity_group_metered_channels",
         "Per-minute overflow channels of the group (0: no metered overflow).",
+        GROUP_LABELS,
         attrgetter("metered_channels"),
     ),
     Gauge(
         "didww_shared_capacity_group_dids",
         "DIDs in the group.",
+        GROUP_LABELS,
         float_field("dids"),
     ),
 )
 ACCOUNT_GAUGES = (
-    Gauge("didww_account_balance", "Account balance.", attrgetter("balance")),
-    Gauge("didww_account_credit", "Account credit.", attrgetter("credit")),
+    Gauge("didww_account_balance", "Account balance.", TARGET_LABELS, attrgetter("balance")),
+    Gauge("didww_account_credit", "Account credit.", TARGET_LABELS, attrgetter("credit")),
     Gauge(
         "didww_account_total_balance",
         "Account total balance (/balance total_balance).",
+        TARGET_LABELS,
         attrgetter("total_balance"),
     ),
 )
-POOL_INFO = Family("didww_capacity_pool_info", "Id of each capacity pool; value 1.")
+POOL_INFO = Family(
+    "didww_capacity_pool_info", "Id of each capacity pool; value 1.", (*POOL_LABELS, "pool_id")
+)
 GROUP_INFO = Family(
-    "didww_shared_capacity_group_info", "Ids of each shared capacity group and its pool; value 1."
+    "didww_shared_capacity_group_info",
+    "Ids of each shared capacity group and its pool; value 1.",
+    (*GROUP_LABELS, "capacity_group_id", "pool_id"),
 )
 API_INFO = Family(
-    "didww_api_info", "API version the account is served (meta.api_version); value 1."
+    "didww_api_info",
+    "API version the account is served (meta.api_version); value 1.",
+    (*TARGET_LABELS, "api_version"),
 )
 
 UP_FAMILIES = UpFamilies(UP)

@@ -23,60 +23,79 @@ from operator import attrgetter
 from exporter.core.exposition import Family, Gauge, PartWriter, float_field
 from exporter.vendors.didww.models import DidwwTrunks
 
+VOICE_IN_TRUNK_GROUP_LABELS = ("target", "voice_in_trunk_group")
+VOICE_IN_TRUNK_LABELS = (*VOICE_IN_TRUNK_GROUP_LABELS, "voice_in_trunk")
+VOICE_OUT_TRUNK_LABELS = ("target", "voice_out_trunk")
 VOICE_IN_TRUNK_GAUGES = (
     Gauge(
         "didww_voice_in_trunk_capacity_limit",
         "Maximum simultaneous calls on the voice-in trunk (capacity_limit; +Inf: no limit).",
+        VOICE_IN_TRUNK_LABELS,
         attrgetter("capacity_limit"),
     ),
 )
 VOICE_IN_TRUNK_INFO = Family(
-    "didww_voice_in_trunk_info", "Id of each voice-in trunk, with its group; value 1."
+    "didww_voice_in_trunk_info",
+    "Id of each voice-in trunk, with its group; value 1.",
+    (*VOICE_IN_TRUNK_LABELS, "voice_in_trunk_id"),
 )
 VOICE_IN_TRUNK_GROUP_GAUGES = (
     Gauge(
         "didww_voice_in_trunk_group_capacity_limit",
         "Maximum simultaneous calls across the voice-in trunk group (capacity_limit; "
         "+Inf: no limit).",
+        VOICE_IN_TRUNK_GROUP_LABELS,
         attrgetter("capacity_limit"),
     ),
     Gauge(
         "didww_voice_in_trunk_group_trunks",
         "Trunks in the voice-in trunk group (meta.trunks_count).",
+        VOICE_IN_TRUNK_GROUP_LABELS,
         attrgetter("trunks"),
     ),
 )
 VOICE_IN_TRUNK_GROUP_INFO = Family(
-    "didww_voice_in_trunk_group_info", "Id of each voice-in trunk group; value 1."
+    "didww_voice_in_trunk_group_info",
+    "Id of each voice-in trunk group; value 1.",
+    (*VOICE_IN_TRUNK_GROUP_LABELS, "voice_in_trunk_group_id"),
 )
 OUTBOUND_ENABLED = Family(
     "didww_outbound_enabled",
     "1 when /voice_out_trunks answers, 0 when it answers 403 (no outbound plan).",
+    ("target",),
 )
 VOICE_OUT_TRUNK_GAUGES = (
     Gauge(
         "didww_voice_out_trunk_capacity_limit",
         "Maximum simultaneous outbound calls on the voice-out trunk (capacity_limit; "
         "+Inf: no limit).",
+        VOICE_OUT_TRUNK_LABELS,
         attrgetter("capacity_limit"),
     ),
     Gauge(
         "didww_voice_out_trunk_threshold_amount",
         "Spend on the voice-out trunk at which DIDWW notifies (threshold_amount).",
+        VOICE_OUT_TRUNK_LABELS,
         attrgetter("threshold_amount"),
     ),
     Gauge(
         "didww_voice_out_trunk_threshold_reached",
         "1 once the spend on the voice-out trunk has passed threshold_amount.",
+        VOICE_OUT_TRUNK_LABELS,
         float_field("threshold_reached"),
     ),
     Gauge(
         "didww_voice_out_trunk_spent_amount",
         "Spent on the voice-out trunk in the current billing period (meta.spent_amount).",
+        VOICE_OUT_TRUNK_LABELS,
         attrgetter("spent_amount"),
     ),
 )
-VOICE_OUT_TRUNK_INFO = Family("didww_voice_out_trunk_info", "Id of each voice-out trunk; value 1.")
+VOICE_OUT_TRUNK_INFO = Family(
+    "didww_voice_out_trunk_info",
+    "Id of each voice-out trunk; value 1.",
+    (*VOICE_OUT_TRUNK_LABELS, "voice_out_trunk_id"),
+)
 
 TRUNK_FAMILIES: tuple[Family, ...] = (
     *VOICE_IN_TRUNK_GAUGES,

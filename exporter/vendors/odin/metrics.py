@@ -27,30 +27,39 @@ from exporter.vendors.odin.models import TrunkCallCapacityReport, TrunkGroup
 Lines = dict[str, bytes]
 
 
+TARGET_LABELS = ("target",)
+SERVICE_PROVIDER_LABELS = (*TARGET_LABELS, "service_provider")
+GROUP_LABELS = (*SERVICE_PROVIDER_LABELS, "group")
+TRUNK_GROUP_LABELS = (*GROUP_LABELS, "trunk_group")
 UP = Family(
     "odin_up",
     "1 when the Odin target was reachable, logged in, and an SP report succeeded "
     "(or none is configured).",
+    TARGET_LABELS,
 )
 SERVICE_PROVIDER_UP = Family(
     "odin_service_provider_up",
     "1 when this service provider's report was fetched and parsed (or Odin answered that it "
     "has no Trunk Group service) and nothing else of it failed.",
+    SERVICE_PROVIDER_LABELS,
 )
 TRUNKING_ENABLED = Family(
     "odin_service_provider_trunking_enabled",
     "1 when the service provider has a trunk call capacity report, 0 when Odin answers that "
     "it has no Trunk Group service.",
+    SERVICE_PROVIDER_LABELS,
 )
 SERVICE_PROVIDER_GAUGES = (
     Gauge(
         "odin_service_provider_max_active_calls",
         "Service provider or enterprise cap on concurrent trunk calls (+Inf: unlimited).",
+        SERVICE_PROVIDER_LABELS,
         attrgetter("max_active_calls"),
     ),
     Gauge(
         "odin_service_provider_bursting_max_active_calls",
         "Service provider or enterprise bursting cap on trunk calls (+Inf: unlimited).",
+        SERVICE_PROVIDER_LABELS,
         attrgetter("bursting_max_active_calls"),
     ),
 )
@@ -58,79 +67,100 @@ GROUP_GAUGES = (
     Gauge(
         "odin_group_max_active_calls",
         "Concurrent trunk calls allocated to the group.",
+        GROUP_LABELS,
         attrgetter("max_active_calls"),
     ),
     Gauge(
         "odin_group_max_available_active_calls",
         "Most concurrent trunk calls the group may be given (+Inf: unlimited).",
+        GROUP_LABELS,
         attrgetter("max_available_active_calls"),
     ),
     Gauge(
         "odin_group_bursting_max_active_calls",
         "Bursting trunk calls allocated to the group.",
+        GROUP_LABELS,
         attrgetter("bursting_max_active_calls"),
     ),
     Gauge(
         "odin_group_bursting_max_available_active_calls",
         "Most bursting trunk calls the group may be given (+Inf: unlimited).",
+        GROUP_LABELS,
         attrgetter("bursting_max_available_active_calls"),
     ),
-    Gauge("odin_group_user_limit", "The group's user limit.", attrgetter("user_limit")),
+    Gauge(
+        "odin_group_user_limit", "The group's user limit.", GROUP_LABELS, attrgetter("user_limit")
+    ),
 )
 LICENCE_GAUGES = (
     Gauge(
         "odin_group_trunk_group_service_quantity",
         "Trunk Group service instances authorised to the group (+Inf: unlimited).",
+        GROUP_LABELS,
         float_field("quantity"),
     ),
     Gauge(
         "odin_group_trunk_group_service_usage",
         "Trunk Group service instances in use in the group.",
+        GROUP_LABELS,
         float_field("usage"),
     ),
     Gauge(
         "odin_group_trunk_group_service_authorized",
         "1 when the Trunk Group service is authorised to the group.",
+        GROUP_LABELS,
         float_field("authorized"),
     ),
     Gauge(
         "odin_group_trunk_group_service_assigned",
         "1 when the Trunk Group service is assigned in the group.",
+        GROUP_LABELS,
         float_field("assigned"),
     ),
     Gauge(
         "odin_group_trunk_group_service_licensed",
         "1 when the Trunk Group service is licensed in the group.",
+        GROUP_LABELS,
         float_field("licensed"),
     ),
 )
-GROUP_INFO = Family("odin_group_info", "Group name of each group id; value 1.")
+GROUP_INFO = Family(
+    "odin_group_info", "Group name of each group id; value 1.", (*GROUP_LABELS, "group_name")
+)
 TRUNK_GROUP_GAUGES = (
     Gauge(
         "odin_trunk_group_max_active_calls",
         "Concurrent calls the trunk group allows (+Inf: unlimited).",
+        TRUNK_GROUP_LABELS,
         attrgetter("max_active_calls"),
     ),
     Gauge(
         "odin_trunk_group_max_incoming_calls",
         "Concurrent incoming calls the trunk group allows.",
+        TRUNK_GROUP_LABELS,
         attrgetter("max_incoming_calls"),
     ),
     Gauge(
         "odin_trunk_group_max_outgoing_calls",
         "Concurrent outgoing calls the trunk group allows.",
+        TRUNK_GROUP_LABELS,
         attrgetter("max_outgoing_calls"),
     ),
     Gauge(
         "odin_trunk_group_bursting_max_active_calls",
         "Bursting calls the trunk group allows (0 when bursting is disabled).",
+        TRUNK_GROUP_LABELS,
         attrgetter("bursting_max_active_calls"),
     ),
 )
 ACTIVE_CALLS = Family(
-    "odin_trunk_group_active_calls", "Calls active on the trunk group now, by direction."
+    "odin_trunk_group_active_calls",
+    "Calls active on the trunk group now, by direction.",
+    (*TRUNK_GROUP_LABELS, "direction"),
 )
-TRUNK_GROUP_INFO = Family("odin_trunk_group_info", "State of each trunk group; value 1.")
+TRUNK_GROUP_INFO = Family(
+    "odin_trunk_group_info", "State of each trunk group; value 1.", (*TRUNK_GROUP_LABELS, "state")
+)
 
 UP_FAMILIES = UpFamilies(UP, SERVICE_PROVIDER_UP, "service_provider")
 FAMILIES: tuple[Family, ...] = (
