@@ -61,6 +61,11 @@ LINK_INFO = Family(
 )
 
 
+def links_of(links: Sequence[Link], target: str | None) -> list[Link]:
+    """The links a scrape of `target` (None: every target) exposes: those of its Odin side."""
+    return [link for link in links if target in (None, link.odin_target)]
+
+
 def link_lines(links: Iterable[Link]) -> dict[str, bytes]:
     writer = PartWriter({})
     for link in links:

@@ -16,7 +16,7 @@ from exporter import __version__
 from exporter.config.section import ConfigError, parse_duration
 from exporter.core.deadline import Deadline
 from exporter.core.logs import LEVELS, setup_logging
-from exporter.registry import Config, describe_config, load_config
+from exporter.registry import VENDORS, Config, describe_config, load_config
 from exporter.scrape.running import Exporter
 from exporter.serving.app import ExporterApp, ScrapeTimeouts
 from exporter.serving.http_server import HttpServer, ServingLimits, fit_to_open_files
@@ -100,7 +100,8 @@ def _positive_duration(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="trunk-capacity-exporter",
-        description="Prometheus exporter for voice trunk capacity (Odin/BroadWorks and DIDWW).",
+        description="Prometheus exporter for voice trunk capacity "
+        f"({', '.join(vendor.section.title for vendor in VENDORS)}).",
     )
     parser.add_argument(
         "--config.file",
@@ -159,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="serve metrics from simulated Odin and DIDWW upstreams, no config",
+        help="serve metrics from simulated upstreams of every vendor, no config",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return parser
@@ -213,15 +214,11 @@ def _web_security(path: str | None) -> WebSecurity | None:
 def _configuration(args: argparse.Namespace) -> Iterator[tuple[Config, Path | None] | None]:
     """The config to run with: the demo's (with its simulator running) or the file's."""
     if args.demo:
-        from exporter.demo import demo_config
-        from simulator import Simulator
+        # Imported here: the simulator is loaded only by the demo, never by a real deployment.
+        from exporter.demo import running_demo
 
-        with Simulator() as simulator:
-            log.info(
-                "demo mode: simulated upstreams started",
-                extra={"odin": simulator.odin_url, "didww": simulator.didww_url},
-            )
-            yield demo_config(simulator), None
+        with running_demo() as config:
+            yield config, None
         return
     try:
         config = load_config(args.config_file)

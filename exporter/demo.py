@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+from collections.abc import Iterator
+
 from exporter.config.section import Secret
 from exporter.registry import Config
 from exporter.vendors.didww.config import DidwwTarget
 from exporter.vendors.odin.config import OdinTarget
 from simulator import Simulator
+
+log = logging.getLogger(__name__)
 
 
 def demo_config(simulator: Simulator) -> Config:
@@ -32,3 +38,14 @@ def demo_config(simulator: Simulator) -> Config:
             ),
         ),
     )
+
+
+@contextlib.contextmanager
+def running_demo() -> Iterator[Config]:
+    """The simulated upstreams, started for as long as the demo's config is in use."""
+    with Simulator() as simulator:
+        log.info(
+            "demo mode: simulated upstreams started",
+            extra={"odin": simulator.odin_url, "didww": simulator.didww_url},
+        )
+        yield demo_config(simulator)

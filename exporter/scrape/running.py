@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Mapping
 
+from exporter.chain import links_of
 from exporter.core.deadline import Deadline
 from exporter.core.telemetry import Telemetry
 from exporter.registry import Config, vendor_of
@@ -96,7 +97,7 @@ class Exporter:
         """
         with self._lock:
             sources = [s for s in self._sources.values() if target in (None, s.name)]
-            links = [link for link in self.config.links if target in (None, link.odin_target)]
+            links = links_of(self.config.links, target)
             gzip_cache = self._gzip_cache
         waits = [source.start(deadline) for source in sources]
         outcomes = [wait() for wait in waits]
