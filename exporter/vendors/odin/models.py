@@ -17,12 +17,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from exporter.core import payload
 from exporter.core.payload import (
     InvalidPayload,
     as_list,
     as_object,
     optional_bool,
+    optional_count,
     optional_number,
     optional_object,
     optional_string,
@@ -87,11 +87,11 @@ class Names:
     problems: tuple[str, ...] = ()
 
 
-def optional_count(obj: Mapping[str, Any], key: str, what: str) -> float | None:
+def odin_count(obj: Mapping[str, Any], key: str, what: str) -> float | None:
     """A count where Odin's -1 means "not applicable": no sample."""
     if optional_number(obj, key, what) == -1:
         return None
-    return payload.optional_count(obj, key, what)
+    return optional_count(obj, key, what)
 
 
 def optional_limit(obj: Mapping[str, Any], key: str, what: str) -> float | None:
@@ -104,9 +104,9 @@ def optional_limit(obj: Mapping[str, Any], key: str, what: str) -> float | None:
     return value
 
 
-def parse_service_providers(payload: Any) -> Names:
+def parse_service_providers(body: Any) -> Names:
     """`GET /service-providers`: the ids (names and flags are not used, so not checked)."""
-    rows = as_list(payload, "service provider list")
+    rows = as_list(body, "service provider list")
     names, problems = _parse_rows(rows, "service provider list", _service_provider_id, str)
     return Names(names, problems)
 
@@ -116,10 +116,10 @@ def _service_provider_id(row: Any, what: str) -> str:
 
 
 def parse_trunk_call_capacity_report(
-    payload: Any, service_provider_id: str
+    body: Any, service_provider_id: str
 ) -> TrunkCallCapacityReport:
     """`GET /service-providers/trunk-groups/call-capacity/reports`."""
-    report = as_object(payload, "report")
+    report = as_object(body, "report")
     sp_capacity = optional_object(report, "serviceProviderTrunkCapacity", "report") or {}
     what = "report.serviceProviderTrunkCapacity"
     groups: tuple[GroupTrunkCapacity, ...] = ()
@@ -203,7 +203,7 @@ def _parse_licence(service: Mapping[str, Any], what: str) -> TrunkGroupLicence:
         quantity = math.inf
     return TrunkGroupLicence(
         quantity=quantity,
-        usage=optional_count(service, "usage", what),
+        usage=odin_count(service, "usage", what),
         authorized=optional_bool(service, "authorized", what),
         assigned=optional_bool(service, "assigned", what),
         licensed=optional_bool(service, "licensed", what),
@@ -222,9 +222,9 @@ def _parse_legacy_trunk_group(item: Any, what: str) -> TrunkGroup:
     )
 
 
-def parse_trunk_group_names(payload: Any) -> Names:
+def parse_trunk_group_names(body: Any) -> Names:
     """`GET /groups/trunk-groups?serviceProviderId=&groupId=`: the trunk groups' names."""
-    rows = as_list(payload, "trunk group list")
+    rows = as_list(body, "trunk group list")
     names, problems = _parse_rows(rows, "trunk group list", _trunk_group_name, str)
     return Names(names, problems)
 
@@ -233,10 +233,10 @@ def _trunk_group_name(row: Any, what: str) -> str:
     return required_string(as_object(row, what), "name", what)
 
 
-def parse_trunk_group_detail(payload: Any, group_id: str, name: str) -> TrunkGroup:
+def parse_trunk_group_detail(body: Any, group_id: str, name: str) -> TrunkGroup:
     """`GET /groups/trunk-groups?serviceProviderId=&groupId=&name=`."""
     what = "trunk group"
-    row = as_object(payload, what)
+    row = as_object(body, what)
     return TrunkGroup(
         group_id=group_id,
         name=name,
@@ -244,8 +244,8 @@ def parse_trunk_group_detail(payload: Any, group_id: str, name: str) -> TrunkGro
         max_incoming_calls=optional_limit(row, "maxIncomingCalls", what),
         max_outgoing_calls=optional_limit(row, "maxOutgoingCalls", what),
         bursting_max_active_calls=_bursting_limit(row, what),
-        active_incoming_calls=optional_count(row, "totalActiveIncomingCalls", what),
-        active_outgoing_calls=optional_count(row, "totalActiveOutgoingCalls", what),
+        active_incoming_calls=odin_count(row, "totalActiveIncomingCalls", what),
+        active_outgoing_calls=odin_count(row, "totalActiveOutgoingCalls", what),
         state=optional_string(row, "trunkGroupState", what),
     )
 
