@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from exporter.config.section import Secret
 from exporter.registry import Config
-from exporter.vendors.didww.config import DidwwTarget
+from exporter.vendors.didww.config import DidwwRefresh, DidwwTarget
 from exporter.vendors.odin.config import OdinTarget
 from simulator import Simulator
 
@@ -33,8 +33,10 @@ def demo_config(simulator: Simulator) -> Config:
                 name="didww-demo",
                 url=simulator.didww_url,
                 api_key=Secret(simulator.didww_api_key),
-                # The simulator has no shared rate limit to stay under.
+                # The simulator has no shared rate limit to stay under, and the demo's pools
+                # drain by the minute for the forecast panels: read everything every scrape.
                 rate_limit=0.0,
+                refresh=DidwwRefresh(pools=0.0, groups=0.0, trunks=0.0, did_counts=0.0),
             ),
         ),
     )

@@ -16,6 +16,9 @@ _SIZE_OPTIONS = (
     "trunk_groups_per_group",
     "pools",
     "capacity_groups",
+    "dids_per_capacity_group",
+    "hot_share",
+    "voice_in_trunks",
 )
 
 
@@ -44,6 +47,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--trunk-groups-per-group", type=int, metavar="T")
     parser.add_argument("--pools", type=int, metavar="P")
     parser.add_argument("--capacity-groups", type=int, metavar="C")
+    parser.add_argument("--dids-per-capacity-group", type=int, metavar="D")
+    parser.add_argument(
+        "--hot-share",
+        type=float,
+        metavar="FRACTION",
+        help="share of trunk groups always near their limit (no group or SP caps then)",
+    )
+    parser.add_argument("--voice-in-trunks", type=int, metavar="N")
     parser.add_argument("--seed", type=int, default=1, help="seed of the generated dataset")
     parser.add_argument(
         "--latency", type=float, default=0.0, metavar="SECONDS", help="delay before each answer"

@@ -477,11 +477,13 @@ def default_dataset(today: date | None = None) -> Dataset:
 
 
 def _generated_sp(
-    rng: random.Random, index: int, groups: int, trunk_groups: int
+    rng: random.Random, index: int, groups: int, trunk_groups: int, hot_share: float | None
 ) -> ServiceProvider:
     enterprise = index % 4 == 0
     sp_id = f"{'ent' if enterprise else 'sp'}.gen{index:05d}"
-    sp_max = rng.choice((50, 100, 200, 500, -1))
+    # With a hot share, no cap cuts the demand down: the hot trunk groups are the ones near
+    # their own limit, and every other one stays well below its own.
+    sp_max = -1 if hot_share is not None else rng.choice((50, 100, 200, 500, -1))
     sp_groups = []
     for g in range(groups):
         group_id = f"{sp_id}.g{g:03d}"
@@ -490,16 +492,13 @@ def _generated_sp(
                 f"{group_id}.tg{t}",
                 rng.randint(5, 50),
                 device_name=f"{group_id}-sbc",
-                load=LoadProfile(
-                    base=rng.uniform(0.1, 0.8),
-                    swing=rng.uniform(0.0, 0.2),
-                    period=rng.uniform(300.0, 1800.0),
-                ),
+                load=_generated_load(rng, hot_share),
             )
             for t in range(trunk_groups)
         ]
+        group_max = -1 if hot_share is not None else rng.randint(5, 60)
         trunking = GroupTrunking(
-            rng.randint(5, 60),
+            group_max,
             sp_max,
             service_quantity=rng.choice((-1, trunk_groups + 2)),
             trunk_groups=tgs,
@@ -507,6 +506,20 @@ def _generated_sp(
         sp_groups.append(Group(group_id, f"Group {g} of {sp_id}", rng.randint(10, 500), trunking))
     kind = "Enterprise" if enterprise else "Service Provider"
     return ServiceProvider(sp_id, f"{kind} {index}", enterprise, sp_max, -1, sp_groups)
+
+
+def _generated_load(rng: random.Random, hot_share: float | None) -> LoadProfile:
+    """Random loads; with `hot_share`, that share of trunk groups always at 90 % or more of
+    their limit and the rest always at 35 % or less, with a small jitter."""
+    if hot_share is None:
+        return LoadProfile(
+            base=rng.uniform(0.1, 0.8),
+            swing=rng.uniform(0.0, 0.2),
+            period=rng.uniform(300.0, 1800.0),
+        )
+    if rng.random() < hot_share:
+        return LoadProfile(base=0.95, swing=0.05, period=rng.uniform(300.0, 1800.0))
+    return LoadProfile(base=0.25, swing=0.1, period=rng.uniform(300.0, 1800.0))
 
 
 def generated_dataset(
@@ -517,16 +530,20 @@ def generated_dataset(
     capacity_groups: int = 50,
     seed: int = 1,
     dids_per_capacity_group: int | None = None,
+    hot_share: float | None = None,
+    voice_in_trunks: int = 0,
 ) -> Dataset:
     """A synthetic world of the given size, the same for the same arguments.
 
     Every SP has trunking (so every report is 200) and groups have no trunk groups unless asked:
     a benchmark then measures the exporter, not the data. DIDWW pages are capped only at 100.
-    Capacity groups have 0 to 3 DIDs each, or `dids_per_capacity_group`.
+    Capacity groups have 0 to 3 DIDs each, or `dids_per_capacity_group`. With `hot_share`,
+    that share of trunk groups is always near its limit and no group or SP cap applies (the
+    shape of the call-budget benchmark and tests). `voice_in_trunks` DIDWW trunks, no group.
     """
     rng = random.Random(seed)
     sps = [
-        _generated_sp(rng, i, groups_per_sp, trunk_groups_per_group)
+        _generated_sp(rng, i, groups_per_sp, trunk_groups_per_group, hot_share)
         for i in range(1, service_providers + 1)
     ]
     today = _today()
@@ -564,7 +581,12 @@ def generated_dataset(
             pool.assigned_channels_count += shared
     for pool in pool_list:
         pool.total_channels_count = pool.assigned_channels_count + rng.randint(0, 50)
+    trunks = [
+        VoiceInTrunk(_id("trunk", f"gen-{n}"), f"Trunk {n}", rng.randint(1, 30))
+        for n in range(1, voice_in_trunks + 1)
+    ]
+    balance = Balance(_id("balance", "gen"), "1000.00", "0.00")
     return Dataset(
         odin=OdinData(sps),
-        didww=DidwwData(pool_list, group_list, Balance(_id("balance", "gen"), "1000.00", "0.00")),
+        didww=DidwwData(pool_list, group_list, balance, voice_in_trunks=trunks),
     )

@@ -14,7 +14,7 @@ import requests
 from exporter.config.section import ConfigError, Secret, parse_duration
 from exporter.registry import describe_config, load_config, parse_config
 from exporter.scrape.running import Exporter
-from exporter.vendors.didww.config import DidwwTarget
+from exporter.vendors.didww.config import DidwwRefresh, DidwwTarget
 from exporter.vendors.odin.config import OdinTarget, RefreshIntervals
 from tests.helpers import serving
 
@@ -570,14 +570,15 @@ def test_describe_config_summarises_targets_without_secrets(
         "(sp0, sp1, sp2, sp3, sp4 and 3 more)",
         "    trunk groups on, timeout 5s, max_concurrency 16, rate_limit 5/s, "
         "min_interval 30s, TLS verify off",
-        "    refresh reports 5m, trunk-group lists 15m, details every scrape",
+        "    refresh reports 5m, trunk-group lists 15m, details 2m (hot ones every scrape)",
         "  odin-lab: Odin at odin-lab:8080, discovers service providers "
         "(include ent\\..*, exclude ent\\.test, reseller res1)",
-        "    trunk groups off, timeout 10s, max_concurrency 8, rate_limit 50/s, "
+        "    trunk groups on, timeout 10s, max_concurrency 8, rate_limit 50/s, "
         "min_interval off, TLS verified",
-        "    refresh reports 5m",
+        "    refresh reports 5m, trunk-group lists 15m, details 2m (hot ones every scrape)",
         "  didww: DIDWW at api.didww.com, API 2022-05-10",
         "    timeout 10s, max_concurrency 4, rate_limit 8/s, min_interval off, TLS verified",
+        "    refresh balance every scrape, pools 5m, groups 5m, trunks 5m, did counts 1h",
     ]
     for secret in (SECRET, "lab-pw", "didww-key"):
         assert secret not in summary
@@ -614,6 +615,20 @@ odin:
     assert target.refresh == RefreshIntervals(
         reports=600.0, trunk_group_lists=900.0, trunk_group_details=30.0
     )
+
+
+def test_didww_refresh_intervals_are_read_per_kind_with_defaults() -> None:
+    text = """
+didww:
+  - name: d
+    api_key: k
+    refresh:
+      did_counts: 2h
+      balance: 30s
+"""
+    (target,) = parse_config(text).targets
+    assert target.refresh == DidwwRefresh(balance=30.0, did_counts=7200.0)
+    assert (target.refresh.pools, target.refresh.groups, target.refresh.trunks) == (300,) * 3
 
 
 def test_an_unknown_refresh_key_names_its_line_and_suggests_the_known_one() -> None:

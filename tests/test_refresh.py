@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from prometheus_client.metrics_core import Metric
@@ -57,10 +58,12 @@ def kind_age(families: dict[str, Metric], kind: str) -> float | None:
     )
 
 
-def test_in_steady_state_a_scrape_reads_one_detail_per_trunk_group_and_nothing_else(
+def test_with_details_every_scrape_a_steady_scrape_reads_each_detail_and_nothing_else(
     simulator: Simulator,
 ) -> None:
-    exporter = Exporter(simulator_config(simulator))  # the default refresh intervals
+    """`trunk_group_details: 0s`: every trunk group on every scrape, reports and lists kept."""
+    refresh = RefreshIntervals(trunk_group_details=0.0)
+    exporter = Exporter(simulator_config(simulator, refresh=refresh))
     try:
         scrape(exporter)
         before = odin_calls(simulator)
@@ -145,7 +148,7 @@ def test_with_every_refresh_failing_odin_is_down_beside_the_kept_reports(
 
 
 def test_answers_kept_for_an_sp_no_longer_wanted_are_forgotten() -> None:
-    kept: KeptAnswers[str] = KeptAnswers(60.0)
+    kept: KeptAnswers[Any, str] = KeptAnswers(60.0)
     kept.keep("sp.a", "report a")
     kept.keep(("sp.a", "g1"), "list of sp.a")
     kept.keep(("sp.b", "g1", "tg"), "detail of sp.b")

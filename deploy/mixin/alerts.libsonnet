@@ -102,6 +102,17 @@ local utils = import 'lib/utils.libsonnet';
             'The last full collection of {{ $labels.target }} was {{ $value | humanizeDuration }} ago: part of its data is missing.',
           ),
           alert(
+            'TrunkCapacityDataKindStale', 'warning',
+            |||
+              trunk_capacity_exporter_data_kind_age_seconds{%(js)s}
+              > clamp_min(%(factor)d * trunk_capacity_exporter_data_kind_refresh_interval_seconds{%(js)s}, %(floor)d)
+            ||| % { js: js, factor: c.dataKindStaleFactor, floor: c.dataKindStaleFloorSeconds },
+            c.dataKindStaleFor,
+            'A kind of data is read less often than its refresh interval says.',
+            'The oldest {{ $labels.data }} of {{ $labels.target }} served is {{ $value | humanizeDuration }} old, more than %d times its refresh interval: the call budget does not cover it.'
+            % c.dataKindStaleFactor,
+          ),
+          alert(
             'TrunkCapacityConfigReloadFailed', 'warning',
             'trunk_capacity_exporter_config_last_reload_successful{%s} == 0' % js, '5m',
             'The exporter failed to reload its configuration.',

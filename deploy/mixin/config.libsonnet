@@ -24,6 +24,11 @@
     targetAbsentFor: '5m',
     staleDataSeconds: 900,  // time() - last_success_timestamp_seconds
     staleDataFor: '5m',
+    // A kind of data whose oldest item is older than this many times its refresh interval
+    // (and than the floor, for kinds read on every scrape) is falling behind the call budget.
+    dataKindStaleFactor: 3,
+    dataKindStaleFloorSeconds: 300,
+    dataKindStaleFor: '15m',
     // Capacity alerts keep firing through a short outage of their data, so that a target or
     // exporter going down never "resolves" a page; the down/absent alerts take over.
     keepFiringFor: '15m',

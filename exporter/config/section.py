@@ -345,3 +345,8 @@ def format_duration(seconds: float) -> str:
     hours, minutes = divmod(int(minutes), 60)
     text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
     return text + (f"{rest:g}s" if rest else "")
+
+
+def every(seconds: float) -> str:
+    """A refresh interval as `--config.check` says it: `5m`, or `every scrape` for 0."""
+    return format_duration(seconds) if seconds else "every scrape"

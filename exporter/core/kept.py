@@ -2,18 +2,21 @@
 
 A vendor keeps the last good answer per key (an SP's report, a group's trunk-group list) in a
 `KeptAnswers` with the interval of its kind, serves it while it is fresh, and fetches it again
-once it is not. A kept answer is served with its age; beside a failed refresh the last good
-answer is still there (`last`) to serve while the failure is reported.
+once it is not, the stalest first (`stale`). A kept answer is served with its age; beside a
+failed refresh, or when the call budget defers its refresh, the last good answer is still there
+(`last`) to serve. An interval of 0 means "read on every collection": the answer is still kept,
+for a collection whose budget cannot read it.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
 
 
@@ -26,31 +29,46 @@ class Kept(Generic[T]):
         return time.monotonic() - self.fetched_at
 
 
-class KeptAnswers(Generic[T]):
+class KeptAnswers(Generic[K, T]):
     """The last good answer per key, and whether it is still fresh."""
 
     def __init__(self, interval: float) -> None:
         self._interval = interval
         self._lock = threading.Lock()
-        self._kept: dict[Hashable, Kept[T]] = {}
+        self._kept: dict[K, Kept[T]] = {}
 
-    def fresh(self, key: Hashable) -> Kept[T] | None:
+    def fresh(self, key: K) -> Kept[T] | None:
         with self._lock:
             kept = self._kept.get(key)
         if kept is None or kept.age() >= self._interval:
             return None
         return kept
 
-    def last(self, key: Hashable) -> Kept[T] | None:
+    def last(self, key: K) -> Kept[T] | None:
         """The last good answer however old, to serve beside a failed refresh."""
         with self._lock:
             return self._kept.get(key)
 
-    def keep(self, key: Hashable, value: T) -> None:
-        if self._interval <= 0:
-            return
+    def keep(self, key: K, value: T) -> None:
         with self._lock:
             self._kept[key] = Kept(value, time.monotonic())
+
+    def stale(self, keys: Iterable[K]) -> list[K]:
+        """Those of `keys` with a kept answer that is no longer fresh, the oldest first."""
+        now = time.monotonic()
+        with self._lock:
+            kept = [(self._kept[key].fetched_at, key) for key in keys if key in self._kept]
+        aged = [(at, key) for at, key in kept if now - at >= self._interval]
+        return [key for _, key in sorted(aged, key=lambda pair: pair[0])]
+
+    def forget(self, keys: Iterable[K]) -> None:
+        with self._lock:
+            for key in keys:
+                self._kept.pop(key, None)
+
+    def known(self) -> list[K]:
+        with self._lock:
+            return list(self._kept)
 
     def retain(self, scopes: set[str]) -> None:
         """Forget the answers of scopes no longer wanted (an SP gone from discovery or the

@@ -64,6 +64,9 @@ class Snapshot:
     errors: tuple[CollectionError, ...]
     counts: Mapping[str, int] = field(default_factory=dict)  # e.g. {"groups": 12}
     ages: Mapping[str, float] = field(default_factory=dict)  # oldest data served, by kind
+    # Items known to exist but never read yet, by kind: deferred by the call budget, not failed.
+    pending: Mapping[str, int] = field(default_factory=dict)
+    intervals: Mapping[str, float] = field(default_factory=dict)  # each kind's refresh interval
 
 
 @dataclass(frozen=True)
@@ -92,9 +95,11 @@ class SnapshotBuilder:
         self._parts: list[Part] = []
         self._available: set[str] = set()
         self._errors: list[CollectionError] = []
-        self._pending: Counter[str] = Counter()
+        self._pending: Counter[str] = Counter()  # tasks still running, by scope
         self._counts: Counter[str] = Counter()
         self._ages: dict[str, float] = {}
+        self._unread: Counter[str] = Counter()  # items deferred by the budget, by kind
+        self._intervals: dict[str, float] = {}
         self._late = 0  # timeouts recorded after the deadline, summed up by `build`
         self._built = False  # after `build`, late tasks skip their work
 
@@ -118,6 +123,17 @@ class SnapshotBuilder:
         """Data of `kind` this old is served (0 when fetched for this collection)."""
         with self._lock:
             self._ages[kind] = max(seconds, self._ages.get(kind, 0.0))
+
+    def note_intervals(self, intervals: Mapping[str, float]) -> None:
+        """How often each kind is meant to be read (0: every collection), for the alert on
+        data that stays older than that."""
+        with self._lock:
+            self._intervals.update(intervals)
+
+    def note_pending(self, kind: str, items: int = 1) -> None:
+        """`items` of `kind` are known but were never read: the budget deferred them."""
+        with self._lock:
+            self._unread[kind] += items
 
     def fail(self, error: CollectionError) -> None:
         """Record an error; it is logged once, here (timeouts met after the deadline are
@@ -188,6 +204,8 @@ class SnapshotBuilder:
             scopes = list(self._scopes)
             counts = dict(self._counts)
             ages = dict(self._ages)
+            pending_items = dict(self._unread)
+            intervals = dict(self._intervals)
             late = self._late
         if deadline_missed:
             errors += self._timeouts(scopes, available, pending, {e.scope for e in errors}, late)
@@ -204,6 +222,8 @@ class SnapshotBuilder:
             errors=tuple(errors),
             counts=counts,
             ages=ages,
+            pending=pending_items,
+            intervals=intervals,
         )
 
     def _timeouts(

@@ -21,6 +21,8 @@ class CollectionStateCollector:
         trunk_capacity_exporter_last_success_timestamp_seconds{target="odin-prod"} 1.7e+09
         trunk_capacity_exporter_data_age_seconds{target="odin-prod"} 0.0
         trunk_capacity_exporter_data_kind_age_seconds{data="reports",target="odin-prod"} 120.5
+        trunk_capacity_exporter_data_kind_pending{data="trunk_group_details",target="odin-prod"} 0.0
+        trunk_capacity_exporter_data_kind_refresh_interval_seconds{data="reports",...} 300.0
     """
 
     def __init__(self, outcomes: Sequence[TargetOutcome]) -> None:
@@ -47,15 +49,30 @@ class CollectionStateCollector:
             "Age of the oldest data of this kind served (each kind is refreshed at its own pace).",
             labels=["target", "data"],
         )
+        pending = GaugeMetricFamily(
+            "trunk_capacity_exporter_data_kind_pending",
+            "Items of this kind known to exist but never read yet: deferred by the call budget "
+            "(a cold start, new objects), not failed.",
+            labels=["target", "data"],
+        )
+        interval = GaugeMetricFamily(
+            "trunk_capacity_exporter_data_kind_refresh_interval_seconds",
+            "How often each item of this kind is meant to be read (0: every scrape).",
+            labels=["target", "data"],
+        )
         for outcome in self._outcomes:
             if outcome.collection is not None:
+                snapshot = outcome.snapshot
                 duration.add_metric([outcome.name], outcome.collection.duration)
                 age.add_metric([outcome.name], outcome.age)
-                for kind, seconds in sorted(outcome.snapshot.ages.items()):
+                for kind, seconds in sorted(snapshot.ages.items()):
                     kind_age.add_metric([outcome.name, kind], outcome.age + seconds)
+                for kind in sorted(snapshot.intervals):
+                    pending.add_metric([outcome.name, kind], snapshot.pending.get(kind, 0))
+                    interval.add_metric([outcome.name, kind], snapshot.intervals[kind])
             if outcome.last_success is not None:
                 last_success.add_metric([outcome.name], outcome.last_success)
-        families = (duration, last_success, age, kind_age)
+        families = (duration, last_success, age, kind_age, pending, interval)
         yield from (family for family in families if family.samples)
 
 

@@ -252,8 +252,11 @@ class UpstreamSession:
         headers: Mapping[str, str] | None = None,
         retry: RetryPolicy = RetryPolicy(),
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        on_rate_limited: Callable[[float | None], None] | None = None,
     ) -> None:
         self.target = target
+        # Told of every 429 with its Retry-After (if any): the target's call budget slows down.
+        self._on_rate_limited = on_rate_limited
         self.base_url = base_url
         self._timeout = timeout
         self._telemetry = telemetry
@@ -276,6 +279,7 @@ class UpstreamSession:
         target: TargetSettings,
         telemetry: Telemetry,
         headers: Mapping[str, str] | None = None,
+        on_rate_limited: Callable[[float | None], None] | None = None,
     ) -> UpstreamSession:
         return cls(
             target=target.name,
@@ -286,6 +290,7 @@ class UpstreamSession:
             tls=target.tls,
             telemetry=telemetry,
             headers=headers,
+            on_rate_limited=on_rate_limited,
         )
 
     def close(self) -> None:
@@ -315,9 +320,11 @@ class UpstreamSession:
                     raise
                 self._pause_before_retry(endpoint, attempt, None, deadline, error)
                 continue
+            retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
+            if response.status == 429 and self._on_rate_limited is not None:
+                self._on_rate_limited(retry_after)
             if response.status not in RETRYABLE_STATUSES or last_attempt:
                 return response
-            retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
             if not self._pause_before_retry(endpoint, attempt, retry_after, deadline, None):
                 return response
         raise AssertionError("unreachable: the last attempt always returns or raises")

@@ -19,7 +19,7 @@ from typing import Any
 
 from exporter.registry import Config
 from exporter.vendors.odin.config import RefreshIntervals
-from tests.bench import report, sequential
+from tests.bench import budget, report, sequential
 from tests.bench.latency import ScrapeTimes, rounds, steady_state_requests, time_scrapes
 from tests.bench.report import Row
 from tests.bench.sequential import SequentialRun
@@ -217,7 +217,8 @@ def requests_per_scrape() -> list[Row]:
     for sps, groups, trunk_groups, with_trunk_groups in shapes:
         with simulated_odin(sps, groups, trunk_groups) as odin:
             config = exporter_config(odin, odin.service_provider_ids(), with_trunk_groups)
-            target = replace(config.targets[0], refresh=RefreshIntervals())
+            # Reports and lists kept as by default; every detail read (`trunk_group_details: 0s`).
+            target = replace(config.targets[0], refresh=RefreshIntervals(trunk_group_details=0))
             made = steady_state_requests(Config(targets=(target,)))
         shape = f"{sps} SPs x {groups} groups" + (
             f" x {trunk_groups} trunk groups" if with_trunk_groups else ""
@@ -225,7 +226,7 @@ def requests_per_scrape() -> list[Row]:
         per_scrape = sps * groups * trunk_groups
         rows.append(
             Row(
-                f"6. Upstream requests of a steady-state scrape, default refresh, {shape}",
+                f"6. Upstream requests of a steady-state scrape, reports and lists kept, {shape}",
                 f"{made}",
                 f"{per_scrape} trunk groups (one detail each)",
                 f"{made - per_scrape} others",
@@ -317,6 +318,7 @@ def _measure_in_subprocess(*args: str) -> Any:
 def main() -> int:
     started = time.monotonic()
     rows = report_fan_out() + trunk_group_detail() + cpu_and_memory() + requests_per_scrape()
+    rows += budget.odin_tenant() + budget.didww_account()
     rows.sort(key=lambda row: row.workload[:2])
     settings = (
         f"Latency workloads: L = {LATENCY * 1000:.0f} ms per request, C = max_concurrency = "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from exporter.core.deadline import Deadline
@@ -39,9 +39,16 @@ def didww_headers(target: DidwwTarget) -> dict[str, str]:
 class DidwwClient:
     """Speaks the DIDWW endpoints the exporter reads, for one account."""
 
-    def __init__(self, target: DidwwTarget, telemetry: Telemetry) -> None:
+    def __init__(
+        self,
+        target: DidwwTarget,
+        telemetry: Telemetry,
+        on_rate_limited: Callable[[float | None], None] | None = None,
+    ) -> None:
         self.target = target
-        self._session = UpstreamSession.for_target(target, telemetry, didww_headers(target))
+        self._session = UpstreamSession.for_target(
+            target, telemetry, didww_headers(target), on_rate_limited
+        )
 
     def close(self) -> None:
         self._session.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from exporter.config.section import Secret, Section
+from exporter.config.section import Secret, Section, every
 from exporter.config.target import (
     COMMON_KEYS,
     TLS_KEYS,
@@ -23,7 +23,32 @@ DIDWW_DEFAULT_API_VERSION = "2022-05-10"
 DIDWW_OLDEST_API_VERSION = "2021-12-15"
 # DIDWW documents 10 requests/s per key, shared with anything else using the key.
 DIDWW_DEFAULT_RATE_LIMIT = 8.0
-DIDWW_KEYS = ("name", "url", "api_key", "api_key_file", "api_version", *COMMON_KEYS)
+DIDWW_KEYS = (
+    "name",
+    "url",
+    "api_key",
+    "api_key_file",
+    "api_version",
+    "refresh",
+    *COMMON_KEYS,
+)
+REFRESH_KEYS = ("balance", "pools", "groups", "trunks", "did_counts")
+
+
+@dataclass(frozen=True)
+class DidwwRefresh:
+    """How long each kind of DIDWW data is served before it is read again (0: every scrape).
+
+    The balance moves with every call, so it is read on every scrape (one request). Pools,
+    groups and trunks are provisioning data: a few reads every few minutes. DID counts are one
+    request per group, so they are read rarely and in turns (BENCHMARKS.md: a 500-group account
+    costs under two requests per scrape with these defaults, against a key limit of 10/s)."""
+
+    balance: float = 0.0
+    pools: float = 300.0
+    groups: float = 300.0
+    trunks: float = 300.0
+    did_counts: float = 3600.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,12 +58,30 @@ class DidwwTarget(TargetSettings):
     api_version: str = DIDWW_DEFAULT_API_VERSION
     max_concurrency: int = 4
     rate_limit: float = DIDWW_DEFAULT_RATE_LIMIT
+    refresh: DidwwRefresh = DidwwRefresh()
 
 
 def parse_didww(section: Section) -> DidwwTarget:
     common = common_settings(section, DidwwTarget)
     return DidwwTarget(
-        **common, api_key=section.secret("api_key"), api_version=_api_version(section)
+        **common,
+        api_key=section.secret("api_key"),
+        api_version=_api_version(section),
+        refresh=_refresh(section),
+    )
+
+
+def _refresh(section: Section) -> DidwwRefresh:
+    """`refresh:` — how long each kind of DIDWW data is kept (0s: read on every scrape)."""
+    if not section.has("refresh"):
+        return DidwwRefresh()
+    intervals = section.sub_section("refresh", REFRESH_KEYS)
+    defaults = DidwwRefresh()
+    return DidwwRefresh(
+        **{
+            key: intervals.duration(key, getattr(defaults, key), positive=False)
+            for key in REFRESH_KEYS
+        }
     )
 
 
@@ -61,7 +104,10 @@ def _api_version(section: Section) -> str:
 
 
 def describe_didww(didww: DidwwTarget) -> list[str]:
-    return [f"API {didww.api_version}", transport_summary(didww)]
+    refresh = ", ".join(
+        f"{key.replace('_', ' ')} {every(getattr(didww.refresh, key))}" for key in REFRESH_KEYS
+    )
+    return [f"API {didww.api_version}", transport_summary(didww), f"refresh {refresh}"]
 
 
 SECTION = TargetSection(
@@ -69,7 +115,7 @@ SECTION = TargetSection(
     title="DIDWW",
     target_type=DidwwTarget,
     keys=DIDWW_KEYS,
-    nested_keys={"tls": TLS_KEYS},
+    nested_keys={"tls": TLS_KEYS, "refresh": REFRESH_KEYS},
     parse=parse_didww,
     describe=describe_didww,
 )

@@ -1,5 +1,20 @@
-"""Fetching one snapshot of a DIDWW account: pools, shared capacity groups, DID counts, balance,
-voice-in trunks and trunk groups, voice-out trunks.
+"""Fetching one snapshot of a DIDWW account: the balance, pools, shared capacity groups, DID
+counts, voice-in trunks and trunk groups, voice-out trunks.
+
+DIDWW allows 10 requests/s per API key, shared with the customer's own tools. So each kind of
+data is read at its own pace (`refresh:`), and each collection plans its calls inside the
+account's call budget (`exporter.core.budget`), most important first:
+
+1. the balance (every scrape by default: one request);
+2. kinds never read (pools, groups, trunks), then DID counts never read;
+3. at most one kind past its interval (the stalest), so that no scrape reads them all;
+4. DID counts past their interval, in turns sized so that each is read about once per
+   `refresh.did_counts`.
+
+A kind is read whole, every page in one collection, so that what is served is one consistent
+answer; a kind the budget cannot finish is not kept, and the last complete one is served.
+What the budget defers is served from before with its age, or, never read, counted as pending:
+not an error.
 
 Collections are paginated: the first page tells how many there are (`links.last` or
 `meta.total_records`), and the rest are then fetched concurrently within the rate limit.
@@ -22,12 +37,15 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
+from exporter.core.budget import CallBudget, CollectionClock, Throttle, refresh_share
 from exporter.core.collection import CollectionPlan, Run, collect
 from exporter.core.deadline import Deadline
+from exporter.core.errors import UpstreamError
+from exporter.core.kept import KeptAnswers
 from exporter.core.payload import InvalidPayload
 from exporter.core.snapshot import TARGET, CollectionError, Part, Snapshot, SnapshotBuilder
 from exporter.core.telemetry import Telemetry
@@ -60,26 +78,97 @@ Named = TypeVar("Named", CapacityPool, SharedCapacityGroup)
 # Far more than any account has; stops a server that keeps announcing more pages.
 MAX_PAGES = 200
 
+BALANCE, POOLS, GROUPS, TRUNKS, DID_COUNTS = "balance", "pools", "groups", "trunks", "did_counts"
+# Each kind read in pages, and its endpoints with what each includes.
+KIND_ENDPOINTS: dict[str, tuple[tuple[str, str | None], ...]] = {
+    POOLS: ((CAPACITY_POOLS, None),),
+    GROUPS: ((SHARED_CAPACITY_GROUPS, "capacity_pool"),),
+    TRUNKS: (
+        (VOICE_IN_TRUNKS, VOICE_IN_TRUNKS_INCLUDE),
+        (VOICE_IN_TRUNK_GROUPS, None),
+        (VOICE_OUT_TRUNKS, None),
+    ),
+}
+KIND_OF = {endpoint: kind for kind, pairs in KIND_ENDPOINTS.items() for endpoint, _ in pairs}
+
+
+@dataclass(frozen=True)
+class KindRead:
+    """Every page of one kind, as one complete read."""
+
+    pages: Mapping[str, tuple[Page, ...]]  # by endpoint, in page order
+    outbound_enabled: bool | None = None  # trunks only: None when /voice_out_trunks failed
+
+    @property
+    def calls(self) -> int:
+        return max(1, sum(len(pages) for pages in self.pages.values()))
+
 
 class _Collected:
-    """Pages, DID counts and the balance as they arrive from concurrent tasks."""
+    """What one collection reads, from concurrent tasks, and what it may still spend."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: CallBudget, period: float) -> None:
+        self.budget = budget
+        self.period = period
         self._lock = threading.Lock()
-        self.pages: dict[str, dict[int, Page]] = {
-            endpoint: {}
-            for endpoint in (
-                CAPACITY_POOLS,
-                SHARED_CAPACITY_GROUPS,
-                VOICE_IN_TRUNKS,
-                VOICE_IN_TRUNK_GROUPS,
-                VOICE_OUT_TRUNKS,
-            )
-        }
-        self.did_counts: dict[str, int] = {}
-        self.balance: AccountBalance | None = None
+        self.reading: set[str] = set()  # kinds read in this collection
+        self.pages: dict[str, dict[int, Page]] = {endpoint: {} for endpoint in KIND_OF}
         self.outbound_enabled: bool | None = None  # None: /voice_out_trunks did not answer
+        self._prepaid: dict[str, int] = {}
+        self._failed: set[str] = set()  # kinds a call of failed
+        self._cut: set[str] = set()  # kinds the budget could not finish
+        self._counting: set[str] = set()
         self._looped: set[str] = set()
+
+    def read_kind(self, kind: str, calls: int) -> bool:
+        """Plan reading `kind` whole, with `calls` paid now; False when they do not fit."""
+        if not self.budget.take(calls):
+            return False
+        with self._lock:
+            self.reading.add(kind)
+            self._prepaid[kind] = calls
+        return True
+
+    def pay_page(self, endpoint: str) -> bool:
+        """A call for a page of `endpoint`: paid at planning, or from the budget now. A kind
+        the budget cannot finish is incomplete: not kept, and the last complete one served."""
+        kind = KIND_OF[endpoint]
+        with self._lock:
+            if self._prepaid.get(kind, 0) > 0:
+                self._prepaid[kind] -= 1
+                return True
+        if self.budget.take():
+            return True
+        with self._lock:
+            self._cut.add(kind)
+        return False
+
+    def mark_failed(self, endpoint: str) -> None:
+        with self._lock:
+            self._failed.add(KIND_OF[endpoint])
+
+    def complete(self, kind: str) -> bool:
+        with self._lock:
+            return kind in self.reading and kind not in self._failed | self._cut
+
+    def cut(self, kind: str) -> bool:
+        """The budget ran out before the kind's last page: deferred, not failed."""
+        with self._lock:
+            return kind in self._cut and kind not in self._failed
+
+    def claim_count(self, group_id: str) -> bool:
+        """True the first time a group's DIDs are to be counted and the budget has the call."""
+        with self._lock:
+            if group_id in self._counting:
+                return False
+            if not self.budget.take():
+                return False
+            self._counting.add(group_id)
+            return True
+
+    def counting(self, group_id: str) -> bool:
+        with self._lock:
+            return group_id in self._counting
 
     def add_page(self, endpoint: str, number: int, page: Page) -> None:
         with self._lock:
@@ -89,18 +178,6 @@ class _Collected:
         with self._lock:
             return len(self.pages[endpoint])
 
-    def claim_group(self, group_id: str) -> bool:
-        """True the first time a group's DIDs are to be counted."""
-        with self._lock:
-            if group_id in self.did_counts:
-                return False
-            self.did_counts[group_id] = -1
-            return True
-
-    def set_did_count(self, group_id: str, count: int) -> None:
-        with self._lock:
-            self.did_counts[group_id] = count
-
     def first_loop(self, endpoint: str) -> bool:
         """True the first time a pagination loop is seen on `endpoint`."""
         with self._lock:
@@ -108,56 +185,100 @@ class _Collected:
             self._looped.add(endpoint)
             return first
 
-    def set_balance(self, balance: AccountBalance) -> None:
-        with self._lock:
-            self.balance = balance
-
     def set_outbound_enabled(self, enabled: bool) -> None:
         with self._lock:
             self.outbound_enabled = enabled
 
-    def sorted_pages(self, endpoint: str) -> list[Page]:
+    def read_of(self, kind: str) -> KindRead:
         with self._lock:
-            pages = self.pages[endpoint]
-            return [pages[number] for number in sorted(pages)]
+            pages = {
+                endpoint: tuple(self.pages[endpoint][n] for n in sorted(self.pages[endpoint]))
+                for endpoint, _ in KIND_ENDPOINTS[kind]
+            }
+            return KindRead(pages, self.outbound_enabled if kind == TRUNKS else None)
 
 
-# Every DIDWW task concerns the whole account, and gathers into one `_Collected`.
 _Run = Run[_Collected]
 
 
 class DidwwFetcher:
-    """Collects snapshots of one DIDWW account; owns its client."""
+    """Collects snapshots of one DIDWW account; owns its client, the data it keeps between
+    collections, and its call budget's rate."""
 
     def __init__(self, target: DidwwTarget, telemetry: Telemetry) -> None:
         self._target = target
-        self._client = DidwwClient(target, telemetry)
+        self._throttle = Throttle(target.rate_limit)
+        self._clock = CollectionClock()
+        self._client = DidwwClient(target, telemetry, on_rate_limited=self._throttle.rate_limited)
+        refresh = target.refresh
+        self._kinds: dict[str, KeptAnswers[str, KindRead]] = {
+            kind: KeptAnswers(getattr(refresh, kind)) for kind in KIND_ENDPOINTS
+        }
+        self._balance: KeptAnswers[str, AccountBalance] = KeptAnswers(refresh.balance)
+        self._did_counts: KeptAnswers[str, int] = KeptAnswers(refresh.did_counts)
 
     def close(self) -> None:
         self._client.close()
 
     def collect(self, deadline: Deadline) -> Snapshot:
+        budget = self._throttle.budget(deadline.remaining())
         plan = CollectionPlan(
             target=self._target.name,
             up=UP_FAMILIES,
             max_concurrency=self._target.max_concurrency,
             workers=f"didww-{self._target.name}",
-            state=_Collected(),
+            state=_Collected(budget, self._clock.tick()),
             start=self._start,
             finish=self._finish,
         )
-        return collect(plan, deadline)
+        snapshot = collect(plan, deadline)
+        self._throttle.collection_ended()
+        return snapshot
 
     def _start(self, run: _Run) -> None:
-        for endpoint, include in (
-            (CAPACITY_POOLS, None),
-            (SHARED_CAPACITY_GROUPS, "capacity_pool"),
-            (VOICE_IN_TRUNKS, VOICE_IN_TRUNKS_INCLUDE),
-            (VOICE_IN_TRUNK_GROUPS, None),
-        ):
-            run.submit(TARGET, self._collect_collection, endpoint, include)
-        run.submit(TARGET, self._collect_balance)
-        run.submit(TARGET, self._collect_voice_out_trunks)
+        """Plan this collection's calls, the most important first."""
+        refresh = self._target.refresh
+        run.builder.note_intervals(
+            {kind: getattr(refresh, kind) for kind in (BALANCE, *KIND_ENDPOINTS, DID_COUNTS)}
+        )
+        if self._balance.last(BALANCE) is None or self._balance.stale([BALANCE]):
+            run.state.budget.spend(1)
+            run.submit(TARGET, self._collect_balance)
+        unread = [kind for kind, kept in self._kinds.items() if kept.last(kind) is None]
+        for kind in unread:
+            if run.state.read_kind(kind, len(KIND_ENDPOINTS[kind])):
+                self._read_kind(run, kind)
+        groups = self._known_group_ids()
+        self._count_dids(run, [g for g in groups if self._did_counts.last(g) is None])
+        stale = [
+            (last.fetched_at, kind, last.value.calls)
+            for kind, kept in self._kinds.items()
+            if kept.stale([kind]) and (last := kept.last(kind)) is not None
+        ]
+        # One stale kind per collection: after a cold start they fall due at different scrapes.
+        for _, kind, calls in sorted(stale)[:1]:
+            if run.state.read_kind(kind, calls):
+                self._read_kind(run, kind)
+        share = refresh_share(len(groups), refresh.did_counts, run.state.period)
+        self._count_dids(run, self._did_counts.stale(groups)[:share])
+
+    def _known_group_ids(self) -> list[str]:
+        kept = self._kinds[GROUPS].last(GROUPS)
+        if kept is None:
+            return []
+        return [r.id for page in kept.value.pages[SHARED_CAPACITY_GROUPS] for r in page.data]
+
+    def _read_kind(self, run: _Run, kind: str) -> None:
+        for endpoint, include in KIND_ENDPOINTS[kind]:
+            if endpoint == VOICE_OUT_TRUNKS:
+                run.submit(TARGET, self._collect_voice_out_trunks)
+            else:
+                run.submit(TARGET, self._collect_collection, endpoint, include)
+
+    def _count_dids(self, run: _Run, group_ids: list[str]) -> None:
+        for group_id in group_ids:
+            if run.state.claim_count(group_id):
+                run.submit(TARGET, self._count_group_dids, group_id)
 
     def _finish(self, run: _Run, finished: bool) -> None:
         if not finished:
@@ -168,14 +289,30 @@ class DidwwFetcher:
         run.builder.run(TARGET, self._keep_account, run.builder, run.state)
 
     def _collect_balance(self, run: _Run) -> None:
-        run.state.set_balance(self._client.fetch_balance(run.deadline))
+        self._balance.keep(BALANCE, self._client.fetch_balance(run.deadline))
 
     def _collect_collection(self, run: _Run, endpoint: str, include: str | None) -> None:
-        first = self._client.fetch_page(endpoint, 1, run.deadline, include)
+        if not run.state.pay_page(endpoint):
+            return
+        first = self._fetch_page(run, endpoint, 1, include)
         self._collect_other_pages(run, endpoint, include, first)
 
+    def _fetch_page(self, run: _Run, endpoint: str, number: int, include: str | None) -> Page:
+        """A page; a failed call leaves its kind incomplete (the last complete one is served)."""
+        try:
+            return self._client.fetch_page(endpoint, number, run.deadline, include)
+        except UpstreamError:
+            run.state.mark_failed(endpoint)
+            raise
+
     def _collect_voice_out_trunks(self, run: _Run) -> None:
-        first = self._client.fetch_voice_out_trunks_page(1, run.deadline)
+        if not run.state.pay_page(VOICE_OUT_TRUNKS):
+            return
+        try:
+            first = self._client.fetch_voice_out_trunks_page(1, run.deadline)
+        except UpstreamError:
+            run.state.mark_failed(VOICE_OUT_TRUNKS)
+            raise
         run.state.set_outbound_enabled(first is not None)
         if first is not None:
             self._collect_other_pages(run, VOICE_OUT_TRUNKS, None, first)
@@ -183,59 +320,91 @@ class DidwwFetcher:
     def _collect_other_pages(
         self, run: _Run, endpoint: str, include: str | None, first: Page
     ) -> None:
-        """Keep the first page, then fetch the rest: concurrently when their number is known."""
-        self._keep_page(run, endpoint, 1, first)
+        """Keep the first page, then fetch the rest: concurrently when their number is known.
+        The pages are paid for before the first is kept, so that the DID counts it starts
+        never take the calls its own kind still needs."""
         last = _announced_last_page(first)
         if last is None:
             self._follow_next_links(run, endpoint, include, first)
             return
         self._warn_if_next_link_goes_back(run.state, endpoint, 1, first)
         if last > MAX_PAGES:
+            run.state.mark_failed(endpoint)
             run.builder.fail(
                 CollectionError(
                     "invalid_response", endpoint, f"{last} pages announced, reading {MAX_PAGES}"
                 )
             )
+        paid = []
         for number in range(2, min(last, MAX_PAGES) + 1):
+            if not run.state.pay_page(endpoint):
+                break
+            paid.append(number)
+        self._keep_page(run, endpoint, 1, first)
+        for number in paid:
             run.submit(TARGET, self._collect_page, endpoint, include, number)
 
     def _collect_page(self, run: _Run, endpoint: str, include: str | None, number: int) -> None:
-        page = self._client.fetch_page(endpoint, number, run.deadline, include)
+        page = self._fetch_page(run, endpoint, number, include)
         self._keep_page(run, endpoint, number, page)
         self._warn_if_next_link_goes_back(run.state, endpoint, number, page)
 
     def _keep_page(self, run: _Run, endpoint: str, number: int, page: Page) -> None:
-        """Keep a page; a page of groups also starts counting its groups' DIDs."""
+        """Keep a page; a page of groups also counts the DIDs of groups never counted."""
         for problem in page.problems:
             run.builder.fail(CollectionError("invalid_response", endpoint, problem))
         run.state.add_page(endpoint, number, page)
-        if endpoint != SHARED_CAPACITY_GROUPS:
-            return
-        for resource in page.data:
-            if run.state.claim_group(resource.id):
-                run.submit(TARGET, self._count_dids, resource.id)
+        if endpoint == SHARED_CAPACITY_GROUPS:
+            self._count_dids(run, [r.id for r in page.data if self._did_counts.last(r.id) is None])
 
-    def _count_dids(self, run: _Run, group_id: str) -> None:
-        run.state.set_did_count(group_id, self._client.count_dids(group_id, run.deadline))
+    def _count_group_dids(self, run: _Run, group_id: str) -> None:
+        self._did_counts.keep(group_id, self._client.count_dids(group_id, run.deadline))
 
     def _follow_next_links(self, run: _Run, endpoint: str, include: str | None, page: Page) -> None:
+        """One page at a time, each paid for before the one in hand is kept."""
         number, current = 1, page
-        while current.next_page is not None and self._next_link_moves_forward(
-            run.builder, run.state, endpoint, number, current
-        ):
-            if run.state.page_count(endpoint) >= MAX_PAGES:
+        while True:
+            follow = current.next_page is not None and self._next_link_moves_forward(
+                run.builder, run.state, endpoint, number, current
+            )
+            if follow and run.state.page_count(endpoint) + 1 >= MAX_PAGES:
+                run.state.mark_failed(endpoint)
                 run.builder.fail(
                     CollectionError("invalid_response", endpoint, f"more than {MAX_PAGES} pages")
                 )
+                follow = False
+            paid = follow and run.state.pay_page(endpoint)
+            self._keep_page(run, endpoint, number, current)
+            if not paid or current.next_page is None:
                 return
             number = current.next_page
-            current = self._client.fetch_page(endpoint, number, run.deadline, include)
-            self._keep_page(run, endpoint, number, current)
+            current = self._fetch_page(run, endpoint, number, include)
+
+    def _kind_served(self, builder: SnapshotBuilder, collected: _Collected, kind: str) -> KindRead:
+        """This collection's complete read of `kind` (kept for the next), else the last
+        complete one with its age, else whatever arrived (nothing: pending)."""
+        if collected.complete(kind):
+            read = collected.read_of(kind)
+            self._kinds[kind].keep(kind, read)
+            builder.note_age(kind, 0.0)
+            return read
+        last = self._kinds[kind].last(kind)
+        if last is not None:
+            builder.note_age(kind, last.age())
+            return last.value
+        if kind not in collected.reading or collected.cut(kind):
+            builder.note_pending(kind)
+            return KindRead({endpoint: () for endpoint, _ in KIND_ENDPOINTS[kind]})
+        # A failed read (an error of this collection already): what arrived is still shown.
+        return collected.read_of(kind)
 
     def _keep_account(self, builder: SnapshotBuilder, collected: _Collected) -> None:
-        """Parse what arrived into the account's one part."""
-        pool_pages = collected.sorted_pages(CAPACITY_POOLS)
-        group_pages = collected.sorted_pages(SHARED_CAPACITY_GROUPS)
+        """Parse what is served (read now, or kept) into the account's one part."""
+        pool_read = self._kind_served(builder, collected, POOLS)
+        group_read = self._kind_served(builder, collected, GROUPS)
+        trunk_read = self._kind_served(builder, collected, TRUNKS)
+        pool_pages = pool_read.pages[CAPACITY_POOLS]
+        group_pages = group_read.pages[SHARED_CAPACITY_GROUPS]
         pool_resources = [r for page in pool_pages for r in page.data]
         # A pool without groups appears only in /capacity_pools; one only referenced by
         # groups is still worth exporting, so `included` pools come second.
@@ -248,22 +417,24 @@ class DidwwFetcher:
             builder, SHARED_CAPACITY_GROUPS, group_resources, parse_shared_capacity_group
         )
         versions = [p.api_version for p in (*pool_pages, *group_pages) if p.api_version]
-        balance = collected.balance
+        balance = self._served_balance(builder)
         if balance is not None and balance.api_version:
             versions.append(balance.api_version)
         trunks, problems = build_trunks(
             TrunkPages(
-                voice_in_trunks=collected.sorted_pages(VOICE_IN_TRUNKS),
-                voice_in_trunk_groups=collected.sorted_pages(VOICE_IN_TRUNK_GROUPS),
-                voice_out_trunks=collected.sorted_pages(VOICE_OUT_TRUNKS),
-                outbound_enabled=collected.outbound_enabled,
+                voice_in_trunks=list(trunk_read.pages[VOICE_IN_TRUNKS]),
+                voice_in_trunk_groups=list(trunk_read.pages[VOICE_IN_TRUNK_GROUPS]),
+                voice_out_trunks=list(trunk_read.pages[VOICE_OUT_TRUNKS]),
+                outbound_enabled=trunk_read.outbound_enabled,
             )
         )
         for problem in problems:
             builder.fail(CollectionError("invalid_response", problem.endpoint, problem.detail))
         data = AccountData(
             pools=pools,
-            groups=_with_pool_names(builder, groups, pools, collected.did_counts),
+            groups=_with_pool_names(
+                builder, groups, pools, self._did_counts_served(builder, collected, groups)
+            ),
             balance=balance,
             api_version=versions[0] if versions else None,
             trunks=trunks,
@@ -273,6 +444,32 @@ class DidwwFetcher:
         builder.count("capacity groups", len(data.groups))
         builder.count("voice-in trunks", len(trunks.voice_in_trunks))
         builder.count("voice-out trunks", len(trunks.voice_out_trunks))
+
+    def _served_balance(self, builder: SnapshotBuilder) -> AccountBalance | None:
+        kept = self._balance.last(BALANCE)
+        if kept is None:
+            return None
+        builder.note_age(BALANCE, kept.age())
+        return kept.value
+
+    def _did_counts_served(
+        self, builder: SnapshotBuilder, collected: _Collected, groups: list[SharedCapacityGroup]
+    ) -> dict[str, int]:
+        """Each group's last count, with the oldest one's age; groups never counted are
+        pending (no sample)."""
+        counts: dict[str, int] = {}
+        for group in groups:
+            kept = self._did_counts.last(group.group_id)
+            if kept is None:
+                builder.note_pending(DID_COUNTS)
+                continue
+            builder.note_age(DID_COUNTS, kept.age())
+            counts[group.group_id] = kept.value
+        if collected.complete(GROUPS):  # groups gone from a complete read are gone
+            self._did_counts.forget(
+                set(self._did_counts.known()) - {group.group_id for group in groups}
+            )
+        return counts
 
     def _warn_if_next_link_goes_back(
         self, collected: _Collected, endpoint: str, number: int, page: Page
@@ -299,6 +496,7 @@ class DidwwFetcher:
         if page.next_page is None or page.next_page > number:
             return True
         if collected.first_loop(endpoint):
+            collected.mark_failed(endpoint)
             builder.fail(
                 CollectionError(
                     "invalid_response",

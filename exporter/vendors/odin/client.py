@@ -131,9 +131,16 @@ def jwt_expiry(token: str) -> float | None:
 class OdinClient:
     """Speaks the few Odin endpoints the exporter reads, for one target."""
 
-    def __init__(self, target: OdinTarget, telemetry: Telemetry) -> None:
+    def __init__(
+        self,
+        target: OdinTarget,
+        telemetry: Telemetry,
+        on_rate_limited: Callable[[float | None], None] | None = None,
+    ) -> None:
         self.target = target
-        self._session = UpstreamSession.for_target(target, telemetry)
+        self._session = UpstreamSession.for_target(
+            target, telemetry, on_rate_limited=on_rate_limited
+        )
         self._tokens = OdinTokenCache(self._login)
 
     def close(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from exporter.config.section import Secret, Section, format_duration, string_list
+from exporter.config.section import Secret, Section, every, string_list
 from exporter.config.target import (
     COMMON_KEYS,
     TLS_KEYS,
@@ -40,13 +40,16 @@ _LISTED_SERVICE_PROVIDERS = 5
 
 @dataclass(frozen=True)
 class RefreshIntervals:
-    """How long each kind of Odin data is served before it is fetched again (0: every scrape).
+    """How long each kind of Odin data is served before it is read again (0: every scrape).
 
-    Capacity settings change a few times a month; live calls every second."""
+    Capacity settings change a few times a month; live calls every second, so a hot trunk group
+    (near its limit, or climbing fast) is read on every scrape whatever this says, and the
+    others in turns so that none is older than `trunk_group_details` (BENCHMARKS.md: 2,500
+    trunk groups fit in a 50/s budget with room to spare at 2m)."""
 
     reports: float = 300.0
     trunk_group_lists: float = 900.0
-    trunk_group_details: float = 0.0
+    trunk_group_details: float = 120.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,7 +61,7 @@ class OdinTarget(TargetSettings):
     include: re.Pattern[str] | None = None
     exclude: re.Pattern[str] | None = None
     reseller: str | None = None
-    trunk_groups: bool = False
+    trunk_groups: bool = True
     rate_limit: float = ODIN_DEFAULT_RATE_LIMIT
     refresh: RefreshIntervals = RefreshIntervals()
 
@@ -83,7 +86,7 @@ def parse_odin(section: Section) -> OdinTarget:
         include=section.pattern("include"),
         exclude=section.pattern("exclude"),
         reseller=section.optional_string("reseller"),
-        trunk_groups=section.boolean("trunk_groups", False),
+        trunk_groups=section.boolean("trunk_groups", True),
         refresh=_refresh(section),
     )
 
@@ -152,14 +155,11 @@ def _service_provider_summary(odin: OdinTarget) -> str:
 
 
 def _refresh_summary(refresh: RefreshIntervals, trunk_groups: bool) -> str:
-    def every(seconds: float) -> str:
-        return format_duration(seconds) if seconds else "every scrape"
-
     summary = f"reports {every(refresh.reports)}"
     if trunk_groups:
         summary += (
             f", trunk-group lists {every(refresh.trunk_group_lists)}, "
-            f"details {every(refresh.trunk_group_details)}"
+            f"details {every(refresh.trunk_group_details)} (hot ones every scrape)"
         )
     return summary
 

@@ -1,9 +1,22 @@
-"""Fetching one snapshot of an Odin target: log in, find the SPs, fan out reports and trunk groups.
+"""Fetching one snapshot of an Odin target: log in, find the SPs, then read what is due.
 
-Every call is scheduled the moment its inputs are known and runs on the target's bounded
-worker pool; each answer is rendered into exposition lines by the worker that received it.
-A service provider is the scope of its report and of its trunk groups' calls: any of them
-failing makes that SP down; what arrived is kept.
+Each collection plans its calls inside the target's call budget (`exporter.core.budget`), most
+important first:
+
+1. reports never read (an SP just configured or discovered);
+2. hot trunk groups (near their limit, or climbing fast toward it): every collection;
+3. trunk-group lists and details never read;
+4. the other trunk groups, the stalest first, in turns sized so that each is read about once per
+   `refresh.trunk_group_details` (and those past it first);
+5. reports and lists past their `refresh` interval, in turns likewise.
+
+What the budget defers is served from an earlier collection with its age, or, never read yet,
+counted as pending: not an error. What an answer newly makes known (a new group's list, a new
+trunk group's detail) is read in the same collection while budget is left.
+
+Every call runs on the target's bounded worker pool; each answer is rendered into exposition
+lines by the worker that received it. A service provider is the scope of its report and of its
+trunk groups' calls: any of them failing makes that SP down; what arrived is kept.
 
 Standing facts are not failures: an SP whose report answers 400 has no Trunk Group service
 (`odin_service_provider_trunking_enabled 0`), and a group whose trunk-group list answers 400
@@ -14,12 +27,16 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
+from exporter.core.budget import CallBudget, CollectionClock, Throttle, refresh_share
 from exporter.core.collection import CollectionPlan, Run, collect
 from exporter.core.deadline import Deadline
 from exporter.core.errors import UpstreamError
 from exporter.core.kept import KeptAnswers
-from exporter.core.snapshot import TARGET, CollectionError, Part, Snapshot, SnapshotBuilder
+from exporter.core.snapshot import TARGET, CollectionError, Part, Snapshot
 from exporter.core.telemetry import Telemetry
 from exporter.vendors.odin.client import (
     CALL_CAPACITY_REPORT,
@@ -39,10 +56,16 @@ from exporter.vendors.odin.refresh import (
     REPORTS,
     TRUNK_GROUP_DETAILS,
     TRUNK_GROUP_LISTS,
+    KeptDetail,
     KeptReport,
+    is_hot,
+    live_calls,
 )
 
 log = logging.getLogger(__name__)
+
+GroupKey = tuple[str, str]  # (service provider, group)
+DetailKey = tuple[str, str, str]  # (service provider, group, trunk group)
 
 
 class StandingFacts:
@@ -65,60 +88,229 @@ class StandingFacts:
             self._seen.discard(fact)
 
 
-# Odin tasks gather nothing beyond what they add to the builder.
-_Run = Run[None]
+@dataclass
+class _Collection:
+    """What one collection spends and has claimed: each item is read at most once in it."""
+
+    budget: CallBudget
+    period: float  # since the previous collection began
+    claimed: set[Hashable] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def claim(self, kind: str, key: Hashable) -> bool:
+        """True the first time (kind, key) is claimed in this collection and the budget has a
+        call for it."""
+        with self.lock:
+            if (kind, key) in self.claimed:
+                return False
+            if not self.budget.take():
+                return False
+            self.claimed.add((kind, key))
+            return True
+
+    def claimed_already(self, kind: str, key: Hashable) -> bool:
+        with self.lock:
+            return (kind, key) in self.claimed
+
+
+_Run = Run[_Collection]
+
+
+@dataclass(frozen=True)
+class _Call:
+    kind: str
+    key: Hashable
+    scope: str  # the SP
+    task: Callable[..., None]
+    args: tuple[Any, ...]
 
 
 class OdinFetcher:
-    """Collects snapshots of one Odin target; owns its client (token, connections) and the
-    answers it keeps between collections (see `exporter.vendors.odin.refresh`)."""
+    """Collects snapshots of one Odin target; owns its client (token, connections), the
+    answers it keeps between collections, and its call budget's rate."""
 
     def __init__(self, target: OdinTarget, telemetry: Telemetry) -> None:
         self._target = target
-        self._client = OdinClient(target, telemetry)
+        if not target.trunk_groups:
+            log.warning(
+                "trunk_groups is off: no live calls are read, so the saturation alerts "
+                "(TrunkCapacityServiceProviderSaturated and the others) can never fire for "
+                "this target",
+                extra={"target": target.name},
+            )
+        self._throttle = Throttle(target.rate_limit)
+        self._clock = CollectionClock()
+        self._client = OdinClient(target, telemetry, on_rate_limited=self._throttle.rate_limited)
         self._facts = StandingFacts(target.name)
-        self._reports: KeptAnswers[KeptReport] = KeptAnswers(target.refresh.reports)
-        self._lists: KeptAnswers[tuple[str, ...]] = KeptAnswers(target.refresh.trunk_group_lists)
-        self._details: KeptAnswers[Part] = KeptAnswers(target.refresh.trunk_group_details)
+        self._reports: KeptAnswers[str, KeptReport] = KeptAnswers(target.refresh.reports)
+        self._lists: KeptAnswers[GroupKey, tuple[str, ...]] = KeptAnswers(
+            target.refresh.trunk_group_lists
+        )
+        self._details: KeptAnswers[DetailKey, KeptDetail] = KeptAnswers(
+            target.refresh.trunk_group_details
+        )
 
     def close(self) -> None:
         self._client.close()
 
     def collect(self, deadline: Deadline) -> Snapshot:
+        state = _Collection(self._throttle.budget(deadline.remaining()), self._clock.tick())
         plan = CollectionPlan(
             target=self._target.name,
             up=UP_FAMILIES,
             max_concurrency=self._target.max_concurrency,
             workers=f"odin-{self._target.name}",
-            state=None,
+            state=state,
             start=lambda run: run.submit(TARGET, self._discover),
         )
-        return collect(plan, deadline)
+        snapshot = collect(plan, deadline)
+        self._throttle.collection_ended()
+        return snapshot
 
     def _discover(self, run: _Run) -> None:
-        """Log in, find the SPs, and serve or schedule their reports."""
-        service_providers = self._service_providers(run.builder, run.deadline)
-        run.builder.expect(service_providers)
+        """Log in, find the SPs, plan what this collection reads, and serve the rest."""
+        run.builder.note_intervals(self._intervals())
+        service_providers = self._service_providers(run)
         wanted = set(service_providers)
-        self._reports.retain(wanted)
-        self._lists.retain(wanted)
-        self._details.retain(wanted)
-        for service_provider in service_providers:
-            kept = self._reports.fresh(service_provider)
-            if kept is None:
-                run.submit(service_provider, self._collect_report, service_provider)
-                continue
-            run.builder.note_age(REPORTS, kept.age())
-            self._serve_report(run, service_provider, kept.value)
+        for kept in (self._reports, self._lists, self._details):
+            kept.retain(wanted)
+        groups = self._known_groups(service_providers)
+        details = self._known_trunk_groups(service_providers, groups)
+        calls = self._plan(run, service_providers, groups, details)
+        planned = [call for call in calls if run.state.claim(call.kind, call.key)]
+        read = {call.scope for call in planned if call.kind == REPORTS}
+        run.builder.expect(
+            [sp for sp in service_providers if sp in read or self._reports.last(sp) is not None]
+        )
+        for call in planned:
+            run.submit(call.scope, call.task, *call.args)
+        self._serve_unplanned(run, service_providers, details)
 
-    def _service_providers(self, builder: SnapshotBuilder, deadline: Deadline) -> list[str]:
-        self._client.log_in(deadline)
+    def _intervals(self) -> dict[str, float]:
+        refresh = self._target.refresh
+        intervals = {REPORTS: refresh.reports}
+        if self._target.trunk_groups:
+            intervals[TRUNK_GROUP_LISTS] = refresh.trunk_group_lists
+            intervals[TRUNK_GROUP_DETAILS] = refresh.trunk_group_details
+        return intervals
+
+    def _service_providers(self, run: _Run) -> list[str]:
+        run.state.budget.spend(1)
+        self._client.log_in(run.deadline)
         if not self._target.discover:
             return list(self._target.service_providers)
-        discovered = self._client.list_service_providers(deadline)
+        run.state.budget.spend(1)
+        discovered = self._client.list_service_providers(run.deadline)
         for problem in discovered.problems:
-            builder.fail(CollectionError("invalid_response", SERVICE_PROVIDERS, problem))
+            run.builder.fail(CollectionError("invalid_response", SERVICE_PROVIDERS, problem))
         return [sp for sp in discovered.names if self._target.wants_service_provider(sp)]
+
+    def _known_groups(self, service_providers: list[str]) -> list[GroupKey]:
+        """The groups whose trunk-group lists are read, as the kept reports tell."""
+        if not self._target.trunk_groups:
+            return []
+        groups: list[GroupKey] = []
+        for sp in service_providers:
+            kept = self._reports.last(sp)
+            if kept is not None:
+                groups += [(sp, group) for group in kept.value.trunk_group_groups]
+        return groups
+
+    def _known_trunk_groups(
+        self, service_providers: list[str], groups: list[GroupKey]
+    ) -> list[DetailKey]:
+        """Every trunk group the kept lists (and the older report shape's rows) name."""
+        if not self._target.trunk_groups:
+            return []
+        known: list[DetailKey] = []
+        for sp, group in groups:
+            listing = self._lists.last((sp, group))
+            if listing is not None:
+                known += [(sp, group, name) for name in listing.value]
+        for sp in service_providers:
+            kept = self._reports.last(sp)
+            if kept is not None:
+                known += [(sp, group, name) for group, name in kept.value.legacy_trunk_groups]
+        return known
+
+    def _plan(
+        self,
+        run: _Run,
+        service_providers: list[str],
+        groups: list[GroupKey],
+        details: list[DetailKey],
+    ) -> list[_Call]:
+        """Every call this collection would like to make, the most important first."""
+        period, refresh = run.state.period, self._target.refresh
+        unread_reports = [sp for sp in service_providers if self._reports.last(sp) is None]
+        hot: list[DetailKey] = []
+        cold: list[DetailKey] = []
+        for key in details:
+            kept = self._details.last(key)
+            (hot if kept is not None and kept.value.hot else cold).append(key)
+        unread_lists = [key for key in groups if self._lists.last(key) is None]
+        unread_details = [key for key in cold if self._details.last(key) is None]
+        stale_details = self._details.stale(cold)
+        stale_details = stale_details[
+            : refresh_share(len(cold), refresh.trunk_group_details, period)
+        ]
+        stale_reports = self._reports.stale(service_providers)
+        stale_reports = stale_reports[
+            : refresh_share(len(service_providers), refresh.reports, period)
+        ]
+        stale_lists = self._lists.stale(groups)
+        stale_lists = stale_lists[: refresh_share(len(groups), refresh.trunk_group_lists, period)]
+        return [
+            *(self._report_call(sp) for sp in unread_reports),
+            *(self._detail_call(key) for key in hot),
+            *(self._list_call(key) for key in unread_lists),
+            *(self._detail_call(key) for key in unread_details),
+            *(self._detail_call(key) for key in stale_details),
+            *(self._report_call(sp) for sp in stale_reports),
+            *(self._list_call(key) for key in stale_lists),
+        ]
+
+    def _report_call(self, sp: str) -> _Call:
+        return _Call(REPORTS, sp, sp, self._collect_report, (sp,))
+
+    def _list_call(self, key: GroupKey) -> _Call:
+        return _Call(TRUNK_GROUP_LISTS, key, key[0], self._collect_trunk_group_names, key)
+
+    def _detail_call(self, key: DetailKey) -> _Call:
+        return _Call(TRUNK_GROUP_DETAILS, key, key[0], self._collect_trunk_group_detail, key)
+
+    def _serve_unplanned(
+        self, run: _Run, service_providers: list[str], details: list[DetailKey]
+    ) -> None:
+        """What this collection does not read is served from before, with its age; what was
+        never read is pending."""
+        for sp in service_providers:
+            if run.state.claimed_already(REPORTS, sp):
+                continue
+            kept = self._reports.last(sp)
+            if kept is None:
+                run.builder.note_pending(REPORTS)
+                continue
+            run.builder.note_age(REPORTS, kept.age())
+            self._serve_report(run, sp, kept.value)
+        for detail_key in details:
+            if run.state.claimed_already(TRUNK_GROUP_DETAILS, detail_key):
+                continue
+            detail = self._details.last(detail_key)
+            if detail is None:
+                run.builder.note_pending(TRUNK_GROUP_DETAILS)
+                continue
+            run.builder.note_age(TRUNK_GROUP_DETAILS, detail.age())
+            run.builder.add_part(detail.value.part)
+            run.builder.count("trunk groups")
+        for group_key in self._known_groups(service_providers):
+            if run.state.claimed_already(TRUNK_GROUP_LISTS, group_key):
+                continue
+            listing = self._lists.last(group_key)
+            if listing is None:
+                run.builder.note_pending(TRUNK_GROUP_LISTS)
+            else:
+                run.builder.note_age(TRUNK_GROUP_LISTS, listing.age())
 
     def _collect_report(self, run: _Run, service_provider: str) -> None:
         try:
@@ -135,9 +327,27 @@ class OdinFetcher:
                 CollectionError("invalid_response", CALL_CAPACITY_REPORT, problem, service_provider)
             )
         kept = _kept_report(self._target.name, report)
+        self._forget_groups_gone(service_provider, kept)
         self._reports.keep(service_provider, kept)
         run.builder.note_age(REPORTS, 0.0)
         self._serve_report(run, service_provider, kept)
+        self._read_new_trunk_groups(run, service_provider, kept)
+
+    def _forget_groups_gone(self, service_provider: str, kept: KeptReport) -> None:
+        groups = set(kept.trunk_group_groups)
+        legacy = set(kept.legacy_trunk_groups)
+        self._lists.forget(
+            key
+            for key in self._lists.known()
+            if key[0] == service_provider and key[1] not in groups
+        )
+        self._details.forget(
+            key
+            for key in self._details.known()
+            if key[0] == service_provider
+            and key[1] not in groups
+            and (key[1], key[2]) not in legacy
+        )
 
     def _no_trunking(self, run: _Run, service_provider: str, error: UpstreamError) -> None:
         """Odin's definite "no": a standing fact, kept like a report."""
@@ -148,6 +358,7 @@ class OdinFetcher:
         )
         lines = no_trunking_lines(self._target.name, service_provider)
         kept = KeptReport(Part(service_provider, (), lines), False, 0, (), ())
+        self._forget_groups_gone(service_provider, kept)
         self._reports.keep(service_provider, kept)
         run.builder.note_age(REPORTS, 0.0)
         self._serve_report(run, service_provider, kept)
@@ -167,26 +378,43 @@ class OdinFetcher:
         run.builder.add_part(kept.part, main=answered)
         run.builder.count("service providers" if kept.trunking else "without trunking")
         run.builder.count("groups", kept.groups)
-        if self._target.trunk_groups:
-            self._schedule_trunk_groups(run, service_provider, kept)
 
-    def _schedule_trunk_groups(self, run: _Run, service_provider: str, kept: KeptReport) -> None:
-        """A list per group (unless kept), or, for the older report shape whose rows already
-        name the trunk groups, their details straight away."""
-        for group_id, name in kept.legacy_trunk_groups:
-            self._schedule_detail(run, service_provider, group_id, name)
-        for group_id in kept.trunk_group_groups:
-            listing = self._lists.fresh((service_provider, group_id))
-            if listing is None:
-                run.submit(
-                    service_provider, self._collect_trunk_group_names, service_provider, group_id
-                )
+    def _read_new_trunk_groups(self, run: _Run, service_provider: str, kept: KeptReport) -> None:
+        """A report read in this collection may name groups and trunk groups not known before:
+        read them while budget is left, else they are pending."""
+        if not self._target.trunk_groups:
+            return
+        lists = [
+            (service_provider, group)
+            for group in kept.trunk_group_groups
+            if self._lists.last((service_provider, group)) is None
+        ]
+        details = [
+            (service_provider, group, name)
+            for group, name in kept.legacy_trunk_groups
+            if self._details.last((service_provider, group, name)) is None
+        ]
+        self._read_if_budget(run, TRUNK_GROUP_LISTS, lists, self._list_call)
+        self._read_if_budget(run, TRUNK_GROUP_DETAILS, details, self._detail_call)
+
+    def _read_if_budget(
+        self,
+        run: _Run,
+        kind: str,
+        keys: Iterable[Any],
+        call_of: Callable[[Any], _Call],
+    ) -> None:
+        for key in keys:
+            if run.state.claimed_already(kind, key):
                 continue
-            run.builder.note_age(TRUNK_GROUP_LISTS, listing.age())
-            for name in listing.value:
-                self._schedule_detail(run, service_provider, group_id, name)
+            if run.state.claim(kind, key):
+                call = call_of(key)
+                run.submit(call.scope, call.task, *call.args)
+            else:
+                run.builder.note_pending(kind)
 
     def _collect_trunk_group_names(self, run: _Run, service_provider: str, group_id: str) -> None:
+        key = (service_provider, group_id)
         try:
             listing = self._client.list_trunk_group_names(service_provider, group_id, run.deadline)
         except UpstreamError as error:
@@ -198,44 +426,45 @@ class OdinFetcher:
                 service_provider=service_provider,
                 group=group_id,
             )
-            self._lists.keep((service_provider, group_id), ())
+            self._lists.keep(key, ())
             return
         for problem in listing.problems:
             run.builder.fail(
                 CollectionError("invalid_response", TRUNK_GROUPS, problem, service_provider)
             )
-        self._lists.keep((service_provider, group_id), listing.names)
+        names = set(listing.names)
+        self._details.forget(
+            detail
+            for detail in self._details.known()
+            if detail[:2] == key and detail[2] not in names
+        )
+        self._lists.keep(key, listing.names)
         run.builder.note_age(TRUNK_GROUP_LISTS, 0.0)
-        for name in listing.names:
-            self._schedule_detail(run, service_provider, group_id, name)
-
-    def _schedule_detail(self, run: _Run, service_provider: str, group_id: str, name: str) -> None:
-        kept = self._details.fresh((service_provider, group_id, name))
-        if kept is None:
-            run.submit(
-                service_provider,
-                self._collect_trunk_group_detail,
-                service_provider,
-                group_id,
-                name,
-            )
-            return
-        run.builder.note_age(TRUNK_GROUP_DETAILS, kept.age())
-        run.builder.add_part(kept.value)
-        run.builder.count("trunk groups")
+        unread = [
+            (service_provider, group_id, name)
+            for name in listing.names
+            if self._details.last((service_provider, group_id, name)) is None
+        ]
+        self._read_if_budget(run, TRUNK_GROUP_DETAILS, unread, self._detail_call)
 
     def _collect_trunk_group_detail(
         self, run: _Run, service_provider: str, group_id: str, name: str
     ) -> None:
+        key = (service_provider, group_id, name)
         detail = self._client.fetch_trunk_group_detail(
             service_provider, group_id, name, run.deadline
         )
         lines = trunk_group_lines(self._target.name, service_provider, detail)
         part = Part(service_provider, (group_id, name), lines)
-        self._details.keep((service_provider, group_id, name), part)
+        before = self._details.last(key)
+        calls_before = before.value.calls if before is not None else None
+        hot = is_hot(detail, calls_before)
+        self._details.keep(key, KeptDetail(part, live_calls(detail), hot))
         run.builder.note_age(TRUNK_GROUP_DETAILS, 0.0)
         run.builder.add_part(part)
         run.builder.count("trunk groups")
+        if hot:
+            run.builder.count("hot trunk groups")
 
 
 def _kept_report(target: str, report: TrunkCallCapacityReport) -> KeptReport:

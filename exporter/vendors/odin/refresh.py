@@ -1,18 +1,22 @@
-"""What an Odin target keeps between collections: each kind of data refreshed at its own pace.
+"""What an Odin target keeps between collections, and which trunk groups are hot.
 
 Capacity settings change a few times a month, live calls every second. So an SP's report (or
-the fact that it has no trunking) is fetched again only after `refresh.reports`, a group's
-trunk-group list after `refresh.trunk_group_lists`, and trunk-group details (the live calls)
-after `refresh.trunk_group_details`, by default every scrape. A kept answer is served with its
-age; a failed refresh is an error like any other, and the kept answer is served beside it
-until a refresh succeeds. The keeping itself is `exporter.core.kept`, the same for every vendor.
+the fact that it has no trunking) is fetched again after `refresh.reports`, a group's
+trunk-group list after `refresh.trunk_group_lists`, each in turns so that no collection reads
+them all at once. Trunk-group details (the live calls) are read by need: a hot trunk group, near
+its limit or climbing fast, on every collection; the others in turns, so that none is older
+than `refresh.trunk_group_details`. A kept answer is served with its age; a failed refresh is an
+error like any other, and the kept answer is served beside it until a refresh succeeds. The
+keeping itself is `exporter.core.kept`, the same for every vendor.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from exporter.core.snapshot import Part
+from exporter.vendors.odin.models import TrunkGroup
 
 REPORTS, TRUNK_GROUP_LISTS, TRUNK_GROUP_DETAILS = (
     "reports",
@@ -30,3 +34,48 @@ class KeptReport:
     groups: int  # how many groups it has
     trunk_group_groups: tuple[str, ...]  # groups whose trunk-group list is to be read
     legacy_trunk_groups: tuple[tuple[str, str], ...]  # (group, trunk group) of the older shape
+
+
+# Hot: live calls at or above this share of the trunk group's effective limit (maxActiveCalls
+# plus its bursting calls), the share the shipped alerts warn at...
+HOT_SHARE = 0.8
+# ...or past half of it and up by this share of it since the last read: at that pace it can
+# reach the limit before a trunk group read in turns is read again.
+RISING_SHARE = 0.1
+_RISING_FROM = 0.5
+
+
+@dataclass(frozen=True)
+class KeptDetail:
+    """A trunk group's detail as served, and whether it is to be read on every collection."""
+
+    part: Part
+    calls: float  # live calls, both directions, when it was read
+    hot: bool
+
+
+def is_hot(detail: TrunkGroup, calls_before: float | None) -> bool:
+    """Near a limit (the trunk group's, or a direction's) or rising fast toward one."""
+    burst = detail.bursting_max_active_calls or 0.0
+    incoming = detail.active_incoming_calls or 0.0
+    outgoing = detail.active_outgoing_calls or 0.0
+    checks = [
+        (incoming + outgoing, detail.max_active_calls),
+        (incoming, detail.max_incoming_calls),
+        (outgoing, detail.max_outgoing_calls),
+    ]
+    for calls, limit in checks:
+        if limit is None or math.isinf(limit):
+            continue
+        effective = limit + burst
+        if effective > 0 and calls >= HOT_SHARE * effective:
+            return True
+    limit = detail.max_active_calls
+    if calls_before is None or limit is None or math.isinf(limit) or limit + burst <= 0:
+        return False
+    calls, effective = incoming + outgoing, limit + burst
+    return calls >= _RISING_FROM * effective and calls - calls_before >= RISING_SHARE * effective
+
+
+def live_calls(detail: TrunkGroup) -> float:
+    return (detail.active_incoming_calls or 0.0) + (detail.active_outgoing_calls or 0.0)

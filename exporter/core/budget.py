@@ -1,0 +1,135 @@
+"""How many upstream calls one collection may make, and how a kind of data is read in turns.
+
+A vendor's rate limit is per key (DIDWW: 10 requests/s, shared with the customer's own tools),
+and a collection that starts every call it knows of at that rate loses to the deadline and is
+blind. So each collection gets a budget: the calls that fit into the time it has at the
+target's rate (`Throttle`, lower after the upstream answered 429 and remembered across
+collections). A fetcher spends it most important first; what does not fit is deferred, served
+from an earlier collection, or pending when it was never read. Deferred is not an error: it is
+counted (`trunk_capacity_exporter_data_kind_pending`, `..._data_kind_age_seconds`).
+
+Kinds of data that are kept between collections are refreshed in turns (`refresh_share`): no
+collection re-reads every report or every group at once, and each item is read about once per
+its interval.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+
+# The share of the time left that calls are planned into: the rest absorbs the answers'
+# latency and the rendering after the last one, so that planned calls end before the deadline.
+PLANNED_SHARE = 0.8
+# After a 429 the rate is halved; each collection without one wins back a quarter, so a short
+# burst of someone else's traffic on the key costs a few scrapes, not the day.
+_BACK_OFF = 0.5
+_RECOVER = 1.25
+# Never below this share of the configured rate: the balance and a few items still fit.
+_FLOOR = 0.1
+# A kind read in turns reads this much more than its steady share per collection.
+_CATCH_UP = 1.25
+
+
+class Throttle:
+    """The rate one target is read at: its `rate_limit`, lowered after a 429 (or a
+    Retry-After) and recovered over the following collections. Shared by its collections."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._configured = rate
+        self._rate = rate
+        self._quiet_until = 0.0
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._limited_in_collection = False
+
+    @property
+    def rate(self) -> float:
+        """Requests per second; 0 means no limit."""
+        with self._lock:
+            return self._rate
+
+    def rate_limited(self, retry_after: float | None = None) -> None:
+        """The upstream answered 429: slow down, and send nothing before `retry_after`."""
+        with self._lock:
+            self._limited_in_collection = True
+            if self._configured > 0:
+                self._rate = max(self._configured * _FLOOR, self._rate * _BACK_OFF)
+            if retry_after is not None:
+                self._quiet_until = max(self._quiet_until, self._clock() + retry_after)
+
+    def collection_ended(self) -> None:
+        """A collection without a 429 wins back some of the rate."""
+        with self._lock:
+            if not self._limited_in_collection and self._configured > 0:
+                self._rate = min(self._configured, self._rate * _RECOVER)
+            self._limited_in_collection = False
+
+    def budget(self, seconds: float) -> CallBudget:
+        """The calls that fit into `seconds` at the current rate (unlimited without a limit)."""
+        with self._lock:
+            rate, quiet = self._rate, max(0.0, self._quiet_until - self._clock())
+        if self._configured <= 0:
+            return CallBudget(None)
+        usable = max(0.0, seconds - quiet) * PLANNED_SHARE
+        return CallBudget(math.floor(rate * usable))
+
+
+class CallBudget:
+    """The calls one collection may still make; taken by concurrent tasks."""
+
+    def __init__(self, calls: int | None) -> None:
+        self._left = calls  # None: no limit
+        self._lock = threading.Lock()
+
+    @property
+    def left(self) -> int | None:
+        with self._lock:
+            return self._left
+
+    def take(self, calls: int = 1) -> bool:
+        """True when `calls` more fit, and they are counted as made."""
+        with self._lock:
+            if self._left is None:
+                return True
+            if self._left < calls:
+                return False
+            self._left -= calls
+            return True
+
+    def spend(self, calls: int = 1) -> None:
+        """Calls made whatever the budget (a login, the balance): they still use the rate."""
+        with self._lock:
+            if self._left is not None:
+                self._left = max(0, self._left - calls)
+
+
+def refresh_share(known: int, interval: float, period: float) -> int:
+    """How many of `known` items refreshed every `interval` to read in a collection that comes
+    `period` after the last one: a quarter more than the steady share, so that a backlog clears
+    (the stalest are read first), and at least one. With an interval of 0, every item."""
+    if known <= 0:
+        return 0
+    if interval <= 0:
+        return known
+    return min(known, max(1, math.ceil(_CATCH_UP * known * period / interval)))
+
+
+class CollectionClock:
+    """How long ago the previous collection of a target began: the scrape interval as the
+    exporter sees it, for `refresh_share`. Before the second collection, `first_guess`."""
+
+    def __init__(self, first_guess: float = 15.0, clock: Callable[[], float] = time.monotonic):
+        self._first_guess = first_guess
+        self._clock = clock
+        self._last: float | None = None
+        self._lock = threading.Lock()
+
+    def tick(self) -> float:
+        with self._lock:
+            now = self._clock()
+            period = self._first_guess if self._last is None else now - self._last
+            self._last = now
+        return max(period, 0.001)

@@ -1,0 +1,310 @@
+"""The call budget: every scrape up, within the target's rate, the hot data first, the rest in
+turns, and what was deferred counted, never failed.
+
+The shapes are the issue's (a tenant with hundreds of trunk groups, an account with hundreds of
+capacity groups) scaled down with the rate and the scrape time, so that the budget binds as
+hard as it does at full size: BENCHMARKS.md has the full-size figures from `make bench`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import pytest
+import responses
+from prometheus_client.metrics_core import Metric
+
+from exporter.config.section import Secret
+from exporter.core.budget import PLANNED_SHARE, CallBudget, CollectionClock, Throttle, refresh_share
+from exporter.core.deadline import Deadline
+from exporter.core.telemetry import Telemetry
+from exporter.registry import Config
+from exporter.scrape.running import Exporter
+from exporter.upstream.http_client import UpstreamSession
+from exporter.vendors.didww.config import DidwwRefresh, DidwwTarget
+from exporter.vendors.odin.config import OdinTarget, RefreshIntervals
+from exporter.vendors.odin.fetch import OdinFetcher
+from simulator import Simulator, generated_dataset
+from tests.helpers import parsed_families, sample_value
+
+TRUNK_GROUPS = "/groups/trunk-groups"
+DIDS = "/dids"
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_budget_is_the_planned_share_of_the_time_at_the_rate() -> None:
+    throttle = Throttle(10.0)
+    assert throttle.budget(10.0).left == math.floor(10 * 10 * PLANNED_SHARE)
+    assert Throttle(0.0).budget(10.0).left is None  # no limit, no budget
+
+
+def test_a_429_halves_the_rate_down_to_a_floor_and_clean_collections_win_it_back() -> None:
+    throttle = Throttle(8.0)
+    throttle.rate_limited()
+    throttle.collection_ended()
+    assert throttle.rate == 4.0
+    for _ in range(10):
+        throttle.rate_limited()
+    assert throttle.rate == pytest.approx(0.8)  # never below a tenth of the limit
+    throttle.collection_ended()
+    for _ in range(20):
+        throttle.collection_ended()
+    assert throttle.rate == 8.0  # and never above the limit
+
+
+def test_retry_after_keeps_the_next_budget_out_of_that_time() -> None:
+    clock = FakeClock()
+    throttle = Throttle(10.0, clock=clock)
+    throttle.rate_limited(retry_after=6.0)
+    # 10 s of scrape, 6 of them quiet, at the halved rate of 5/s.
+    assert throttle.budget(10.0).left == math.floor(5.0 * 4.0 * PLANNED_SHARE)
+    clock.now += 6.0
+    assert throttle.budget(10.0).left == math.floor(5.0 * 10.0 * PLANNED_SHARE)
+
+
+def test_a_budget_gives_out_calls_until_spent_and_forced_calls_never_overdraw() -> None:
+    budget = CallBudget(3)
+    assert budget.take(2) and not budget.take(2) and budget.take()
+    assert not budget.take()
+    budget.spend(5)
+    assert budget.left == 0
+    unlimited = CallBudget(None)
+    assert all(unlimited.take() for _ in range(1000))
+
+
+@pytest.mark.parametrize(
+    ("known", "interval", "period", "share"),
+    [
+        (2500, 120.0, 10.0, 261),  # a quarter more than the steady 2500 / 12
+        (100, 300.0, 10.0, 5),
+        (3, 3600.0, 10.0, 1),  # at least one
+        (40, 0.0, 10.0, 40),  # interval 0: all of them
+        (0, 60.0, 10.0, 0),
+        (10, 1.0, 60.0, 10),  # never more than there are
+    ],
+)
+def test_a_kind_is_refreshed_in_turns_of_a_little_more_than_its_steady_share(
+    known: int, interval: float, period: float, share: int
+) -> None:
+    assert refresh_share(known, interval, period) == share
+
+
+def test_the_collection_clock_measures_the_scrape_interval() -> None:
+    clock = FakeClock()
+    collections = CollectionClock(first_guess=15.0, clock=clock)
+    assert collections.tick() == 15.0
+    clock.now += 30.0
+    assert collections.tick() == 30.0
+
+
+@responses.activate
+def test_the_session_reports_every_429_with_its_retry_after() -> None:
+    told: list[float | None] = []
+    session = UpstreamSession(
+        target="t",
+        base_url="https://api.test",
+        timeout=5.0,
+        max_concurrency=1,
+        rate_limit=0.0,
+        tls=OdinTarget(name="t", url="https://api.test", username="u", password=Secret("p")).tls,
+        telemetry=Telemetry(),
+        on_rate_limited=told.append,
+    )
+    responses.add(responses.GET, "https://api.test/x", status=429, headers={"Retry-After": "0"})
+    responses.add(responses.GET, "https://api.test/x", status=429)
+    responses.add(responses.GET, "https://api.test/x", status=200, json={})
+    assert session.request("GET", "/x", deadline=Deadline(10)).status == 200
+    assert told == [0.0, None]
+
+
+# --- Odin: a tenant whose trunk groups do not fit into one scrape ----------------------------
+
+SCRAPE_SECONDS = 1.5
+ODIN_RATE = 100.0
+ODIN_BUDGET = math.floor(ODIN_RATE * SCRAPE_SECONDS * PLANNED_SHARE)  # 120 calls a scrape
+DETAIL_BOUND = 6.0
+
+
+@pytest.fixture
+def tenant() -> Iterator[Simulator]:
+    """10 SPs x 4 groups x 5 trunk groups: 251 calls to read once, about twice the budget;
+    a tenth of the trunk groups always near their limit."""
+    dataset = generated_dataset(
+        service_providers=10,
+        groups_per_sp=4,
+        trunk_groups_per_group=5,
+        pools=0,
+        capacity_groups=0,
+        hot_share=0.1,
+    )
+    with Simulator(dataset) as simulator:
+        yield simulator
+
+
+def odin_tenant_config(simulator: Simulator) -> Config:
+    target = OdinTarget(
+        name="odin",
+        url=simulator.odin_url,
+        username=simulator.odin_username,
+        password=Secret(simulator.odin_password),
+        discover=True,
+        rate_limit=ODIN_RATE,
+        refresh=RefreshIntervals(trunk_group_details=DETAIL_BOUND),
+    )
+    return Config(targets=(target,))
+
+
+def scrape(exporter: Exporter) -> dict[str, Metric]:
+    return parsed_families(exporter.scrape(Deadline(SCRAPE_SECONDS)).chunks(openmetrics=False))
+
+
+def own(families: dict[str, Metric], name: str, **labels: str) -> float | None:
+    return sample_value(families, f"trunk_capacity_exporter_{name}", **labels)
+
+
+def detail_reads(simulator: Simulator, names: list[tuple[str, str, str]]) -> dict[str, int]:
+    return {
+        tg: simulator.stats.count("odin", path=TRUNK_GROUPS, groupId=group, name=tg)
+        for _, group, tg in names
+    }
+
+
+def trunk_groups_of(simulator: Simulator, hot: bool) -> list[tuple[str, str, str]]:
+    return [
+        (sp.id, group.id, tg.name)
+        for sp in simulator.dataset.odin.service_providers
+        for group in sp.groups
+        if group.trunking
+        for tg in group.trunking.trunk_groups
+        if (tg.load.base >= 0.9) == hot
+    ]
+
+
+@pytest.mark.slow
+def test_a_tenant_larger_than_a_scrape_is_up_on_every_scrape_and_covered_in_turns(
+    tenant: Simulator,
+) -> None:
+    everything = 1 + 10 + 40 + 200
+    expected_scrapes = math.ceil(everything / (ODIN_BUDGET - 2))
+    exporter = Exporter(odin_tenant_config(tenant))
+    try:
+        pending_seen = []
+        for _ in range(expected_scrapes + 1):
+            before = tenant.stats.count("odin")
+            families = scrape(exporter)
+            made = tenant.stats.count("odin") - before
+            assert sample_value(families, "odin_up", target="odin") == 1
+            assert made <= ODIN_BUDGET + 1  # the budget, and a login on the first scrape
+            pending = own(families, "data_kind_pending", target="odin", data="trunk_group_details")
+            pending_seen.append(pending)
+        assert pending_seen[0] is not None and pending_seen[0] > 0  # deferred, and said so
+        assert pending_seen[-1] == 0
+        assert len(families["odin_trunk_group_active_calls"].samples) == 2 * 200
+        assert own(families, "collect_errors_total", target="odin", reason="timeout") == 0
+    finally:
+        exporter.close()
+
+
+@pytest.mark.slow
+def test_hot_trunk_groups_are_read_on_every_scrape_and_none_is_older_than_the_bound(
+    tenant: Simulator,
+) -> None:
+    exporter = Exporter(odin_tenant_config(tenant))
+    hot, cold = trunk_groups_of(tenant, hot=True), trunk_groups_of(tenant, hot=False)
+    assert 10 <= len(hot) <= 35
+    try:
+        for _ in range(4):  # a cold start, then a first read of each trunk group
+            scrape(exporter)
+        for _ in range(4):
+            before_hot, before_cold = detail_reads(tenant, hot), detail_reads(tenant, cold)
+            families = scrape(exporter)
+            after_hot, after_cold = detail_reads(tenant, hot), detail_reads(tenant, cold)
+            assert {tg: after_hot[tg] - before_hot[tg] for tg in after_hot} == dict.fromkeys(
+                after_hot, 1
+            )
+            cold_reads = sum(after_cold.values()) - sum(before_cold.values())
+            assert cold_reads < len(cold)  # in turns, not all at once
+            age = own(families, "data_kind_age_seconds", target="odin", data="trunk_group_details")
+            assert age is not None and age <= DETAIL_BOUND + SCRAPE_SECONDS
+            assert sample_value(families, "odin_up", target="odin") == 1
+    finally:
+        exporter.close()
+
+
+# --- DIDWW: an account whose DID counts do not fit into one scrape ----------------------------
+
+DIDWW_RATE = 20.0
+DIDWW_BUDGET = math.floor(DIDWW_RATE * SCRAPE_SECONDS * PLANNED_SHARE)  # 24 calls a scrape
+
+
+@pytest.fixture
+def wholesale() -> Iterator[Simulator]:
+    """150 shared capacity groups on 2 pages: 150 DID counts, six times the budget. The
+    simulator refuses more than the key's limit with 429, as DIDWW does."""
+    dataset = generated_dataset(
+        service_providers=0, pools=3, capacity_groups=150, dids_per_capacity_group=2
+    )
+    with Simulator(dataset) as simulator:
+        simulator.settings.didww_rate_limit = DIDWW_RATE * 1.25
+        yield simulator
+
+
+def didww_config(simulator: Simulator) -> Config:
+    target = DidwwTarget(
+        name="didww",
+        url=simulator.didww_url,
+        api_key=Secret(simulator.didww_api_key),
+        rate_limit=DIDWW_RATE,
+        refresh=DidwwRefresh(),
+    )
+    return Config(targets=(target,))
+
+
+@pytest.mark.slow
+def test_an_account_larger_than_a_scrape_is_up_counts_its_dids_in_turns_then_costs_one_call(
+    wholesale: Simulator,
+) -> None:
+    exporter = Exporter(didww_config(wholesale))
+    needed = 1 + 1 + 2 + 3 + 150  # balance, pools, 2 pages of groups, trunks, DID counts
+    expected_scrapes = math.ceil(needed / (DIDWW_BUDGET - 1))
+    try:
+        for scrape_number in range(1, expected_scrapes + 3):
+            before = wholesale.stats.count("didww")
+            families = scrape(exporter)
+            made = wholesale.stats.count("didww") - before
+            assert sample_value(families, "didww_up", target="didww") == 1, scrape_number
+            assert made <= DIDWW_BUDGET + 1
+            pending = own(families, "data_kind_pending", target="didww", data="did_counts")
+            counted = len(families["didww_shared_capacity_group_dids"].samples)
+            assert counted + (pending or 0) == 150  # every group either counted or pending
+            # Every pool and group limit on every scrape, DID counts or not.
+            assert len(families["didww_shared_capacity_group_shared_channels"].samples) == 150
+        assert pending == 0
+        assert made == 1  # steady state: the balance, nothing else is due
+        rate_limited = [
+            s
+            for s in families["trunk_capacity_exporter_upstream_requests"].samples
+            if s.labels.get("code") == "429"
+        ]
+        assert rate_limited == []
+    finally:
+        exporter.close()
+
+
+def test_live_calls_are_read_by_default_and_turning_them_off_is_said_at_start(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = {"name": "o", "url": "https://odin.test", "username": "u", "password": Secret("p")}
+    assert OdinTarget(**settings).trunk_groups is True
+    with caplog.at_level("WARNING", logger="exporter.vendors.odin.fetch"):
+        OdinFetcher(OdinTarget(**settings, trunk_groups=False), Telemetry()).close()
+    (record,) = caplog.records
+    assert "saturation alerts" in record.getMessage() and record.target == "o"
