@@ -1,13 +1,19 @@
-"""Test helpers: a config for the simulator and the exporter serving HTTP on loopback."""
+"""Test helpers: waiting with a deadline, the one parser of expositions, a config for the
+simulator, the exporter serving HTTP on loopback, web configs and the shipped alert rules.
+Child processes are in tests/processes.py."""
 
 from __future__ import annotations
 
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
 
+import yaml
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -20,8 +26,26 @@ from exporter.scrape.running import Exporter
 from exporter.serving.app import ExporterApp, ScrapeTimeouts
 from exporter.serving.http_server import HttpServer, ServingLimits
 from exporter.serving.listen import open_sockets, parse_listen_address
-from exporter.serving.web_config import WebConfig
+from exporter.serving.web_config import WebConfig, load_web_config
 from simulator import Simulator
+from tests.pki import Pki
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parent.parent
+ALERT_RULES = ROOT / "deploy" / "prometheus" / "rules" / "trunk-capacity-alerts.yml"
+
+
+def wait_until(condition: Callable[[], T], timeout: float, what: str, interval: float = 0.01) -> T:
+    """Poll `condition` until it returns something true, and return that; fail saying what
+    was awaited once `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
 
 
 def simulator_config(simulator: Simulator, **odin_settings: object) -> Config:
@@ -38,10 +62,28 @@ def snapshot_text(vendor: Vendor, snapshot: Snapshot) -> str:
 
 
 def parsed_families(text: str | Iterable[bytes]) -> dict[str, Metric]:
-    """An exposition parsed by prometheus_client, by family name."""
+    """An exposition parsed by prometheus_client, by family name, in the exposition's order:
+    the one way the tests read an exposition."""
     if not isinstance(text, str):
         text = b"".join(text).decode()
     return {family.name: family for family in text_string_to_metric_families(text)}
+
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def samples(text: str | Iterable[bytes]) -> Samples:
+    """Every sample of an exposition: (sample name, its labels) -> value."""
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in parsed_families(text).values()
+        for sample in family.samples
+    }
+
+
+def value(parsed: Samples, name: str, **labels: str) -> float | None:
+    """From samples(): the value of `name` with exactly `labels`, or None."""
+    return parsed.get((name, frozenset(labels.items())))
 
 
 def sample_value(families: dict[str, Metric], name: str, **labels: str) -> float | None:
@@ -103,3 +145,41 @@ def serving_app(
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def write_web_config(directory: Path, document: dict[str, Any]) -> Path:
+    path = directory / "web-config.yml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def web_config(directory: Path, document: dict[str, Any]) -> WebConfig:
+    return load_web_config(write_web_config(directory, document))
+
+
+def tls_section(pki: Pki, **settings: str) -> dict[str, Any]:
+    return {
+        "tls_server_config": {"cert_file": pki.server_crt, "key_file": pki.server_key, **settings}
+    }
+
+
+# Alerts on a capacity limit: each must have a unit test showing it does not fire on +Inf.
+CAPACITY_ALERTS = {
+    "TrunkCapacityServiceProviderOversubscribed",
+    "TrunkCapacityGroupAllocationAboveAvailable",
+    "TrunkCapacityTrunkGroupLicencesExhausted",
+    "TrunkCapacityTrunkGroupSaturated",
+    "TrunkCapacityTrunkGroupDirectionSaturated",
+    "TrunkCapacityGroupSaturated",
+    "TrunkCapacityServiceProviderSaturated",
+    "TrunkCapacityPoolNearExhaustion",
+    "TrunkCapacityPoolUnassignedBelowOrderMinimum",
+    "TrunkCapacityChainNearCarrierLimit",
+    "TrunkCapacityChainOversold",
+}
+
+
+def alerts() -> list[dict[str, Any]]:
+    """The shipped alert rules."""
+    document = yaml.safe_load(ALERT_RULES.read_text())
+    return [rule for group in document["groups"] for rule in group["rules"] if "alert" in rule]

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.test_prometheus_integration import free_port, stop, wait_until_ok
-from tests.test_rules import alerts
+from tests.helpers import alerts, wait_until
+from tests.processes import Processes
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "deploy" / "compose" / "alertmanager.yml"
@@ -40,28 +37,21 @@ def binary() -> str:
 
 
 @pytest.fixture(scope="module")
-def alertmanager(tmp_path_factory) -> Iterator[str]:
+def alertmanager(tmp_path_factory, module_processes: Processes) -> str:
     work = tmp_path_factory.mktemp("alertmanager")
-    port = free_port()
-    log = work / "alertmanager.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                binary(),
-                f"--config.file={CONFIG}",
-                f"--storage.path={work / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--cluster.listen-address=",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ok(f"{base}/-/ready", proc, "alertmanager", log)
-        yield base
-    finally:
-        stop(proc)
+    server = module_processes.start(
+        [
+            binary(),
+            f"--config.file={CONFIG}",
+            f"--storage.path={work / 'data'}",
+            "--web.listen-address=127.0.0.1:0",
+            "--cluster.listen-address=",
+        ],
+        cwd=work,
+    )
+    base = server.url()  # it binds port 0 and logs where it listens
+    server.wait_until_ok(f"{base}/-/ready")
+    return base
 
 
 def post(base: str, alerts_: list[dict[str, str]]) -> None:
@@ -73,15 +63,17 @@ def post(base: str, alerts_: list[dict[str, str]]) -> None:
         assert response.status == 200
 
 
-def inhibited(base: str, expected: int) -> dict[tuple[str, str, str], bool]:
-    """(alertname, severity, trunk_group or target) -> inhibited, once all alerts are in."""
-    deadline = time.monotonic() + 10
-    while True:
+def inhibited(base: str, sent: list[dict[str, str]]) -> dict[tuple[str, str, str], bool]:
+    """(alertname, severity, trunk_group or target) -> inhibited, once every alert of `sent`
+    is in (alerts an earlier test posted may be there too)."""
+
+    def received() -> list[dict] | None:
         with urllib.request.urlopen(f"{base}/api/v2/alerts", timeout=5) as response:
             got = json.load(response)
-        if len(got) >= expected or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+        labels = [a["labels"] for a in got]
+        return got if all(any(s.items() <= g.items() for g in labels) for s in sent) else None
+
+    got = wait_until(received, 10, "Alertmanager to hold every alert sent", interval=0.1)
     return {
         (
             a["labels"]["alertname"],
@@ -92,13 +84,8 @@ def inhibited(base: str, expected: int) -> dict[tuple[str, str, str], bool]:
     }
 
 
-def test_the_shipped_config_passes_amtool():
-    amtool = shutil.which("amtool")
-    if amtool is None:
-        pytest.skip("amtool not found: install Debian's prometheus-alertmanager package")
-    result = subprocess.run(
-        [amtool, "check-config", str(CONFIG)], capture_output=True, text=True, timeout=30
-    )
+def test_the_shipped_config_passes_amtool(processes: Processes, amtool: str):
+    result = processes.run([amtool, "check-config", str(CONFIG)], timeout=30)
     assert result.returncode == 0, result.stdout + result.stderr
     assert len(yaml.safe_load(CONFIG.read_text())["inhibit_rules"]) == 3
 
@@ -118,7 +105,7 @@ def test_critical_silences_its_warning_twin_only(alertmanager):
             {"alertname": name, "severity": "warning", **TRUNK_GROUP, "trunk_group": "other"}
         )
     post(alertmanager, sent)
-    state = inhibited(alertmanager, len(sent))
+    state = inhibited(alertmanager, sent)
     for name in twins:
         assert state[(name, "warning", "acme-hq-pbx")] is True, name
         assert state[(name, "critical", "acme-hq-pbx")] is False, name
@@ -137,7 +124,7 @@ def test_a_failed_scrape_silences_what_it_explains_but_not_the_capacity_page(ale
     page = {"alertname": "TrunkCapacityServiceProviderSaturated", "severity": "critical"}
     page |= {**JOB, "target": "odin-eu", "service_provider": "ent.acme"}
     post(alertmanager, [down, absent, elsewhere, page])
-    state = inhibited(alertmanager, 4)
+    state = inhibited(alertmanager, [down, absent, elsewhere, page])
     assert state[("TrunkCapacityExporterTargetAbsent", "critical", "odin-eu")] is True
     assert state[("TrunkCapacityExporterTargetAbsent", "critical", "odin-us")] is False
     assert state[("TrunkCapacityExporterDown", "critical", "")] is False

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from exporter.scrape.running import Exporter
 from exporter.vendors.didww.config import DidwwRefresh, DidwwTarget
 from exporter.vendors.odin.config import OdinTarget, RefreshIntervals
 from tests.helpers import serving
+from tests.processes import Processes
 
 SECRET = "hunter2-very-secret"
 
@@ -471,32 +470,24 @@ def test_no_error_ever_shows_a_value_only_its_key_and_position(text: str) -> Non
     assert re.search(r"line \d+", message), message
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "exporter", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def test_config_check_accepts_a_valid_file(tmp_path: Path) -> None:
+def test_config_check_accepts_a_valid_file(tmp_path: Path, processes: Processes) -> None:
     path = tmp_path / "config.yml"
     path.write_text(ODIN_OK)
-    result = run_cli("--config.check", "--config.file", str(path))
+    result = processes.exporter("--config.check", "--config.file", str(path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("config OK: 1 target (1 Odin, 0 DIDWW)\n")
 
 
-def test_config_check_refuses_a_bad_file_in_one_line_exit_2(tmp_path: Path) -> None:
+def test_config_check_refuses_a_bad_file_in_one_line_exit_2(
+    tmp_path: Path, processes: Processes
+) -> None:
     secret = tmp_path / "secret"
     secret.write_text(SECRET)
     path = tmp_path / "config.yml"
     path.write_text(
         ODIN_OK.replace("password: pw", f"password_file: {secret}") + "    timeout: soon\n"
     )
-    result = run_cli("--config.check", "--config.file", str(path))
+    result = processes.exporter("--config.check", "--config.file", str(path))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f'config error: {path}: line 8: odin[0] "o": timeout: not a duration '
@@ -506,8 +497,8 @@ def test_config_check_refuses_a_bad_file_in_one_line_exit_2(tmp_path: Path) -> N
     assert SECRET not in result.stderr + result.stdout
 
 
-def test_missing_config_file_is_exit_2(tmp_path: Path) -> None:
-    result = run_cli("--config.check", "--config.file", str(tmp_path / "absent.yml"))
+def test_missing_config_file_is_exit_2(tmp_path: Path, processes: Processes) -> None:
+    result = processes.exporter("--config.check", "--config.file", str(tmp_path / "absent.yml"))
     assert result.returncode == 2
     assert "cannot read config file" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -519,14 +510,16 @@ def test_load_config_reads_the_file(tmp_path: Path) -> None:
     assert load_config(path).target_names == ("o",)
 
 
-def test_config_check_also_checks_the_web_config(tmp_path: Path) -> None:
+def test_config_check_also_checks_the_web_config(tmp_path: Path, processes: Processes) -> None:
     config = tmp_path / "config.yml"
     config.write_text(ODIN_OK)
     web = tmp_path / "web.yml"
     web.write_text(
         "tls_server_config:\n  cert_file: /nonexistent.crt\n  key_file: /nonexistent.key\n"
     )
-    result = run_cli("--config.check", "--config.file", str(config), "--web.config.file", str(web))
+    result = processes.exporter(
+        "--config.check", "--config.file", str(config), "--web.config.file", str(web)
+    )
     assert result.returncode == 2
     assert result.stderr.startswith("web config error: ")
     assert "cert_file" in result.stderr
@@ -584,13 +577,15 @@ def test_describe_config_summarises_targets_without_secrets(
         assert secret not in summary
 
 
-def test_config_check_refuses_a_two_line_key_file_without_printing_it(tmp_path: Path) -> None:
+def test_config_check_refuses_a_two_line_key_file_without_printing_it(
+    tmp_path: Path, processes: Processes
+) -> None:
     """The issue's reproduction: `--config.check` said OK, then the key broke the header."""
     key = tmp_path / "didww-key"
     key.write_text(f"{SECRET}\nsecond-line-{SECRET}\n")
     path = tmp_path / "config.yml"
     path.write_text(f"didww:\n  - name: d\n    api_key_file: {key}\n")
-    result = run_cli("--config.check", "--config.file", str(path))
+    result = processes.exporter("--config.check", "--config.file", str(path))
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         f'config error: {path}: line 3: didww[0] "d": api_key_file: the file holds a control '

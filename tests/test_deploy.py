@@ -17,12 +17,12 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import tomllib
 import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -33,6 +33,8 @@ import yaml
 from kubernetes_validate.utils import all_versions
 
 from exporter.config.section import parse_duration
+from tests.helpers import wait_until
+from tests.processes import Processes
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -79,22 +81,12 @@ def prometheus_hashmod(value: str, modulus: int) -> int:
     return int.from_bytes(hashlib.md5(value.encode()).digest()[8:], "big") % modulus
 
 
-def free_port() -> int:
+@contextmanager
+def closed_port() -> Iterator[int]:
+    """A loopback port nothing listens on, held (bound, never listening) until the end."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url: str, timeout: float = 20.0) -> bytes:
-    end = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return response.read()
-        except (urllib.error.URLError, ConnectionError):
-            if time.monotonic() > end:
-                raise
-            time.sleep(0.2)
+        yield sock.getsockname()[1]
 
 
 # --------------------------------------------------------------------------------------------
@@ -366,13 +358,16 @@ def test_prometheusrule_has_its_required_fields(base: list[dict[str, Any]]) -> N
             assert ("alert" in item) != ("record" in item), item
 
 
-def test_prometheusrule_is_generated_from_the_rule_files(base: list[dict[str, Any]]) -> None:
+def test_prometheusrule_is_generated_from_the_rule_files(
+    base: list[dict[str, Any]], processes: Processes
+) -> None:
     expected = rule_file_groups()
     assert one(base, "PrometheusRule")["spec"]["groups"] == expected, (
         "deploy/kubernetes differs from deploy/prometheus/rules: run make mixin"
     )
-    generator = run(
-        [sys.executable, str(ROOT / "scripts" / "generate_prometheusrule.py"), "--check"]
+    generator = processes.run(
+        [sys.executable, str(ROOT / "scripts" / "generate_prometheusrule.py"), "--check"],
+        timeout=120,
     )
     assert generator.returncode == 0, generator.stderr
 
@@ -456,40 +451,41 @@ def probe_as_scrape_config(probe: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def prometheus_active_targets(config: dict[str, Any], tmp_path: Path) -> list[dict[str, Any]]:
+def prometheus_active_targets(
+    config: dict[str, Any], tmp_path: Path, processes: Processes
+) -> list[dict[str, Any]]:
     """Load a config into a real Prometheus and return its active targets (after relabelling).
     Nothing needs to answer at the scraped addresses: only the targets' URLs are examined."""
     binary = require_tool("prometheus", "the relabelling of the sharding examples")
     config_file = tmp_path / "prometheus.yml"
     config_file.write_text(yaml.safe_dump(config), encoding="utf-8")
-    port = free_port()
     expected = sum(len(job["static_configs"][0]["targets"]) for job in config["scrape_configs"])
-    process = subprocess.Popen(
+    process = processes.start(
         [
             binary,
             f"--config.file={config_file}",
             f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
+            "--web.listen-address=127.0.0.1:0",
         ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
     )
     try:
-        end = time.monotonic() + 30
-        while True:
-            body = json.loads(wait_for(f"http://127.0.0.1:{port}/api/v1/targets?state=active"))
-            active = body["data"]["activeTargets"]
-            if len(active) >= expected or time.monotonic() > end:
-                return active
-            time.sleep(0.2)
+        url = process.url()  # it binds port 0 and logs where it listens
+        process.wait_until_ok(f"{url}/-/ready", timeout=30)
+
+        def all_active() -> list[dict[str, Any]] | None:
+            with urllib.request.urlopen(f"{url}/api/v1/targets?state=active", timeout=2) as got:
+                active = json.loads(got.read())["data"]["activeTargets"]
+            return active if len(active) >= expected else None
+
+        return wait_until(all_active, 30, f"{expected} active targets", interval=0.1)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        process.stop()
 
 
 @pytest.mark.slow
 def test_sharding_relabelling_sends_each_target_to_its_replica(
-    overlay: list[dict[str, Any]], tmp_path: Path
+    overlay: list[dict[str, Any]], tmp_path: Path, processes: Processes
 ) -> None:
     """The docs' worked prometheus.yml and the overlay's Probe, loaded into a real Prometheus:
     each target is scraped at /probe?target=NAME on replica hashmod(NAME, N), as instance NAME."""
@@ -503,7 +499,7 @@ def test_sharding_relabelling_sends_each_target_to_its_replica(
     for name, job in jobs.items():
         job["job_name"] = name
     config = {"global": docs_config["global"], "scrape_configs": list(jobs.values())}
-    active = prometheus_active_targets(config, tmp_path)
+    active = prometheus_active_targets(config, tmp_path, processes)
 
     for name, job in jobs.items():
         relabel = job["relabel_configs"]
@@ -677,8 +673,7 @@ def test_compose_grafana_is_provisioned_with_the_shipped_files() -> None:
     assert "http://prometheus:9090" in {url.rstrip("/") for url in urls}
 
 
-def test_compose_prometheus_config_and_rules_pass_promtool(tmp_path: Path) -> None:
-    promtool = require_tool("promtool", "the demo stack's prometheus.yml")
+def test_compose_prometheus_config_and_rules_pass_promtool(tmp_path: Path, promtool: str) -> None:
     config = yaml.safe_load((COMPOSE / "prometheus.yml").read_text(encoding="utf-8"))
     # The same file, with the rules where they are in the repository rather than the container.
     config["rule_files"] = [str(RULES_DIR / "*.yml")]
@@ -690,8 +685,7 @@ def test_compose_prometheus_config_and_rules_pass_promtool(tmp_path: Path) -> No
         assert rule_file.name in result.stdout + result.stderr
 
 
-def test_compose_alertmanager_config_passes_amtool() -> None:
-    amtool = require_tool("amtool", "deploy/compose/alertmanager.yml beyond its structure")
+def test_compose_alertmanager_config_passes_amtool(amtool: str) -> None:
     result = run([amtool, "check-config", str(COMPOSE / "alertmanager.yml")])
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -961,7 +955,9 @@ def test_systemd_analyze_security_rates_the_unit_ok(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def installed(
+    tmp_path_factory: pytest.TempPathFactory, module_processes: Processes
+) -> dict[str, Path]:
     work = tmp_path_factory.mktemp("wheel")
     # Build from exactly what the Dockerfile copies into its build stage, so this also proves
     # that the image's build context is enough to build the wheel.
@@ -975,16 +971,16 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         else:
             shutil.copy2(ROOT / name, source / name)
     dist = work / "dist"
-    built = run(
+    built = module_processes.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", str(dist), str(source)],
         timeout=600,
     )
     assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
     (wheel,) = dist.glob("*.whl")
     venv = work / "venv"
-    created = run([sys.executable, "-m", "venv", str(venv)])
+    created = module_processes.run([sys.executable, "-m", "venv", str(venv)], timeout=120)
     assert created.returncode == 0, created.stderr
-    install = run([str(venv / "bin" / "pip"), "install", str(wheel)], timeout=600)
+    install = module_processes.run([str(venv / "bin" / "pip"), "install", str(wheel)], timeout=600)
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
     return {"wheel": wheel, "venv": venv, "script": venv / "bin" / CONSOLE_SCRIPT, "work": work}
 
@@ -1071,38 +1067,37 @@ def test_installed_config_check_refuses_a_broken_config(
 
 @pytest.mark.slow
 def test_image_healthcheck_command_passes_against_the_installed_exporter(
-    installed: dict[str, Path],
+    installed: dict[str, Path], processes: Processes
 ) -> None:
     """The Dockerfile's HEALTHCHECK command, run against the installed exporter in demo mode
-    (on a free port instead of 10042), succeeds; against a closed port it fails."""
-    port = free_port()
+    (on a port of its choosing instead of 10042), succeeds; against a closed port it fails."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
-    server = subprocess.Popen(
-        [str(installed["script"]), "--demo", f"--web.listen-address=127.0.0.1:{port}"],
+    server = processes.start(
+        [str(installed["script"]), "--demo", "--web.listen-address=127.0.0.1:0"],
         cwd=installed["work"],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        inherit_env=False,
     )
     try:
-        wait_for(f"http://127.0.0.1:{port}/-/healthy")
+        url = server.url()  # it binds port 0 and logs where it listens
+        server.wait_until_ok(f"{url}/-/healthy")
+        port = url.rsplit(":", 1)[1]
         python, *arguments = healthcheck_argv()
         argv = [str(installed["venv"] / "bin" / python), *arguments]
         healthy = run([a.replace(f":{PORT}/", f":{port}/") for a in argv], env=env, timeout=30)
         assert healthy.returncode == 0, healthy.stderr
-        closed = run([a.replace(f":{PORT}/", f":{free_port()}/") for a in argv], env=env)
+        with closed_port() as closed_at:
+            closed = run([a.replace(f":{PORT}/", f":{closed_at}/") for a in argv], env=env)
         assert closed.returncode != 0
     finally:
-        server.terminate()
-        server.wait(timeout=15)
+        server.stop(timeout=15)
 
 
 # --------------------------------------------------------------------------------------------
 # docs/deployment.md
 
 
-def test_deploy_doc_prometheus_configs_pass_promtool(tmp_path: Path) -> None:
-    promtool = require_tool("promtool", "the prometheus.yml examples of docs/deployment.md")
+def test_deploy_doc_prometheus_configs_pass_promtool(tmp_path: Path, promtool: str) -> None:
     configs = docs_prometheus_configs()
     assert len(configs) >= 2
     for index, block in enumerate(configs):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -1012,6 +1011,8 @@ def test_work_left_at_the_deadline_downs_the_account_even_if_it_ends_before_the_
     account is rendered its worker ends, and the pages and calls still queued are dropped."""
     release = threading.Event()
     calls: list[tuple[str, int]] = []
+    workers: list[threading.Thread] = []
+    ended_before_the_build: list[bool] = []
     pool = Resource("capacity_pools", "p1", {"name": "pool 1", "total_channels_count": 1}, {})
 
     def fetch_page(
@@ -1019,6 +1020,7 @@ def test_work_left_at_the_deadline_downs_the_account_even_if_it_ends_before_the_
     ) -> Page:
         calls.append((endpoint, number))
         if endpoint == CAPACITY_POOLS and number == 1:
+            workers.append(threading.current_thread())
             release.wait(5)
             return Page((pool,), (), 3, 2, 3, None)
         return Page((), (), 0, None, None, None)
@@ -1027,7 +1029,9 @@ def test_work_left_at_the_deadline_downs_the_account_even_if_it_ends_before_the_
 
     def keep_account_as_the_worker_ends(fetcher: DidwwFetcher, *args: Any) -> None:
         release.set()
-        time.sleep(0.2)
+        (worker,) = workers
+        worker.join(5)  # the pool was closed at the deadline: its worker ends after this page
+        ended_before_the_build.append(not worker.is_alive())
         keep_account(fetcher, *args)
 
     monkeypatch.setattr(DidwwClient, "fetch_page", fetch_page)
@@ -1038,6 +1042,7 @@ def test_work_left_at_the_deadline_downs_the_account_even_if_it_ends_before_the_
     fetcher = DidwwFetcher(replace(TARGET, max_concurrency=1), Telemetry())
     snapshot = fetcher.collect(Deadline(0.3))
 
+    assert ended_before_the_build == [True]
     assert calls == [(CAPACITY_POOLS, 1)]  # the rest of the account was never fetched
     assert not snapshot.up
     assert [error.reason for error in snapshot.errors] == ["timeout"]

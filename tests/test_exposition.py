@@ -12,7 +12,6 @@ from prometheus_client import CollectorRegistry
 from prometheus_client import generate_latest as generate_text
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
-from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from exporter.chain import Link
@@ -27,7 +26,7 @@ from exporter.core.exposition import (
 )
 from exporter.scrape.running import Exporter
 from simulator import Simulator
-from tests.helpers import simulator_config
+from tests.helpers import parsed_families, simulator_config
 
 # Any text a label value or HELP can hold: everything but surrogates, which UTF-8 cannot encode
 # (the parsers refuse those before they reach a label; see test_never_blind.py).
@@ -156,7 +155,7 @@ def test_a_whole_scrape_round_trips_through_prometheus_clients_parser_and_render
             text = b"".join(scrape.chunks(openmetrics=False))
         finally:
             exporter.close()
-    families = list(text_string_to_metric_families(text.decode()))
+    families = list(parsed_families(text.decode()).values())
     registry = CollectorRegistry(auto_describe=False)
     registry.register(Families(families))  # type: ignore[arg-type]
     assert generate_text(registry) == text

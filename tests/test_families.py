@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
-from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.chain import LINK_INFO, Link
 from exporter.core.deadline import Deadline
@@ -53,7 +52,7 @@ class SnapshotCollector:
         self._text = snapshot_text(vendor, snapshot)
 
     def collect(self) -> Iterator[Metric]:
-        return text_string_to_metric_families(self._text)
+        return iter(parsed_families(self._text).values())
 
 
 def registry_of(vendor: Vendor, snapshot: Snapshot) -> CollectorRegistry:

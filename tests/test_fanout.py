@@ -10,20 +10,26 @@ import pytest
 
 from exporter.core.deadline import Deadline
 from exporter.core.fanout import FanOut
+from tests.helpers import wait_until
 
 
 class InFlight:
-    """Counts tasks running at once and remembers the most seen."""
+    """Counts tasks running at once and remembers the most seen; `full` is set once
+    `bound` run at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, bound: int) -> None:
         self._lock = threading.Lock()
         self._now = 0
+        self._bound = bound
         self.most = 0
+        self.full = threading.Event()
 
     def __enter__(self) -> None:
         with self._lock:
             self._now += 1
             self.most = max(self.most, self._now)
+            if self._now >= self._bound:
+                self.full.set()
 
     def __exit__(self, *exc_info: object) -> None:
         with self._lock:
@@ -52,11 +58,13 @@ def test_tasks_submitting_follow_ups_all_run_and_wait_returns_true() -> None:
 
 
 def test_never_more_than_max_workers_tasks_at_once() -> None:
-    in_flight = InFlight()
+    in_flight = InFlight(4)
 
     def task(fan_out: FanOut, depth: int) -> None:
         with in_flight:
-            time.sleep(0.005)
+            # The first tasks hold their workers until four run at once, while the other
+            # first tasks wait in the queue: a fifth worker would be seen.
+            in_flight.full.wait(5)
         if depth < 2:
             for _ in range(3):
                 fan_out.submit(task, fan_out, depth + 1)
@@ -85,14 +93,18 @@ def test_wait_returns_false_at_the_deadline_with_a_task_still_running() -> None:
 def test_close_drops_queued_tasks_and_later_submissions() -> None:
     release = threading.Event()
     ran: list[str] = []
-    fan_out = FanOut(1, "test")
+    fan_out = FanOut(1, "closing")
     fan_out.submit(release.wait, 5.0)
     fan_out.submit(ran.append, "queued")
     fan_out.close()
     fan_out.submit(ran.append, "after close")
     release.set()
-    time.sleep(0.1)
 
+    def workers() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith("closing_")]
+
+    # Once its worker has ended, nothing queued can run any more.
+    wait_until(lambda: not workers(), 5, "the worker to end after close")
     assert ran == []
 
 

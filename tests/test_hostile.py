@@ -13,7 +13,6 @@ import os
 import resource
 import socket
 import ssl
-import subprocess
 import sys
 import threading
 import time
@@ -29,10 +28,9 @@ import requests
 from exporter.scrape.running import Exporter
 from exporter.serving.http_server import ServingLimits
 from simulator import Simulator
-from tests.helpers import serving, simulator_config
+from tests.helpers import serving, simulator_config, tls_section, web_config
 from tests.pki import Pki
-from tests.test_lifecycle import free_port, start_exporter, stop
-from tests.test_web_config import tls_section, web_config
+from tests.processes import Processes
 
 HEADER_TIMEOUT = 1.0
 IDLE_TIMEOUT = 2.0
@@ -77,26 +75,26 @@ class Process:
 
 
 @contextmanager
-def exporter_process(*flags: str, nofile: int | None = None) -> Iterator[Process]:
-    port = free_port()
+def exporter_process(
+    processes: Processes, *flags: str, nofile: int | None = None
+) -> Iterator[Process]:
     args = [
         "--demo",
-        f"--web.listen-address=127.0.0.1:{port}",
+        "--web.listen-address=127.0.0.1:0",
         f"--web.read-header-timeout={HEADER_TIMEOUT}s",
         f"--web.idle-timeout={IDLE_TIMEOUT}s",
         *flags,
     ]
     if nofile is not None:
         args = ["--web.max-connections=100000", *args]
-    process = start_exporter(
-        args,
-        wait_url=f"http://127.0.0.1:{port}/-/healthy",
-        prefix=() if nofile is None else ("prlimit", f"--nofile={nofile}"),
+    process = processes.start_exporter(
+        *args, prefix=() if nofile is None else ("prlimit", f"--nofile={nofile}")
     )
+    url = process.url()
     try:
-        yield Process(process.pid, f"http://127.0.0.1:{port}", port)
+        yield Process(process.pid, url, int(url.rsplit(":", 1)[1]))
     finally:
-        stderr = stop(process)
+        stderr = process.stop()
         assert "Traceback" not in stderr, stderr[-2000:]
 
 
@@ -129,8 +127,10 @@ def enough_file_descriptors() -> None:
 
 
 @pytest.mark.slow
-def test_200_concurrent_scrapes_are_all_answered_within_their_deadline() -> None:
-    with exporter_process() as exporter:
+def test_200_concurrent_scrapes_are_all_answered_within_their_deadline(
+    processes: Processes,
+) -> None:
+    with exporter_process(processes) as exporter:
         exporter.scrape()  # warm: the first collection discovers the SPs
         threads_before = exporter.threads()
         with ThreadPoolExecutor(200) as clients:
@@ -144,8 +144,8 @@ def test_200_concurrent_scrapes_are_all_answered_within_their_deadline() -> None
 
 
 @pytest.mark.slow
-def test_500_idle_connections_stop_neither_a_scrape_nor_healthy() -> None:
-    with exporter_process() as exporter, ExitStack() as stack:
+def test_500_idle_connections_stop_neither_a_scrape_nor_healthy(processes: Processes) -> None:
+    with exporter_process(processes) as exporter, ExitStack() as stack:
         exporter.scrape()
         threads, rss = exporter.threads(), exporter.rss_mb()
         held = idle_connections(exporter.port, 500, stack)
@@ -160,9 +160,12 @@ def test_500_idle_connections_stop_neither_a_scrape_nor_healthy() -> None:
 
 
 @pytest.mark.slow
-def test_at_the_connection_bound_the_idle_make_room_for_new_clients() -> None:
+def test_at_the_connection_bound_the_idle_make_room_for_new_clients(
+    processes: Processes,
+) -> None:
+    flags = ("--web.max-connections=50", "--web.read-header-timeout=30s")
     with (
-        exporter_process("--web.max-connections=50", "--web.read-header-timeout=30s") as exporter,
+        exporter_process(processes, *flags) as exporter,
         ExitStack() as stack,
     ):
         idle_connections(exporter.port, 300, stack)  # 250 of them wait in the backlog
@@ -172,8 +175,8 @@ def test_at_the_connection_bound_the_idle_make_room_for_new_clients() -> None:
 
 
 @pytest.mark.slow
-def test_slow_header_clients_are_dropped_at_the_header_timeout() -> None:
-    with exporter_process() as exporter, ExitStack() as stack:
+def test_slow_header_clients_are_dropped_at_the_header_timeout(processes: Processes) -> None:
+    with exporter_process(processes) as exporter, ExitStack() as stack:
         rss = exporter.rss_mb()
         trickling = idle_connections(exporter.port, 300, stack)
         for sock in trickling:
@@ -202,9 +205,9 @@ def test_slow_header_clients_are_dropped_at_the_header_timeout() -> None:
 
 
 @pytest.mark.slow
-def test_huge_headers_are_refused_without_holding_memory() -> None:
+def test_huge_headers_are_refused_without_holding_memory(processes: Processes) -> None:
     """30 clients sending 6 MB headers each: refused with 431 after 16 KiB, memory flat."""
-    with exporter_process() as exporter:
+    with exporter_process(processes) as exporter:
         rss = exporter.rss_mb()
 
         def huge() -> bytes:
@@ -225,20 +228,25 @@ def test_huge_headers_are_refused_without_holding_memory() -> None:
 
 
 @pytest.mark.slow
-def test_busy_workers_do_not_delay_healthy() -> None:
+def test_busy_workers_do_not_delay_healthy(processes: Processes) -> None:
     """Every request worker in a scrape; /-/healthy has workers of its own."""
-    with exporter_process("--web.max-requests=2") as exporter, ThreadPoolExecutor(20) as clients:
+    with (
+        exporter_process(processes, "--web.max-requests=2") as exporter,
+        ThreadPoolExecutor(20) as clients,
+    ):
         scrapes = [clients.submit(exporter.scrape) for _ in range(20)]
-        time.sleep(0.1)
+        time.sleep(0.1)  # a head start for the scrapes: nothing outside the process shows them
         assert exporter.healthy_within(1.0) < 1.0
         assert [s.result()[0] for s in scrapes] == [200] * 20
 
 
 @pytest.mark.slow
-def test_out_of_file_descriptors_the_server_waits_rather_than_spins() -> None:
+def test_out_of_file_descriptors_the_server_waits_rather_than_spins(
+    processes: Processes,
+) -> None:
     """Under `prlimit --nofile=128`, with the connection bound set far above it: accept()
     fails with EMFILE, the server backs off, closes idle connections, and still answers."""
-    with exporter_process(nofile=128) as exporter, ExitStack() as stack:
+    with exporter_process(processes, nofile=128) as exporter, ExitStack() as stack:
         # With --web.max-connections=100000 the bound is fitted to the limit: 64.
         idle_connections(exporter.port, 200, stack)
         cpu = exporter.cpu_seconds()
@@ -266,15 +274,14 @@ server.serve_forever()
 
 
 @pytest.mark.slow
-def test_when_accept_runs_out_of_descriptors_it_backs_off_and_frees_idle_ones() -> None:
+def test_when_accept_runs_out_of_descriptors_it_backs_off_and_frees_idle_ones(
+    processes: Processes,
+) -> None:
     """The bound set above what 64 descriptors allow: accept() meets EMFILE; the server
     must not spin on the ready listening socket, and must free idle connections to answer."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", EMFILE_SERVER], stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    process = processes.start([sys.executable, "-c", EMFILE_SERVER])
     try:
-        assert process.stdout is not None
-        port = int(process.stdout.readline())
+        port = int(process.wait_for_line(r"^\d+$", timeout=20).group())  # it binds port 0
         server = Process(process.pid, f"http://127.0.0.1:{port}", port)
         with ExitStack() as stack:
             idle_connections(port, 150, stack)
@@ -286,9 +293,8 @@ def test_when_accept_runs_out_of_descriptors_it_backs_off_and_frees_idle_ones() 
             assert requests.get(server.url, timeout=5).text == "ok\n"
             assert time.monotonic() - started < 3
     finally:
-        process.kill()
-        _, stderr = process.communicate(timeout=10)
-    assert b"Traceback" not in stderr, stderr[-2000:]
+        output = process.stop()
+    assert "Traceback" not in output, output[-2000:]
 
 
 @pytest.mark.slow

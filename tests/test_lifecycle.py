@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,13 +19,8 @@ from exporter.registry import load_config
 from exporter.scrape.running import Exporter
 from exporter.serving.reloader import Reloader
 from simulator import Simulator
-from tests.test_server import samples, value
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.helpers import Samples, samples, value, wait_until
+from tests.processes import Child, Processes
 
 
 def config_text(simulator: Simulator, *, with_didww: bool = True) -> str:
@@ -51,51 +44,43 @@ didww:
 
 
 class RunningExporter:
-    def __init__(self, process: subprocess.Popen[str], url: str, config: Path) -> None:
+    def __init__(self, process: Child, config: Path) -> None:
         self.process = process
-        self.url = url
+        self.url = process.url()
         self.config = config
 
-    def metrics(self) -> dict:
+    def metrics(self) -> Samples:
         response = requests.get(f"{self.url}/metrics", timeout=15)
         assert response.status_code == 200
         return samples(response.text)
 
-    def wait_for(self, predicate: Callable[[dict], bool], what: str, timeout: float = 10.0) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
+    def wait_for(
+        self, predicate: Callable[[Samples], bool], what: str, timeout: float = 10.0
+    ) -> Samples:
+        """The first scrape whose samples satisfy `predicate`."""
+
+        def satisfying() -> Samples | None:
             parsed = self.metrics()
-            if predicate(parsed):
-                return parsed
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            time.sleep(0.2)
+            return parsed if predicate(parsed) else None
+
+        return wait_until(satisfying, timeout, what, interval=0.05)
 
 
 @pytest.fixture
-def running(simulator: Simulator, tmp_path: Path) -> Iterator[RunningExporter]:
+def running(simulator: Simulator, tmp_path: Path, processes: Processes) -> RunningExporter:
     config = tmp_path / "config.yml"
     config.write_text(config_text(simulator))
-    port = free_port()
     env = {
         "TEST_ODIN_PASSWORD": simulator.odin_password,
         "TEST_DIDWW_KEY": simulator.didww_api_key,
     }
-    url = f"http://127.0.0.1:{port}"
-    process = start_exporter(
-        ["--config.file", str(config), "--web.listen-address", f"127.0.0.1:{port}"],
-        env=env,
-        wait_url=f"{url}/-/healthy",
+    process = processes.start_exporter(
+        "--config.file", str(config), "--web.listen-address", "127.0.0.1:0", env=env
     )
-    try:
-        yield RunningExporter(process, url, config)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate(timeout=10)
+    return RunningExporter(process, config)
 
 
-def reload_ok(parsed: dict) -> float | None:
+def reload_ok(parsed: Samples) -> float | None:
     return value(parsed, "trunk_capacity_exporter_config_last_reload_successful")
 
 
@@ -146,60 +131,19 @@ def test_sigterm_stops_gracefully_with_exit_0(running: RunningExporter) -> None:
     running.metrics()
     started = time.monotonic()
     running.process.send_signal(signal.SIGTERM)
-    _, stderr = running.process.communicate(timeout=10)
-    assert running.process.returncode == 0
+    assert running.process.wait(timeout=10) == 0
     assert time.monotonic() - started < 5
+    stderr = running.process.output
     assert "Traceback" not in stderr
     assert "shutting down" in stderr
 
 
 def test_logs_never_contain_secrets(running: RunningExporter, simulator: Simulator) -> None:
     running.metrics()
-    running.process.send_signal(signal.SIGTERM)
-    _, stderr = running.process.communicate(timeout=10)
+    stderr = running.process.stop()
     assert "listening" in stderr
     assert simulator.odin_password not in stderr
     assert simulator.didww_api_key not in stderr
-
-
-def start_exporter(
-    args: list[str],
-    env: dict[str, str] | None = None,
-    wait_url: str | None = None,
-    prefix: Sequence[str] = (),
-) -> subprocess.Popen[str]:
-    """The exporter as a process (behind `prefix`, e.g. prlimit); waits until `wait_url`
-    answers 200 when given."""
-    process = subprocess.Popen(
-        [*prefix, sys.executable, "-m", "exporter", *args],
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 20
-    while wait_url is not None:
-        try:
-            if requests.get(wait_url, timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError(f"exporter did not start: {process.communicate()[1]}")
-        time.sleep(0.1)
-    return process
-
-
-def stop(process: subprocess.Popen[str]) -> str:
-    """SIGTERM, then the process's stderr."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        return process.communicate(timeout=10)[1]
-    except subprocess.TimeoutExpired:
-        process.kill()
-        return process.communicate(timeout=10)[1]
 
 
 class CountingReload:
@@ -235,10 +179,11 @@ def test_reload_requests_are_coalesced_and_serialized() -> None:
             time.sleep(0.01)
         for caller in callers:
             caller.join(timeout=5)
-        deadline = time.monotonic() + 5
-        while reloader.completed < reload.calls or reload.running:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        wait_until(
+            lambda: reloader.completed >= reload.calls and not reload.running,
+            5,
+            "every reload to complete",
+        )
     finally:
         reloader.stop()
     assert not reload.overlapped
@@ -257,10 +202,7 @@ def test_a_reload_that_raises_leaves_the_reloader_running() -> None:
     try:
         for expected in (1, 2, 3):
             reloader.request()
-            deadline = time.monotonic() + 5
-            while reloader.completed < expected:
-                assert time.monotonic() < deadline, f"reload {expected} never ran"
-                time.sleep(0.01)
+            wait_until(lambda n=expected: reloader.completed >= n, 5, f"reload {expected} to run")
     finally:
         reloader.stop()
 
@@ -290,7 +232,7 @@ def test_a_sighup_storm_leaves_the_process_serving(
     assert value(parsed, "odin_up", target="odin-sim") == 1
     assert slowest_health < 2
     assert process_threads(running.process.pid) <= threads_before + 20
-    stderr = stop(running.process)
+    stderr = running.process.stop()
     reloads = stderr.count('msg="config reloaded"')
     assert 1 <= reloads < sent / 5, f"{reloads} reloads for {sent} signals"
     assert "Traceback" not in stderr
@@ -300,37 +242,32 @@ def process_threads(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/task"))
 
 
-def test_repeated_listen_addresses_all_serve(simulator: Simulator, tmp_path: Path) -> None:
-    ports = [free_port(), free_port()]
+def test_repeated_listen_addresses_all_serve(processes: Processes) -> None:
     try:
         socket.create_server(("::1", 0), family=socket.AF_INET6).close()
-        addresses = [f"127.0.0.1:{ports[0]}", f"[::1]:{ports[1]}"]
+        hosts = ["127.0.0.1", "[::1]"]
     except OSError:
-        addresses = [f"127.0.0.1:{ports[0]}", f"127.0.0.1:{ports[1]}"]
-    urls = [f"http://{address}" for address in addresses]
-    args = ["--demo", *(f"--web.listen-address={address}" for address in addresses)]
-    process = start_exporter(args, wait_url=f"{urls[0]}/-/healthy")
+        hosts = ["127.0.0.1", "127.0.0.1"]
+    args = ["--demo", *(f"--web.listen-address={host}:0" for host in hosts)]
+    process = processes.start_exporter(*args)
+    addresses = process.listen_addresses()  # the start line names every address
     try:
-        for url in urls:
-            assert requests.get(f"{url}/-/healthy", timeout=5).text == "Healthy\n"
+        assert [address.rsplit(":", 1)[0] for address in addresses] == hosts
+        for address in addresses:
+            assert requests.get(f"http://{address}/-/healthy", timeout=5).text == "Healthy\n"
     finally:
-        stderr = stop(process)
+        stderr = process.stop()
     assert "listening beyond loopback" not in stderr
-    for address in addresses:
-        assert address in stderr  # the start line names every address
 
 
-def test_sighup_in_demo_mode_says_there_is_nothing_to_reload() -> None:
-    url = f"http://127.0.0.1:{free_port()}"
-    process = start_exporter(
-        ["--demo", f"--web.listen-address={url[7:]}"], wait_url=f"{url}/-/healthy"
-    )
+def test_sighup_in_demo_mode_says_there_is_nothing_to_reload(processes: Processes) -> None:
+    process = processes.start_exporter("--demo", "--web.listen-address=127.0.0.1:0")
     try:
         process.send_signal(signal.SIGHUP)
-        time.sleep(1.0)  # the reload runs at once on its own thread; this is its time to log
-        assert requests.get(f"{url}/-/healthy", timeout=5).status_code == 200
+        process.wait_for_line("demo mode has no config file to reload", timeout=10)
+        assert requests.get(f"{process.url()}/-/healthy", timeout=5).status_code == 200
     finally:
-        stderr = stop(process)
+        stderr = process.stop()
     assert "demo mode has no config file to reload" in stderr
     assert "Traceback" not in stderr
 
@@ -347,29 +284,17 @@ def test_sighup_in_demo_mode_says_there_is_nothing_to_reload() -> None:
         ("--scrape.default-timeout=0ms", "expected a duration above 0"),
     ],
 )
-def test_bad_serving_flags_are_one_line(flag: str, message: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "exporter", "--demo", flag],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+def test_bad_serving_flags_are_one_line(processes: Processes, flag: str, message: str) -> None:
+    result = processes.exporter("--demo", flag, timeout=30)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_a_port_in_use_is_one_line_and_exit_2() -> None:
-    with socket.create_server(("127.0.0.1", 0)) as taken:
+def test_a_port_in_use_is_one_line_and_exit_2(processes: Processes) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:  # held here: no one else can take it
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "exporter", "--demo", f"--web.listen-address=127.0.0.1:{port}"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        result = processes.exporter("--demo", f"--web.listen-address=127.0.0.1:{port}", timeout=30)
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr

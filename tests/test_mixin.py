@@ -2,37 +2,41 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.processes import Processes
+
 ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "scripts" / "generate_mixin.py"
 JOB = 'job="trunk-capacity-exporter", instance="exporter:10042"'
 
+Generator = Callable[..., subprocess.CompletedProcess[str]]
 
-def generator(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(GENERATOR), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+
+@pytest.fixture
+def generator(processes: Processes) -> Generator:
+    """scripts/generate_mixin.py run with the given arguments."""
+
+    def generate(*args: str) -> subprocess.CompletedProcess[str]:
+        return processes.run([sys.executable, str(GENERATOR), *args], cwd=ROOT, timeout=60)
+
+    return generate
 
 
 @pytest.mark.slow
-def test_committed_files_are_the_mixin_output():
+def test_committed_files_are_the_mixin_output(generator: Generator):
     result = generator("--check")
     assert result.returncode == 0, "run `make mixin`:\n" + result.stderr
 
 
 @pytest.mark.slow
-def test_the_check_notices_a_hand_edit(tmp_path):
+def test_the_check_notices_a_hand_edit(tmp_path, generator: Generator):
     """Guard against a vacuous check: a rule file differing from the mixin is reported."""
     out = tmp_path / "out"
     assert generator("--out", str(out)).returncode == 0
@@ -44,7 +48,7 @@ def test_the_check_notices_a_hand_edit(tmp_path):
     assert "trunk-capacity-alerts.yml is out of date" in result.stderr
 
 
-def test_a_broken_mixin_is_one_clear_error(tmp_path):
+def test_a_broken_mixin_is_one_clear_error(tmp_path, generator: Generator):
     broken = tmp_path / "broken.jsonnet"
     broken.write_text("(import 'mixin.libsonnet') + { _config+:: { balanceLowThreshold: } }")
     result = generator("--mixin", str(broken), "--out", str(tmp_path / "out"))
@@ -86,10 +90,9 @@ def warning(**labels: str) -> dict:
 
 
 @pytest.mark.slow
-def test_config_overrides_apply_per_account_and_service_provider(tmp_path):
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool not found: install Debian's prometheus package")
+def test_config_overrides_apply_per_account_and_service_provider(
+    tmp_path, generator: Generator, processes: Processes, promtool: str
+):
     mixin = tmp_path / "my.jsonnet"
     mixin.write_text(OVERRIDES)
     out = tmp_path / "out"
@@ -147,7 +150,5 @@ def test_config_overrides_apply_per_account_and_service_provider(tmp_path):
     }
     test_file = tmp_path / "overrides.yml"
     test_file.write_text(yaml.safe_dump(tests))
-    result = subprocess.run(
-        [promtool, "test", "rules", str(test_file)], capture_output=True, text=True, timeout=60
-    )
+    result = processes.run([promtool, "test", "rules", str(test_file)], timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -41,6 +41,7 @@ from tests.helpers import (
     serving,
     simulator_config,
     snapshot_text,
+    wait_until,
 )
 
 REPORTS = "/service-providers/trunk-groups/call-capacity/reports"
@@ -451,7 +452,12 @@ def test_an_upstream_trickling_its_headers_leaks_nothing_over_20_scrapes(
             families = scrape_families(exporter, seconds=1.0)
             assert time.monotonic() - started < 1.0 + 0.3
             assert sample_value(families, "odin_up", target="trickle") == 0
-        time.sleep(0.3)
+        # What a scrape leaves behind ends within moments; a leak stays.
+        wait_until(
+            lambda: own_threads() <= threads_before and open_descriptors() <= fds_before + 1,
+            2,
+            "the collections' threads and connections to end",
+        )
         threads_after, fds_after = own_threads(), open_descriptors()
         timeouts = errors(families, "trickle", "timeout")
     finally:
@@ -460,6 +466,7 @@ def test_an_upstream_trickling_its_headers_leaks_nothing_over_20_scrapes(
     assert fds_after <= fds_before + 1  # at most one pooled connection may stay
     assert timeouts == 20
     assert trickling.connections >= 20
+    wait_until(lambda: trickling.open <= 1, 2, "the trickling upstream to see its clients leave")
     assert trickling.open <= 1, "every connection the trickling upstream saw was closed"
 
 
@@ -570,7 +577,7 @@ def test_a_scrape_that_gives_up_on_a_shared_collection_counts_its_timeout(
     try:
         first = threading.Thread(target=scrape_families, args=(exporter, 1.5))
         first.start()
-        time.sleep(0.1)
+        wait_until(lambda: simulator.stats.count("odin"), 5, "the first scrape's collection")
         joined = parsed_families(
             exporter.scrape(Deadline(0.2), target=ODIN).chunks(openmetrics=False)
         )

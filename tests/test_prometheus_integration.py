@@ -12,9 +12,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -25,9 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.test_rules import CAPACITY_ALERTS  # capacity, not exporter health
-
-pytestmark = pytest.mark.slow
+from tests.helpers import CAPACITY_ALERTS  # capacity, not exporter health
+from tests.processes import Processes
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARDS = sorted((ROOT / "grafana" / "dashboards").glob("*.json"))
@@ -46,15 +42,8 @@ DEMO_DOCS = ROOT / "docs" / "alerting.md"
 
 # Grafana's built-in interval variables: one minute spans ~60 one-second scrapes.
 BUILTIN_INTERVALS = ("__rate_interval", "__interval", "__range")
-STARTUP_TIMEOUT = 20.0
 WARMUP_TIMEOUT = 45.0
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
@@ -63,32 +52,6 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
-
-
-def wait_until_ok(url: str, proc: subprocess.Popen, what: str, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"{what} exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if http_get(url, timeout=1.0)[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(
-        f"{what} did not answer 200 on {url} within {STARTUP_TIMEOUT}s:\n{log.read_text()[-3000:]}"
-    )
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
 
 
 class PrometheusAPI:
@@ -113,28 +76,10 @@ class PrometheusAPI:
 
 
 @pytest.fixture(scope="module")
-def exporter_url(tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("exporter") / "exporter.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "exporter",
-                "--demo",
-                "--web.listen-address",
-                f"127.0.0.1:{port}",
-            ],
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_ok(f"http://127.0.0.1:{port}/-/healthy", proc, "the exporter (--demo)", log)
-        yield f"127.0.0.1:{port}"
-    finally:
-        stop(proc)
+def exporter_url(module_processes: Processes) -> str:
+    """HOST:PORT of `python -m exporter --demo`, answering /-/healthy."""
+    exporter = module_processes.start_exporter("--demo", "--web.listen-address", "127.0.0.1:0")
+    return exporter.url().removeprefix("http://")
 
 
 def alert_rules_without_for(path: Path) -> dict:
@@ -152,7 +97,7 @@ def alert_rules_without_for(path: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def prometheus(exporter_url, tmp_path_factory):
+def prometheus(exporter_url, tmp_path_factory, module_processes: Processes):
     binary = shutil.which("prometheus")
     if binary is None:
         pytest.skip("prometheus not found: install Debian's prometheus package")
@@ -170,25 +115,18 @@ def prometheus(exporter_url, tmp_path_factory):
         ],
     }
     (work / "prometheus.yml").write_text(yaml.safe_dump(config))
-    port = free_port()
-    log = work / "prometheus.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={work / 'prometheus.yml'}",
-                f"--storage.tsdb.path={work / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            cwd=work,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_ok(f"http://127.0.0.1:{port}/-/ready", proc, "prometheus", log)
-        yield PrometheusAPI(f"http://127.0.0.1:{port}")
-    finally:
-        stop(proc)
+    server = module_processes.start(
+        [
+            binary,
+            f"--config.file={work / 'prometheus.yml'}",
+            f"--storage.tsdb.path={work / 'data'}",
+            "--web.listen-address=127.0.0.1:0",
+        ],
+        cwd=work,
+    )
+    url = server.url()  # it binds port 0 and logs where it listens
+    server.wait_until_ok(f"{url}/-/ready")
+    return PrometheusAPI(url)
 
 
 # ---- dashboards -----------------------------------------------------------------------------

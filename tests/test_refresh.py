@@ -91,7 +91,7 @@ def scrape_after_a_failed_refresh(simulator: Simulator, fault: Fault) -> dict[st
     exporter = Exporter(simulator_config(simulator, refresh=refresh))
     try:
         scrape(exporter)
-        time.sleep(0.3)
+        time.sleep(0.3)  # the kept reports age past their 0.2 s refresh interval
         simulator.inject(fault)
         return scrape(exporter)
     finally:

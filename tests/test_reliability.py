@@ -16,8 +16,7 @@ import requests
 
 from exporter.scrape.running import Exporter
 from simulator import Fault, Simulator
-from tests.helpers import serving, simulator_config
-from tests.test_server import samples, value
+from tests.helpers import samples, serving, simulator_config, value, wait_until
 
 REPORTS = "/service-providers/trunk-groups/call-capacity/reports"
 TRUNK_GROUPS = "/groups/trunk-groups"
@@ -235,7 +234,7 @@ def test_token_expiry_during_a_run_never_reports_odin_down(simulator: Simulator)
             parsed, _ = scrape(url)
             assert value(parsed, "odin_up", target="odin-demo") == 1
             assert sp_up(parsed, "ent.acme") == 1
-            time.sleep(0.4)
+            time.sleep(0.4)  # the run spans several token lifetimes: time passing is the test
     assert simulator.stats.logins >= 2
 
 
@@ -254,7 +253,7 @@ def test_min_interval_serves_recent_data_with_its_age(simulator: Simulator) -> N
     config = simulator_config(simulator, trunk_groups=False, min_interval=60.0)
     with serving(Exporter(config)) as url:
         first, _ = scrape(url)
-        time.sleep(0.3)
+        time.sleep(0.3)  # the age the second scrape must report
         second, _ = scrape(url)
     assert value(first, "trunk_capacity_exporter_data_age_seconds", target="odin-demo") == 0
     assert value(second, "trunk_capacity_exporter_data_age_seconds", target="odin-demo") >= 0.3
@@ -307,9 +306,13 @@ def test_collection_threads_do_not_outlive_a_hang_past_the_request_timeout(
     config = simulator_config(simulator, trunk_groups=False, timeout=1.0)
     with serving(Exporter(config)) as url:
         scrape(url, timeout=2.0)
-        time.sleep(1.5)  # the hung requests' read timeout (1 s) has passed
-        lingering = [t.name for t in threading.enumerate() if t.name.startswith(OWN_THREADS)]
-    assert lingering == []
+
+        def lingering() -> list[str]:
+            return [t.name for t in threading.enumerate() if t.name.startswith(OWN_THREADS)]
+
+        # The hung requests' read timeout (1 s) ends them; a little more for the threads.
+        wait_until(lambda: not lingering(), 1.5, "the collection threads to end")
+    assert lingering() == []
 
 
 def test_a_reload_keeps_unchanged_targets_token_and_cache(simulator: Simulator) -> None:

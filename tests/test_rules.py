@@ -11,12 +11,12 @@ import pytest
 import yaml
 
 from exporter.config.section import parse_duration
+from tests.helpers import ALERT_RULES, CAPACITY_ALERTS, alerts
 
 ROOT = Path(__file__).resolve().parent.parent
 PROM_DIR = ROOT / "deploy" / "prometheus"
 RULES_DIR = PROM_DIR / "rules"
 RECORDING_RULES = RULES_DIR / "trunk-capacity-recording.yml"
-ALERT_RULES = RULES_DIR / "trunk-capacity-alerts.yml"
 UNIT_TESTS = sorted((PROM_DIR / "tests").glob("*.yml"))
 RUNBOOKS = ROOT / "docs" / "runbooks.md"
 RUNBOOK_BASE = (
@@ -25,20 +25,6 @@ RUNBOOK_BASE = (
 BALANCE_THRESHOLD = "target:didww_account_balance:threshold"
 ALERTING_DOCS = ROOT / "docs" / "alerting.md"
 
-# Alerts on a capacity limit: each must have a unit test showing it does not fire on +Inf.
-CAPACITY_ALERTS = {
-    "TrunkCapacityServiceProviderOversubscribed",
-    "TrunkCapacityGroupAllocationAboveAvailable",
-    "TrunkCapacityTrunkGroupLicencesExhausted",
-    "TrunkCapacityTrunkGroupSaturated",
-    "TrunkCapacityTrunkGroupDirectionSaturated",
-    "TrunkCapacityGroupSaturated",
-    "TrunkCapacityServiceProviderSaturated",
-    "TrunkCapacityPoolNearExhaustion",
-    "TrunkCapacityPoolUnassignedBelowOrderMinimum",
-    "TrunkCapacityChainNearCarrierLimit",
-    "TrunkCapacityChainOversold",
-}
 # Alerts on live capacity: they keep firing through a short outage of their data.
 KEEP_FIRING_ALERTS = {
     "TrunkCapacityTrunkGroupSaturated",
@@ -53,14 +39,6 @@ KEEP_FIRING_ALERTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    path = shutil.which("promtool")
-    if path is None:
-        pytest.skip("promtool not found: install Debian's prometheus package")
-    return path
-
-
 def run(cmd: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
 
@@ -71,10 +49,6 @@ def load(path: Path) -> dict:
 
 def rules_of(path: Path) -> list[dict]:
     return [rule for group in load(path)["groups"] for rule in group["rules"]]
-
-
-def alerts() -> list[dict]:
-    return [rule for rule in rules_of(ALERT_RULES) if "alert" in rule]
 
 
 def github_anchor(heading: str) -> str:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import gzip
 import math
-import shutil
 import socket
 import struct
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +16,6 @@ import pytest
 import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.scrape.running import Exporter
 from exporter.scrape.sources import TargetStatus
@@ -39,21 +35,10 @@ from exporter.serving.negotiation import (
     negotiate,
 )
 from simulator import Fault, Simulator
-from tests.helpers import serving, serving_app, simulator_config
+from tests.helpers import samples, serving, serving_app, simulator_config, value
+from tests.processes import Processes
 
 REPORTS = "/service-providers/trunk-groups/call-capacity/reports"
-
-
-def samples(text: str) -> dict[tuple[str, frozenset], float]:
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def value(parsed: dict, name: str, **labels: str) -> float | None:
-    return parsed.get((name, frozenset(labels.items())))
 
 
 def test_metrics_exports_both_apis_with_the_simulators_values(simulator: Simulator) -> None:
@@ -246,27 +231,11 @@ def test_one_failing_sp_and_one_failing_target_leave_the_rest(simulator: Simulat
     )
 
 
-def test_demo_exposition_passes_promtool_check_metrics() -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool not found: install Debian's prometheus package (make test does)")
-    once = subprocess.run(
-        [sys.executable, "-m", "exporter", "--demo", "--once"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def test_demo_exposition_passes_promtool_check_metrics(processes: Processes, promtool: str) -> None:
+    once = processes.exporter("--demo", "--once")
     assert once.returncode == 0, once.stderr
     assert "odin_up" in once.stdout and "didww_up" in once.stdout
-    check = subprocess.run(
-        [promtool, "check", "metrics"],
-        input=once.stdout,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    check = processes.run([promtool, "check", "metrics"], input=once.stdout, timeout=30)
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout + check.stderr == ""
 
@@ -629,8 +598,11 @@ def test_nothing_a_client_sends_is_a_500_and_refusals_cost_no_collection(
 
 
 def test_shutdown_lets_an_answer_in_progress_finish_and_closes_idle_connections() -> None:
+    answering, finish = threading.Event(), threading.Event()
+
     def slow(environ: dict, start_response: Callable) -> list[bytes]:
-        time.sleep(1)
+        answering.set()
+        finish.wait(5)
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "5")])
         return [b"done\n"]
 
@@ -640,13 +612,18 @@ def test_shutdown_lets_an_answer_in_progress_finish_and_closes_idle_connections(
     thread.start()
     port = server.server_address[1]
     try:
-        with ThreadPoolExecutor(1) as client:
-            answer = client.submit(requests.get, f"http://127.0.0.1:{port}/", timeout=5)
+        with ThreadPoolExecutor(2) as pool:
+            # Accepted in the order they connect: the idle connection is open by the time
+            # the answer is in progress.
             idle = socket.create_connection(("127.0.0.1", port), timeout=5)
-            time.sleep(0.3)
-            server.shutdown()
+            answer = pool.submit(requests.get, f"http://127.0.0.1:{port}/", timeout=5)
+            assert answering.wait(5), "the request never reached the app"
+            stopping = pool.submit(server.shutdown)
+            assert idle.recv(1) == b""  # closed by the server, with the answer in progress
+            assert not answer.done()
+            finish.set()
             assert answer.result().text == "done\n"
-        assert idle.recv(1) == b""  # closed by the server
+            stopping.result(timeout=5)
         idle.close()
     finally:
         server.server_close()

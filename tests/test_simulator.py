@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -22,6 +20,8 @@ from hypothesis import strategies as st
 
 from simulator import Fault, Simulator, active_calls, default_dataset, generated_dataset
 from simulator.dataset import LoadProfile, TrunkGroup
+from tests.helpers import wait_until
+from tests.processes import Processes
 
 REPORT = "/service-providers/trunk-groups/call-capacity/reports"
 MEDIA = "application/vnd.api+json"
@@ -678,9 +678,7 @@ def test_hang_fault_blocks_only_its_request_and_stop_wakes_it(sim: Simulator) ->
 
     client = threading.Thread(target=hanging_client)
     client.start()
-    deadline = time.monotonic() + 5
-    while sim.stats.count("odin", "/service-providers") < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: sim.stats.count("odin", "/service-providers") >= 2, 5, "the second request")
     started = time.monotonic()
     sim.stop()
     assert time.monotonic() - started < 1.0
@@ -736,15 +734,22 @@ def test_latency_and_max_in_flight(sim: Simulator) -> None:
     assert sim.stats.max_in_flight("odin") == 0
     # A handler leaves "in flight" just after its answer is written, so a client may see the
     # answer first: reset restarts from what is in flight, which is nothing once they have left.
-    deadline = time.monotonic() + 2
-    sim.stats.reset()
-    while sim.stats.max_in_flight("didww") and time.monotonic() < deadline:
-        time.sleep(0.01)
+
+    def reset_to_nothing_in_flight() -> bool:
         sim.stats.reset()
+        return sim.stats.max_in_flight("didww") == 0
+
+    wait_until(reset_to_nothing_in_flight, 2, "the handlers to leave")
     assert sim.stats.max_in_flight("didww") == 0
 
 
+def handler_threads() -> set[threading.Thread]:
+    """The simulator's threads answering a connection (socketserver names them so)."""
+    return {t for t in threading.enumerate() if t.name.endswith("(process_request_thread)")}
+
+
 def test_server_logs_nothing_to_stderr(sim: Simulator, capfd: pytest.CaptureFixture[str]) -> None:
+    before = handler_threads()
     requests.get(f"{sim.odin_url}/service-providers", timeout=5)
     requests.get(f"{sim.url}/elsewhere", timeout=5)
     sim.inject(Fault(api="didww", path="/balance", kind="huge_body"))
@@ -752,7 +757,8 @@ def test_server_logs_nothing_to_stderr(sim: Simulator, capfd: pytest.CaptureFixt
         f"{sim.didww_url}/balance", headers=didww_headers(sim), stream=True, timeout=5
     ) as answer:
         answer.raw.read(10)
-    time.sleep(0.1)
+    # Whatever the server has to say about the abandoned answer, it says before its handler ends.
+    wait_until(lambda: not handler_threads() - before, 5, "the handlers of these requests to end")
     assert capfd.readouterr().err == ""
 
 
@@ -796,28 +802,20 @@ def test_generated_dataset_is_large_fast_and_deterministic() -> None:
         assert groups["meta"]["total_records"] == 50 and len(groups["data"]) == 50
 
 
-def test_command_line_serves_until_sigterm() -> None:
-    process = subprocess.Popen(
+def test_command_line_serves_until_sigterm(processes: Processes) -> None:
+    process = processes.start(
         [sys.executable, "-m", "simulator", "--listen", "127.0.0.1:0"],
         cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={"PYTHONUNBUFFERED": "1"},
     )
-    try:
-        assert process.stdout is not None
-        odin_line = process.stdout.readline()
-        didww_line = process.stdout.readline()
-        odin_url = odin_line.split()[1]
-        assert odin_url.startswith("http://127.0.0.1:") and odin_url.endswith("/odin/api/v2")
-        assert "password=" in odin_line and "api_key=" in didww_line
-        credentials = dict(part.split("=", 1) for part in odin_line.split()[2:])
-        answer = requests.post(f"{odin_url}/auth/token", json=credentials, timeout=5)
-        assert answer.status_code == 200
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=5) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+    # It binds port 0 and prints where it listens.
+    odin_line = process.wait_for_line(r"^Odin: ", timeout=20).string
+    didww_line = process.wait_for_line(r"^DIDWW: ", timeout=5).string
+    odin_url = odin_line.split()[1]
+    assert odin_url.startswith("http://127.0.0.1:") and odin_url.endswith("/odin/api/v2")
+    assert "password=" in odin_line and "api_key=" in didww_line
+    credentials = dict(part.split("=", 1) for part in odin_line.split()[2:])
+    answer = requests.post(f"{odin_url}/auth/token", json=credentials, timeout=5)
+    assert answer.status_code == 200
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=5) == 0

@@ -20,7 +20,7 @@ import requests
 import exporter
 from exporter.scrape.running import Exporter
 from simulator import Fault, Simulator
-from tests.helpers import serving, simulator_config
+from tests.helpers import serving, simulator_config, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -52,9 +52,13 @@ def exporter_heap() -> int:
     return sum(stat.size for stat in snapshot.statistics("filename"))
 
 
+def own_threads() -> int:
+    return sum(1 for t in threading.enumerate() if t.name.startswith(OWN_THREADS))
+
+
 def resources() -> tuple[int, int, int]:
     """(own worker threads, open file descriptors, the exporter's traced heap in bytes)."""
-    threads = sum(1 for t in threading.enumerate() if t.name.startswith(OWN_THREADS))
+    threads = own_threads()
     descriptors = len(os.listdir("/proc/self/fd"))
     return threads, descriptors, exporter_heap()
 
@@ -75,7 +79,7 @@ def test_soak_with_random_faults_leaks_nothing(simulator: Simulator) -> None:
         for fault in FAULTS:  # warm up: pools, caches, the first of every code path
             simulator.inject(fault)
             scrape()
-        time.sleep(0.5)
+        wait_until(lambda: own_threads() == 0, 5, "the warm-up collections' threads to end")
         tracemalloc.start()
         _, fds_before, heap_before = resources()
         scrapes = 0
@@ -85,7 +89,9 @@ def test_soak_with_random_faults_leaks_nothing(simulator: Simulator) -> None:
             scrapes += 1
         simulator.clear_faults()
         scrape()
-        time.sleep(0.5)  # let finished collections' threads exit
+        # Finished collections' threads end within moments; one that outlives its collection
+        # does not.
+        wait_until(lambda: own_threads() == 0, 5, "finished collections' threads to end")
         threads_after, fds_after, heap_after = resources()
         tracemalloc.stop()
     assert scrapes > 20

@@ -11,7 +11,6 @@ import logging
 import shutil
 import socket
 import ssl
-import subprocess
 import sys
 import threading
 import time
@@ -23,35 +22,25 @@ from typing import Any
 import bcrypt
 import pytest
 import requests
-import yaml
 
 from exporter.cli import main
 from exporter.scrape.running import Exporter
 from exporter.serving.web_config import WebConfig, WebConfigError, load_web_config
 from simulator import Simulator
 from tests.helpers import serving as serve_exporter
-from tests.helpers import simulator_config
+from tests.helpers import (
+    simulator_config,
+    tls_section,
+    wait_until,
+    web_config,
+    write_web_config,
+)
 from tests.pki import Pki
+from tests.processes import Processes
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "deploy" / "web-config.example.yml"
 CHALLENGE = 'Basic realm="trunk-capacity-exporter"'
-
-
-def write_web_config(directory: Path, document: dict[str, Any]) -> Path:
-    path = directory / "web-config.yml"
-    path.write_text(yaml.safe_dump(document))
-    return path
-
-
-def web_config(directory: Path, document: dict[str, Any]) -> WebConfig:
-    return load_web_config(write_web_config(directory, document))
-
-
-def tls_section(pki: Pki, **settings: str) -> dict[str, Any]:
-    return {
-        "tls_server_config": {"cert_file": pki.server_crt, "key_file": pki.server_key, **settings}
-    }
 
 
 def bcrypt_hash(password: str, cost: int = 4) -> str:
@@ -235,8 +224,8 @@ def test_a_slow_bcrypt_check_does_not_stall_a_client_already_verified(
             target=requests.get, args=(healthy,), kwargs={"auth": ("slow", "x"), "timeout": 10}
         )
         slow.start()
+        # Set inside the checkpw call: bcrypt at cost 13 is hundreds of milliseconds from done.
         assert started.wait(timeout=5)
-        time.sleep(0.05)  # bcrypt at cost 13 is now hundreds of milliseconds from done
         cached = requests.get(healthy, auth=("fast", "pw"), timeout=5)
         answered_during_check = not finished.is_set()
         slow.join(timeout=10)
@@ -380,15 +369,12 @@ def test_missing_bcrypt_is_a_config_error_naming_the_extra(
         web_config(tmp_path, {"basic_auth_users": {"u": bcrypt_hash("pw")}})
 
 
-def run_cli(*args: str, **popen: Any) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "exporter", "--demo", *args]
-    return subprocess.Popen(command, cwd=ROOT, text=True, stderr=subprocess.PIPE, **popen)
-
-
-def test_cli_exits_2_with_one_line_for_a_bad_web_config(tmp_path: Path, pki: Pki) -> None:
+def test_cli_exits_2_with_one_line_for_a_bad_web_config(
+    tmp_path: Path, pki: Pki, processes: Processes
+) -> None:
     path = write_web_config(tmp_path, tls_section(pki, client_auth_type="Sometimes"))
-    cli = run_cli("--log.level=error", f"--web.config.file={path}")
-    _, stderr = cli.communicate(timeout=30)
+    cli = processes.exporter("--demo", "--log.level=error", f"--web.config.file={path}")
+    stderr = cli.stderr
     assert cli.returncode == 2
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
@@ -398,7 +384,7 @@ def test_cli_exits_2_with_one_line_for_a_bad_web_config(tmp_path: Path, pki: Pki
 @pytest.mark.slow
 @pytest.mark.parametrize("secured", ["nothing", "tls", "basic auth"])
 def test_cli_warns_about_open_access_only_without_tls_and_basic_auth(
-    tmp_path: Path, pki: Pki, secured: str
+    tmp_path: Path, pki: Pki, processes: Processes, secured: str
 ) -> None:
     documents = {
         "nothing": None,
@@ -409,34 +395,30 @@ def test_cli_warns_about_open_access_only_without_tls_and_basic_auth(
     flags = (
         [] if document is None else [f"--web.config.file={write_web_config(tmp_path, document)}"]
     )
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    cli = run_cli(f"--web.listen-address=0.0.0.0:{port}", *flags, stdout=subprocess.DEVNULL)
+    cli = processes.start_exporter(
+        "--demo", "--web.listen-address=0.0.0.0:0", *flags, healthy=False
+    )
     try:
-        scheme = "https" if secured == "tls" else "http"
-        wait_until_serving(f"{scheme}://127.0.0.1:{port}/-/healthy", pki)
+        url = cli.url("https" if secured == "tls" else "http")
+        # Until any HTTP answer: the start-up log lines are written by then.
+        wait_until(lambda: answers(f"{url}/-/healthy", pki), 15, f"an answer from {url}")
     finally:
-        cli.terminate()
-        _, stderr = cli.communicate(timeout=10)
+        stderr = cli.stop()
     assert "msg=listening" in stderr
     assert ("listening beyond loopback without TLS" in stderr) == (secured == "nothing")
 
 
-def wait_until_serving(url: str, pki: Pki) -> None:
-    """Until any HTTP answer: the start-up log lines are written by then."""
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            requests.get(url, verify=pki.ca, timeout=2)
-            return
-        except requests.exceptions.ConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
+def answers(url: str, pki: Pki) -> bool:
+    try:
+        requests.get(url, verify=pki.ca, timeout=2)
+    except requests.exceptions.ConnectionError:
+        return False
+    return True
 
 
-def test_the_example_passes_promtool_and_loads(tmp_path: Path, pki: Pki) -> None:
+def test_the_example_passes_promtool_and_loads(
+    tmp_path: Path, pki: Pki, processes: Processes, promtool: str
+) -> None:
     text = EXAMPLE.read_text()
     assert "/etc/trunk-capacity-exporter/tls/" in text
     for name in ("server.crt", "server.key"):
@@ -448,16 +430,7 @@ def test_the_example_passes_promtool_and_loads(tmp_path: Path, pki: Pki) -> None
     assert web.ssl_context() is not None
     assert web.basic_auth() is not None
     assert ("X-Content-Type-Options", "nosniff") in web.headers
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool not found: install Debian's prometheus package (make test does)")
-    check = subprocess.run(
-        [promtool, "check", "web-config", str(copy)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    check = processes.run([promtool, "check", "web-config", str(copy)], timeout=30)
     assert check.returncode == 0, check.stdout + check.stderr
     assert "SUCCESS" in check.stdout + check.stderr
 
@@ -620,6 +593,28 @@ def test_the_parity_table_is_large_and_has_both_outcomes() -> None:
     assert len({name for name, _, _ in PARITY}) == len(PARITY)
 
 
+def parity_file(parity_files: dict[str, str], name: str, template: str) -> Path:
+    path = Path(parity_files["directory"]) / f"{name.replace(' ', '-')}.yml"
+    path.write_text(template.format(**parity_files))
+    return path
+
+
+# The table's verdicts are promtool's: the first test holds promtool to them (a process per
+# file, so slow), the second holds --config.check to them (in this process).
+@pytest.mark.parametrize(("name", "template", "accepted"), PARITY, ids=[p[0] for p in PARITY])
+def test_promtool_refuses_exactly_what_the_table_says(
+    parity_files: dict[str, str],
+    processes: Processes,
+    promtool: str,
+    name: str,
+    template: str,
+    accepted: bool,
+) -> None:
+    path = parity_file(parity_files, name, template)
+    check = processes.run([promtool, "check", "web-config", str(path)], timeout=30)
+    assert (check.returncode == 0) == accepted, f"promtool: {check.stdout}{check.stderr}"
+
+
 @pytest.mark.parametrize(("name", "template", "accepted"), PARITY, ids=[p[0] for p in PARITY])
 def test_config_check_refuses_exactly_what_promtool_refuses(
     parity_files: dict[str, str],
@@ -628,25 +623,12 @@ def test_config_check_refuses_exactly_what_promtool_refuses(
     template: str,
     accepted: bool,
 ) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool not found: install Debian's prometheus package (make test does)")
-    directory = Path(parity_files["directory"])
-    path = directory / f"{name.replace(' ', '-')}.yml"
-    path.write_text(template.format(**parity_files))
-    check = subprocess.run(
-        [promtool, "check", "web-config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
-    assert (check.returncode == 0) == accepted, f"promtool: {check.stdout}{check.stderr}"
+    path = parity_file(parity_files, name, template)
     status = main(
         [
             "--log.level=error",
             "--config.check",
-            f"--config.file={directory / 'config.yml'}",
+            f"--config.file={Path(parity_files['directory']) / 'config.yml'}",
             f"--web.config.file={path}",
         ]
     )

@@ -4,7 +4,6 @@ duplicate keys, bounded size and depth, and errors that never quote the file."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -19,6 +18,7 @@ from exporter.config.section import ConfigError
 from exporter.config.yaml_file import MAX_DEPTH, MAX_FILE_BYTES, YamlList, YamlMapping, parse_yaml
 from exporter.registry import load_config, parse_config
 from exporter.serving.web_config import WebConfigError, load_web_config
+from tests.processes import Processes
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,18 +86,17 @@ sys.exit(code)
 """
 
 
-def test_config_check_refuses_the_bomb_at_once_with_little_memory(tmp_path: Path) -> None:
+def test_config_check_refuses_the_bomb_at_once_with_little_memory(
+    tmp_path: Path, processes: Processes
+) -> None:
     """The issue's reproduction: `--config.check` on the bomb ran past 30 s and 620 MB."""
     path = tmp_path / "bomb.yml"
     path.write_text(ALIAS_BOMB)
     started = time.perf_counter()
-    result = subprocess.run(
+    result = processes.run(
         [sys.executable, "-c", CHECK_THEN_PEAK, "--config.check", "--config.file", str(path)],
         cwd=ROOT,
-        capture_output=True,
-        text=True,
         timeout=30,
-        check=False,
     )
     elapsed = time.perf_counter() - started
     assert result.returncode == 2

@@ -28,12 +28,16 @@ from statistics import median
 
 import requests
 
+from tests.helpers import wait_until
+from tests.processes import Child
+
 SERVERS = ("exporter", "cheroot", "waitress")
 HEALTH_TIMEOUT = 5.0
 
 
-def serve(name: str, port: int, certificate: str | None) -> None:
-    """In the child process: serve the demo exporter's app with server `name`."""
+def serve(name: str, certificate: str | None) -> None:
+    """In the child process: serve the demo exporter's app with server `name` on a loopback
+    port of the system's choosing, and print `port PORT` once it listens."""
     from exporter.demo import demo_config
     from exporter.scrape.running import Exporter
     from exporter.serving.app import ExporterApp, ScrapeTimeouts
@@ -45,65 +49,64 @@ def serve(name: str, port: int, certificate: str | None) -> None:
     if certificate:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(certificate + ".crt", certificate + ".key")
-    print("ready", flush=True)
     if name == "exporter":
         from exporter.serving.http_server import HttpServer, ServingLimits
         from exporter.serving.listen import open_sockets, parse_listen_address
 
         limits = ServingLimits(max_requests=16, tls_handshake_timeout=5, read_header_timeout=5)
-        sockets = open_sockets([parse_listen_address(f"127.0.0.1:{port}")], limits.backlog)
-        HttpServer(app, sockets, context, limits).serve_forever()
+        sockets = open_sockets([parse_listen_address("127.0.0.1:0")], limits.backlog)
+        server = HttpServer(app, sockets, context, limits)
+        print(f"port {server.server_address[1]}", flush=True)
+        server.serve_forever()
     elif name == "cheroot":
         from cheroot import wsgi
         from cheroot.ssl.builtin import BuiltinSSLAdapter
 
-        server = wsgi.Server(
-            ("127.0.0.1", port), app, numthreads=16, request_queue_size=1024, timeout=5
+        cheroot = wsgi.Server(
+            ("127.0.0.1", 0), app, numthreads=16, request_queue_size=1024, timeout=5
         )
         if certificate:
-            server.ssl_adapter = BuiltinSSLAdapter(certificate + ".crt", certificate + ".key")
-        server.start()
+            cheroot.ssl_adapter = BuiltinSSLAdapter(certificate + ".crt", certificate + ".key")
+        cheroot.prepare()  # binds and listens; bind_addr is then the address it got
+        print(f"port {cheroot.bind_addr[1]}", flush=True)
+        cheroot.serve()
     else:
         import waitress
 
-        waitress.serve(
+        served = waitress.create_server(
             app,
             host="127.0.0.1",
-            port=port,
+            port=0,
             threads=16,
             backlog=1024,
             connection_limit=512,
             channel_timeout=5,
-            _quiet=True,
         )
+        print(f"port {served.effective_port}", flush=True)
+        served.run()
 
 
 class Server:
     def __init__(self, name: str, nofile: int | None = None, certificate: str | None = None):
         self.name = name
-        self.port = _free_port()
         self.tls = certificate is not None
         prefix = ["prlimit", f"--nofile={nofile}"] if nofile else []
         command = [*prefix, sys.executable, "-m", "tests.bench.servers", "--serve", name]
-        command += [str(self.port), certificate or ""]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-        )
-        assert self.process.stdout is not None
-        self.process.stdout.readline()
+        self.child = Child([*command, certificate or ""])
+        self.process = self.child.process
+        self.port = int(self.child.wait_for_line(r"^port (\d+)$", timeout=30)[1])
         self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
         self.verify: str | bool = (certificate + ".crt") if certificate else True
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with suppress(requests.RequestException):
-                if requests.get(f"{self.url}/-/healthy", timeout=1, verify=self.verify).ok:
-                    return
-            time.sleep(0.1)
-        raise RuntimeError(f"{name} did not start")
+        wait_until(self._healthy, 20, f"{name} to answer /-/healthy", interval=0.1)
+
+    def _healthy(self) -> bool:
+        with suppress(requests.RequestException):
+            return requests.get(f"{self.url}/-/healthy", timeout=1, verify=self.verify).ok
+        return False
 
     def stop(self) -> None:
         self.process.kill()
-        self.process.wait(timeout=10)
+        self.child.wait(timeout=10)
 
     def rss_mb(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -123,12 +126,6 @@ class Server:
         except requests.RequestException:
             return None
         return time.monotonic() - started if response.ok else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _show(seconds: float | None) -> str:
@@ -291,6 +288,6 @@ def _importable(module: str) -> bool:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--serve"]:
-        serve(sys.argv[2], int(sys.argv[3]), sys.argv[4] or None)
+        serve(sys.argv[2], sys.argv[3] or None)
     else:
         main()
