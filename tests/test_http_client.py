@@ -1,11 +1,15 @@
 """The upstream session: proxy settings from the environment, taken once when it is made;
-its requests' headers, bodies and URLs, as requests would prepare them."""
+its requests' headers, bodies and URLs, as requests would prepare them; its connections'
+name lookups, bounded by the connect timeout, with the name kept for Host, SNI and the
+certificate check."""
 
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -223,3 +227,123 @@ def test_a_header_value_with_a_line_break_is_refused_before_anything_is_sent() -
     assert "Authorization header" in refused.value.detail
     assert "a\r\nX" not in str(refused.value) and "X: 1" not in str(refused.value)
     assert seen == []
+
+
+def answer_lookups(monkeypatch: pytest.MonkeyPatch, names: dict[str, list[str]]) -> list[str]:
+    """`socket.getaddrinfo` answering each of `names` with its addresses (other names and
+    addresses as before); returns the names it was asked, in order."""
+    real_getaddrinfo = socket.getaddrinfo
+    asked: list[str] = []
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in names:
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        asked.append(host)
+        return [
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))
+            if ":" in address
+            else (socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+            for address in names[host]
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def test_a_hanging_name_lookup_ends_at_the_connect_timeout_as_a_timeout(
+    clean_proxy_environment: pytest.MonkeyPatch,
+) -> None:
+    released = threading.Event()
+
+    def hang(*args: Any, **kwargs: Any) -> Any:
+        released.wait(10)
+        raise socket.gaierror("released")
+
+    clean_proxy_environment.setattr(socket, "getaddrinfo", hang)
+    try:
+        with upstream_session("http://odin.test/api/v2") as session:
+            started = time.monotonic()
+            with pytest.raises(UpstreamError) as caught:
+                session.request("GET", "/groups", deadline=Deadline(0.5))
+            elapsed = time.monotonic() - started
+    finally:
+        released.set()
+    assert caught.value.reason == "timeout"
+    assert elapsed < 0.5 + 0.3
+
+
+def test_a_name_is_connected_to_by_its_address_and_verified_as_the_name(
+    pki: Pki, clean_proxy_environment: pytest.MonkeyPatch
+) -> None:
+    """The connection goes to the address looked up; SNI, Host and the certificate check
+    keep the name. The certificate also names 127.0.0.1, so a name it does not hold being
+    refused shows the check is made against the name, not the address."""
+    asked = answer_lookups(
+        clean_proxy_environment, {"localhost": ["127.0.0.1"], "odin.test": ["127.0.0.1"]}
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(pki.server_crt, pki.server_key)
+    server_names: list[str | None] = []
+    context.sni_callback = lambda _socket, name, _context: server_names.append(name)
+    with echo_server(context) as (url, seen):
+        port = port_of(url)
+        assert get_over_tls(f"https://localhost:{port}", TlsSettings(ca_file=pki.ca)) == 200
+        with pytest.raises(UpstreamError) as refused:
+            get_over_tls(f"https://odin.test:{port}", TlsSettings(ca_file=pki.ca))
+
+    assert asked[0] == "localhost" and set(asked[1:]) == {"odin.test"}  # (retried)
+    assert server_names[0] == "localhost"
+    assert seen[0][2]["Host"] == f"localhost:{port}"
+    assert refused.value.reason == "connection"
+    assert "odin.test" in refused.value.detail, refused.value.detail
+
+
+def test_the_addresses_of_a_name_are_tried_in_turn(
+    clean_proxy_environment: pytest.MonkeyPatch,
+) -> None:
+    with echo_server() as (url, seen), socket.socket(socket.AF_INET6) as refusing:
+        port = port_of(url)
+        try:  # bound, never listening: a connection to ::1 there is refused
+            refusing.bind(("::1", port))
+        except OSError as error:
+            if "in use" in str(error):
+                pytest.skip(f"[::1]:{port} is another process's")
+            # No IPv6: connecting to ::1 fails at once all the same.
+        answer_lookups(clean_proxy_environment, {"odin.test": ["::1", "127.0.0.1"]})
+
+        with upstream_session(f"http://odin.test:{port}/api/v2") as session:
+            for _ in range(2):  # the second on the connection the first opened
+                assert session.request("GET", "/groups", deadline=Deadline(5)).status == 200
+
+    assert targets(seen) == ["/api/v2/groups"] * 2
+    assert [headers["Host"] for _, _, headers, _ in seen] == [f"odin.test:{port}"] * 2
+
+
+def test_a_proxys_name_is_looked_up_within_the_connect_timeout_too(
+    clean_proxy_environment: pytest.MonkeyPatch,
+) -> None:
+    released = threading.Event()
+    real_getaddrinfo = socket.getaddrinfo
+
+    def hang_for_the_proxy(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "proxy.test":
+            return real_getaddrinfo(host, *args, **kwargs)
+        released.wait(10)
+        raise socket.gaierror("released")
+
+    clean_proxy_environment.setattr(socket, "getaddrinfo", hang_for_the_proxy)
+    clean_proxy_environment.setenv("http_proxy", "http://proxy.test:3128")
+    try:
+        with upstream_session("http://odin.invalid/api/v2") as session:
+            started = time.monotonic()
+            with pytest.raises(UpstreamError) as caught:
+                session.request("GET", "/groups", deadline=Deadline(0.5))
+            elapsed = time.monotonic() - started
+    finally:
+        released.set()
+    assert caught.value.reason == "timeout"
+    assert elapsed < 0.5 + 0.3
