@@ -1,10 +1,12 @@
 """Peak memory of the real exporter process serving /metrics for an Odin of a given shape.
 
     python scripts/measure_memory.py SPS GROUPS_PER_SP [TRUNK_GROUPS_PER_GROUP] [--pair]
+        [--every-scrape]
 
 Starts the simulator (`python -m simulator`) with that many service providers, groups
 and trunk groups, and the exporter (`python -m exporter`) on a config listing every SP, both on
-127.0.0.1 (no rate limit, the default `refresh`); scrapes /metrics once, then with --pair twice
+127.0.0.1 (no rate limit, the default `refresh`, or with --every-scrape every kind read on
+every scrape); scrapes /metrics once, then with --pair twice
 at once as an HA pair of Prometheus servers may, then gzipped and plain; then prints, as a
 Markdown table row, the samples served, the exporter's resident memory when idle, at its peak
 (VmHWM) and after the scrapes, and the CPU time (user + system) of the first scrape (which
@@ -17,10 +19,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
+import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,10 +35,8 @@ from tests.bench.simulator_process import SimulatedOdin, simulated_odin
 SCRAPE_TIMEOUT = {"X-Prometheus-Scrape-Timeout-Seconds": "290"}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# The exporter's start-up line: `... msg=listening address=127.0.0.1:40009 tls=False ...`.
+_LISTENING = re.compile(r"\bmsg=listening .*?\baddress=(?P<address>\S+)")
 
 
 def memory_mib(pid: int, field: str) -> float:
@@ -52,8 +53,8 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def config_text(odin: SimulatedOdin, trunk_groups: bool) -> str:
-    return (
+def config_text(odin: SimulatedOdin, trunk_groups: bool, every_scrape: bool) -> str:
+    text = (
         "odin:\n  - name: measured\n"
         f"    url: {odin.url}\n    username: {odin.username}\n    password: {odin.password}\n"
         f"    service_providers: [{', '.join(odin.service_provider_ids())}]\n"
@@ -61,6 +62,25 @@ def config_text(odin: SimulatedOdin, trunk_groups: bool) -> str:
         "    max_concurrency: 16\n    timeout: 60s\n    rate_limit: 0\n"
         f"    trunk_groups: {str(trunk_groups).lower()}\n"
     )
+    if every_scrape:
+        text += "    refresh: {reports: 0s, trunk_group_lists: 0s, trunk_group_details: 0s}\n"
+    return text
+
+
+def start_exporter(config: Path) -> tuple[subprocess.Popen[str], str]:
+    """The exporter on a port of its own choosing (127.0.0.1:0), and its URL, read back from its
+    start-up line; its log is drained in a thread so that it never blocks on a full pipe."""
+    command = [sys.executable, "-m", "exporter", "--config.file", str(config)]
+    command += ["--web.listen-address", "127.0.0.1:0", "--log.level", "info"]
+    exporter = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    assert exporter.stderr is not None
+    for line in exporter.stderr:
+        match = _LISTENING.search(line)
+        if match:
+            threading.Thread(target=exporter.stderr.read, daemon=True).start()
+            return exporter, f"http://{match['address'].split(',')[0]}"
+    exporter.wait(timeout=30)
+    raise RuntimeError(f"the exporter exited with {exporter.returncode} before listening")
 
 
 def scrape(url: str, encoding: str = "identity") -> int:
@@ -71,7 +91,7 @@ def scrape(url: str, encoding: str = "identity") -> int:
     return sum(1 for line in response.text.splitlines() if line and not line.startswith("#"))
 
 
-def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+def wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
     for _ in range(100):
         if process.poll() is not None:
             raise RuntimeError(f"the exporter exited with {process.returncode}")
@@ -83,16 +103,12 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the exporter did not answer /-/healthy")
 
 
-def measure(sps: int, groups: int, trunk_groups: int, pair: bool) -> str:
+def measure(sps: int, groups: int, trunk_groups: int, pair: bool, every_scrape: bool) -> str:
     with simulated_odin(sps, groups, trunk_groups) as odin, tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp, "config.yml")
-        config.write_text(config_text(odin, trunk_groups > 0))
-        port = free_port()
-        command = [sys.executable, "-m", "exporter", "--config.file", str(config)]
-        command += ["--web.listen-address", f"127.0.0.1:{port}", "--log.level", "error"]
-        exporter = subprocess.Popen(command)
+        config.write_text(config_text(odin, trunk_groups > 0, every_scrape))
+        exporter, url = start_exporter(config)
         try:
-            url = f"http://127.0.0.1:{port}"
             wait_healthy(url, exporter)
             idle = memory_mib(exporter.pid, "VmRSS")
             cold = cpu_seconds(exporter.pid)
@@ -112,6 +128,7 @@ def measure(sps: int, groups: int, trunk_groups: int, pair: bool) -> str:
     shape = f"{sps} SPs x {groups} groups" + (
         f" x {trunk_groups} trunk groups" if trunk_groups else ""
     )
+    shape += ", every call every scrape" if every_scrape else ""
     return (
         f"| {shape}{' (pair)' if pair else ''} | {samples:,} | {idle:.0f} MiB | {peak:.0f} MiB "
         f"| {after:.0f} MiB | {cold:.2f} s | {warm:.2f} s |"
@@ -124,8 +141,11 @@ def main() -> int:
     parser.add_argument("groups", type=int)
     parser.add_argument("trunk_groups", type=int, nargs="?", default=0)
     parser.add_argument("--pair", action="store_true", help="two overlapping scrapes first")
+    parser.add_argument(
+        "--every-scrape", action="store_true", help="refresh 0s: every call on every scrape"
+    )
     args = parser.parse_args()
-    print(measure(args.sps, args.groups, args.trunk_groups, args.pair))
+    print(measure(args.sps, args.groups, args.trunk_groups, args.pair, args.every_scrape))
     return 0
 
 

@@ -9,7 +9,9 @@ hard as it does at full size: BENCHMARKS.md has the full-size figures from `make
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 import responses
@@ -26,7 +28,7 @@ from exporter.vendors.didww.config import DidwwRefresh, DidwwTarget
 from exporter.vendors.odin.config import OdinTarget, RefreshIntervals
 from exporter.vendors.odin.fetch import OdinFetcher
 from simulator import Simulator, generated_dataset
-from tests.helpers import parsed_families, sample_value
+from tests.helpers import parsed_families, sample_value, simulator_config
 
 TRUNK_GROUPS = "/groups/trunk-groups"
 DIDS = "/dids"
@@ -83,9 +85,9 @@ def test_a_budget_gives_out_calls_until_spent_and_forced_calls_never_overdraw() 
 @pytest.mark.parametrize(
     ("known", "interval", "period", "share"),
     [
-        (2500, 120.0, 10.0, 261),  # a quarter more than the steady 2500 / 12
-        (100, 300.0, 10.0, 5),
-        (3, 3600.0, 10.0, 1),  # at least one
+        (2500, 120.0, 10.0, 260),  # a quarter more than the steady 2500 / 12
+        (100, 300.0, 10.0, 4),
+        (3, 3600.0, 10.0, 0),  # too few to read ahead: each is read when it falls due
         (40, 0.0, 10.0, 40),  # interval 0: all of them
         (0, 60.0, 10.0, 0),
         (10, 1.0, 60.0, 10),  # never more than there are
@@ -308,3 +310,58 @@ def test_live_calls_are_read_by_default_and_turning_them_off_is_said_at_start(
         OdinFetcher(OdinTarget(**settings, trunk_groups=False), Telemetry()).close()
     (record,) = caplog.records
     assert "saturation alerts" in record.getMessage() and record.target == "o"
+
+
+# --- Spread, don't stampede ------------------------------------------------------------------
+
+
+def test_reports_read_together_are_reread_in_turns_not_all_in_one_scrape(
+    tenant: Simulator,
+) -> None:
+    """A cold start reads every report at once; after it they are read a few at a time, ahead
+    of their interval, so that no scrape re-reads them all when the interval expires."""
+    config = odin_tenant_config(tenant)
+    target = replace(config.targets[0], trunk_groups=False, refresh=RefreshIntervals(reports=3.0))
+    exporter = Exporter(Config(targets=(target,)))
+    reports = "/service-providers/trunk-groups/call-capacity/reports"
+    read_per_scrape = []
+    try:
+        scrape(exporter)  # the cold start: all 10 reports
+        for _ in range(12):
+            time.sleep(0.5)  # the behaviour under test: scrapes at an interval
+            before = tenant.stats.count("odin", path=reports)
+            families = scrape(exporter)
+            read_per_scrape.append(tenant.stats.count("odin", path=reports) - before)
+            assert sample_value(families, "odin_up", target="odin") == 1
+    finally:
+        exporter.close()
+    assert max(read_per_scrape) < 10  # never all of them at once
+    assert sum(read_per_scrape) >= 10  # and each read again within the 6 s
+
+
+def test_didww_kinds_falling_due_together_are_refreshed_one_per_scrape(
+    simulator: Simulator,
+) -> None:
+    config = simulator_config(simulator)
+    _, didww = config.targets
+    refresh = DidwwRefresh(pools=0.3, groups=0.3, trunks=0.3, did_counts=3600.0)
+    exporter = Exporter(Config(targets=(replace(didww, refresh=refresh),)))
+    kinds = {
+        "pools": "/capacity_pools",
+        "groups": "/shared_capacity_groups",
+        "trunks": "/voice_in_trunk_groups",
+    }
+    try:
+        scrape(exporter)
+        time.sleep(0.4)  # the behaviour under test: all three kinds are now due
+        refreshed = []
+        for _ in range(3):
+            before = {kind: simulator.stats.count("didww", path=p) for kind, p in kinds.items()}
+            families = scrape(exporter)
+            after = {kind: simulator.stats.count("didww", path=p) for kind, p in kinds.items()}
+            refreshed.append([kind for kind in kinds if after[kind] > before[kind]])
+            assert sample_value(families, "didww_up", target="didww-demo") == 1
+    finally:
+        exporter.close()
+    assert [len(kinds_read) for kinds_read in refreshed] == [1, 1, 1]
+    assert sorted(kind for kinds_read in refreshed for kind in kinds_read) == sorted(kinds)

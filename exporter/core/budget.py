@@ -8,9 +8,10 @@ collections). A fetcher spends it most important first; what does not fit is def
 from an earlier collection, or pending when it was never read. Deferred is not an error: it is
 counted (`trunk_capacity_exporter_data_kind_pending`, `..._data_kind_age_seconds`).
 
-Kinds of data that are kept between collections are refreshed in turns (`refresh_share`): no
-collection re-reads every report or every group at once, and each item is read about once per
-its interval.
+Kinds of data that are kept between collections are refreshed in turns: each collection reads
+what would otherwise be past its interval by the next one, and a steady share of the oldest
+ahead of time (`refresh_share`), so that no collection re-reads every report or every group at
+once.
 """
 
 from __future__ import annotations
@@ -107,14 +108,15 @@ class CallBudget:
 
 
 def refresh_share(known: int, interval: float, period: float) -> int:
-    """How many of `known` items refreshed every `interval` to read in a collection that comes
-    `period` after the last one: a quarter more than the steady share, so that a backlog clears
-    (the stalest are read first), and at least one. With an interval of 0, every item."""
+    """How many of `known` items refreshed every `interval` a collection that comes `period`
+    after the last one reads ahead of their time, the oldest first: a quarter more than the
+    steady share, so that items read together (a cold start) drift apart into steady turns
+    instead of falling due together again. With an interval of 0, every item."""
     if known <= 0:
         return 0
     if interval <= 0:
         return known
-    return min(known, max(1, math.ceil(_CATCH_UP * known * period / interval)))
+    return min(known, math.floor(_CATCH_UP * known * period / interval))
 
 
 class CollectionClock:

@@ -2,10 +2,10 @@
 
 A vendor keeps the last good answer per key (an SP's report, a group's trunk-group list) in a
 `KeptAnswers` with the interval of its kind, serves it while it is fresh, and fetches it again
-once it is not, the stalest first (`stale`). A kept answer is served with its age; beside a
-failed refresh, or when the call budget defers its refresh, the last good answer is still there
-(`last`) to serve. An interval of 0 means "read on every collection": the answer is still kept,
-for a collection whose budget cannot read it.
+once it is not, the stalest first (`stale`, or `due` for a kind read in turns). A kept answer is
+served with its age; beside a failed refresh, or when the call budget defers its refresh, the
+last good answer is still there (`last`) to serve. An interval of 0 means "read on every
+collection": the answer is still kept, for a collection whose budget cannot read it.
 """
 
 from __future__ import annotations
@@ -60,6 +60,18 @@ class KeptAnswers(Generic[K, T]):
             kept = [(self._kept[key].fetched_at, key) for key in keys if key in self._kept]
         aged = [(at, key) for at, key in kept if now - at >= self._interval]
         return [key for _, key in sorted(aged, key=lambda pair: pair[0])]
+
+    def due(self, keys: Iterable[K], period: float, share: int) -> list[K]:
+        """Which of `keys` to read again in a collection that comes `period` after the last one,
+        the oldest first: every kept answer that would be past its interval by the next
+        collection, and at least the `share` oldest (read ahead of their time), so that answers
+        read together drift apart and a kind is read in steady turns instead of in bursts."""
+        now = time.monotonic()
+        with self._lock:
+            aged = [(now - self._kept[key].fetched_at, key) for key in keys if key in self._kept]
+        aged.sort(key=lambda pair: pair[0], reverse=True)
+        must = sum(1 for age, _ in aged if age + period >= self._interval)
+        return [key for _, key in aged[: max(must, share)]]
 
     def forget(self, keys: Iterable[K]) -> None:
         with self._lock:

@@ -260,7 +260,7 @@ class DidwwFetcher:
             if run.state.read_kind(kind, calls):
                 self._read_kind(run, kind)
         share = refresh_share(len(groups), refresh.did_counts, run.state.period)
-        self._count_dids(run, self._did_counts.stale(groups)[:share])
+        self._count_dids(run, self._did_counts.due(groups, run.state.period, share))
 
     def _known_group_ids(self) -> list[str]:
         kept = self._kinds[GROUPS].last(GROUPS)

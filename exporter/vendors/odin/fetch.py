@@ -6,9 +6,10 @@ important first:
 1. reports never read (an SP just configured or discovered);
 2. hot trunk groups (near their limit, or climbing fast toward it): every collection;
 3. trunk-group lists and details never read;
-4. the other trunk groups, the stalest first, in turns sized so that each is read about once per
-   `refresh.trunk_group_details` (and those past it first);
-5. reports and lists past their `refresh` interval, in turns likewise.
+4. the other trunk groups, the stalest first: every one that would be older than
+   `refresh.trunk_group_details` by the next collection, and at least a steady share
+   (`refresh_share`), so that trunk groups read together drift apart;
+5. reports and lists likewise, within their `refresh` intervals.
 
 What the budget defers is served from an earlier collection with its age, or, never read yet,
 counted as pending: not an error. What an answer newly makes known (a new group's list, a new
@@ -250,16 +251,17 @@ class OdinFetcher:
             (hot if kept is not None and kept.value.hot else cold).append(key)
         unread_lists = [key for key in groups if self._lists.last(key) is None]
         unread_details = [key for key in cold if self._details.last(key) is None]
-        stale_details = self._details.stale(cold)
-        stale_details = stale_details[
-            : refresh_share(len(cold), refresh.trunk_group_details, period)
-        ]
-        stale_reports = self._reports.stale(service_providers)
-        stale_reports = stale_reports[
-            : refresh_share(len(service_providers), refresh.reports, period)
-        ]
-        stale_lists = self._lists.stale(groups)
-        stale_lists = stale_lists[: refresh_share(len(groups), refresh.trunk_group_lists, period)]
+        stale_details = self._details.due(
+            cold, period, refresh_share(len(cold), refresh.trunk_group_details, period)
+        )
+        stale_reports = self._reports.due(
+            service_providers,
+            period,
+            refresh_share(len(service_providers), refresh.reports, period),
+        )
+        stale_lists = self._lists.due(
+            groups, period, refresh_share(len(groups), refresh.trunk_group_lists, period)
+        )
         return [
             *(self._report_call(sp) for sp in unread_reports),
             *(self._detail_call(key) for key in hot),
