@@ -73,6 +73,13 @@ class KeptAnswers(Generic[K, T]):
         must = sum(1 for age, _ in aged if age + period >= self._interval)
         return [key for _, key in aged[: max(must, share)]]
 
+    def reading(self, keys: Iterable[K]) -> None:
+        """`keys` are being read again. At an interval of 0 (read on every collection) their
+        answers are let go now: holding the old ones until the new arrive would keep two
+        copies of a large target in memory during every collection (BENCHMARKS.md)."""
+        if self._interval <= 0:
+            self.forget(keys)
+
     def forget(self, keys: Iterable[K]) -> None:
         with self._lock:
             for key in keys:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from exporter.core.deadline import Deadline
@@ -195,7 +195,10 @@ class TargetSource:
         finally:
             with self._lock:
                 self._in_flight = None
-                self._last = collection
+                # The landing page needs the outcome, not the rendered lines: holding those
+                # until the next collection has built its own would keep two copies of a
+                # large target's data in memory during every scrape.
+                self._last = replace(collection, snapshot=replace(snapshot, parts=()))
                 if snapshot.errors:
                     self._last_error = (snapshot.errors[0], collection.finished_at)
                 if snapshot.complete:

@@ -124,6 +124,7 @@ class _Call:
     scope: str  # the SP
     task: Callable[..., None]
     args: tuple[Any, ...]
+    kept: KeptAnswers[Any, Any]  # where the answer is kept
 
 
 class OdinFetcher:
@@ -179,6 +180,8 @@ class OdinFetcher:
         details = self._known_trunk_groups(service_providers, groups)
         calls = self._plan(run, service_providers, groups, details)
         planned = [call for call in calls if run.state.claim(call.kind, call.key)]
+        for call in planned:
+            call.kept.reading([call.key])
         read = {call.scope for call in planned if call.kind == REPORTS}
         run.builder.expect(
             [sp for sp in service_providers if sp in read or self._reports.last(sp) is not None]
@@ -273,13 +276,17 @@ class OdinFetcher:
         ]
 
     def _report_call(self, sp: str) -> _Call:
-        return _Call(REPORTS, sp, sp, self._collect_report, (sp,))
+        return _Call(REPORTS, sp, sp, self._collect_report, (sp,), self._reports)
 
     def _list_call(self, key: GroupKey) -> _Call:
-        return _Call(TRUNK_GROUP_LISTS, key, key[0], self._collect_trunk_group_names, key)
+        return _Call(
+            TRUNK_GROUP_LISTS, key, key[0], self._collect_trunk_group_names, key, self._lists
+        )
 
     def _detail_call(self, key: DetailKey) -> _Call:
-        return _Call(TRUNK_GROUP_DETAILS, key, key[0], self._collect_trunk_group_detail, key)
+        return _Call(
+            TRUNK_GROUP_DETAILS, key, key[0], self._collect_trunk_group_detail, key, self._details
+        )
 
     def _serve_unplanned(
         self, run: _Run, service_providers: list[str], details: list[DetailKey]
