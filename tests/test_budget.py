@@ -20,18 +20,29 @@ from prometheus_client.metrics_core import Metric
 from exporter.config.section import Secret
 from exporter.core.budget import PLANNED_SHARE, CallBudget, CollectionClock, Throttle, refresh_share
 from exporter.core.deadline import Deadline
+from exporter.core.errors import UpstreamError
 from exporter.core.telemetry import Telemetry
 from exporter.registry import Config
 from exporter.scrape.running import Exporter
-from exporter.upstream.http_client import UpstreamSession
+from exporter.upstream.http_client import RateLimiter, UpstreamSession
 from exporter.vendors.didww.config import DidwwRefresh, DidwwTarget
 from exporter.vendors.odin.config import OdinTarget, RefreshIntervals
 from exporter.vendors.odin.fetch import OdinFetcher
-from simulator import Simulator, generated_dataset
+from simulator import Fault, Simulator, generated_dataset
 from tests.helpers import parsed_families, sample_value, simulator_config
 
 TRUNK_GROUPS = "/groups/trunk-groups"
 DIDS = "/dids"
+
+
+class Left:
+    """A deadline with this much time left, whenever asked."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def remaining(self) -> float:
+        return self.seconds
 
 
 class FakeClock:
@@ -44,22 +55,36 @@ class FakeClock:
 
 def test_a_budget_is_the_planned_share_of_the_time_at_the_rate() -> None:
     throttle = Throttle(10.0)
-    assert throttle.budget(10.0).left == math.floor(10 * 10 * PLANNED_SHARE)
-    assert Throttle(0.0).budget(10.0).left is None  # no limit, no budget
+    assert throttle.budget(Left(10.0)).left == math.floor(10 * 10 * PLANNED_SHARE)
+    assert Throttle(0.0).budget(Left(10.0)).left is None  # no limit, no budget
 
 
-def test_a_429_halves_the_rate_down_to_a_floor_and_clean_collections_win_it_back() -> None:
+def test_429s_halve_the_rate_once_per_collection_down_to_a_floor_and_clean_ones_win_it_back() -> (
+    None
+):
     throttle = Throttle(8.0)
-    throttle.rate_limited()
+    for _ in range(5):  # a burst of 429s in one collection
+        throttle.rate_limited()
     throttle.collection_ended()
     assert throttle.rate == 4.0
     for _ in range(10):
         throttle.rate_limited()
+        throttle.collection_ended()
     assert throttle.rate == pytest.approx(0.8)  # never below a tenth of the limit
-    throttle.collection_ended()
     for _ in range(20):
         throttle.collection_ended()
     assert throttle.rate == 8.0  # and never above the limit
+
+
+def test_the_budget_plans_no_more_calls_than_the_calls_in_flight_can_answer() -> None:
+    throttle = Throttle(50.0, concurrency=8)
+    assert throttle.budget(Left(10.0)).left == math.floor(50 * 10 * PLANNED_SHARE)  # no latency yet
+    for _ in range(20):
+        throttle.answered(0.3)  # 8 in flight at 0.3 s: about 27 answers a second, not 50
+    assert throttle.budget(Left(10.0)).left == math.floor(8 * 10 * PLANNED_SHARE / 0.3)
+    unlimited = Throttle(0.0, concurrency=4)
+    unlimited.answered(0.5)
+    assert unlimited.budget(Left(10.0)).left == math.floor(4 * 10 * PLANNED_SHARE / 0.5)
 
 
 def test_retry_after_keeps_the_next_budget_out_of_that_time() -> None:
@@ -67,9 +92,9 @@ def test_retry_after_keeps_the_next_budget_out_of_that_time() -> None:
     throttle = Throttle(10.0, clock=clock)
     throttle.rate_limited(retry_after=6.0)
     # 10 s of scrape, 6 of them quiet, at the halved rate of 5/s.
-    assert throttle.budget(10.0).left == math.floor(5.0 * 4.0 * PLANNED_SHARE)
+    assert throttle.budget(Left(10.0)).left == math.floor(5.0 * 4.0 * PLANNED_SHARE)
     clock.now += 6.0
-    assert throttle.budget(10.0).left == math.floor(5.0 * 10.0 * PLANNED_SHARE)
+    assert throttle.budget(Left(10.0)).left == math.floor(5.0 * 10.0 * PLANNED_SHARE)
 
 
 def test_a_budget_gives_out_calls_until_spent_and_forced_calls_never_overdraw() -> None:
@@ -80,6 +105,8 @@ def test_a_budget_gives_out_calls_until_spent_and_forced_calls_never_overdraw() 
     assert budget.left == 0
     unlimited = CallBudget(None)
     assert all(unlimited.take() for _ in range(1000))
+    too_late = CallBudget(10, Left(0.2), latency=0.3)  # would answer after the deadline
+    assert not too_late.take()
 
 
 @pytest.mark.parametrize(
@@ -107,9 +134,21 @@ def test_the_collection_clock_measures_the_scrape_interval() -> None:
     assert collections.tick() == 30.0
 
 
+class Told:
+    def __init__(self) -> None:
+        self.rate_limited_with: list[float | None] = []
+        self.answers = 0
+
+    def answered(self, seconds: float) -> None:
+        self.answers += 1
+
+    def rate_limited(self, retry_after: float | None) -> None:
+        self.rate_limited_with.append(retry_after)
+
+
 @responses.activate
-def test_the_session_reports_every_429_with_its_retry_after() -> None:
-    told: list[float | None] = []
+def test_the_session_reports_every_answer_and_every_429_with_its_retry_after() -> None:
+    told = Told()
     session = UpstreamSession(
         target="t",
         base_url="https://api.test",
@@ -118,13 +157,26 @@ def test_the_session_reports_every_429_with_its_retry_after() -> None:
         rate_limit=0.0,
         tls=OdinTarget(name="t", url="https://api.test", username="u", password=Secret("p")).tls,
         telemetry=Telemetry(),
-        on_rate_limited=told.append,
+        observer=told,
     )
     responses.add(responses.GET, "https://api.test/x", status=429, headers={"Retry-After": "0"})
     responses.add(responses.GET, "https://api.test/x", status=429)
     responses.add(responses.GET, "https://api.test/x", status=200, json={})
     assert session.request("GET", "/x", deadline=Deadline(10)).status == 200
-    assert told == [0.0, None]
+    assert told.rate_limited_with == [0.0, None]
+    assert told.answers == 3
+
+
+def test_after_a_retry_after_no_request_leaves_before_it() -> None:
+    limiter = RateLimiter(0.0)
+    limiter.hold(0.3)
+    started = time.monotonic()
+    limiter.wait(Deadline(5), "/x")
+    assert time.monotonic() - started >= 0.29
+    limiter.hold(10.0)
+    with pytest.raises(UpstreamError) as refused:
+        limiter.wait(Deadline(0.2), "/x")  # not before the deadline: a timeout at it
+    assert refused.value.reason == "timeout"
 
 
 # --- Odin: a tenant whose trunk groups do not fit into one scrape ----------------------------
@@ -275,8 +327,9 @@ def test_an_account_larger_than_a_scrape_is_up_counts_its_dids_in_turns_then_cos
     wholesale: Simulator,
 ) -> None:
     exporter = Exporter(didww_config(wholesale))
-    needed = 1 + 1 + 2 + 3 + 150  # balance, pools, 2 pages of groups, trunks, DID counts
-    expected_scrapes = math.ceil(needed / (DIDWW_BUDGET - 1))
+    # A first scrape reads every kind (balance, pools, 2 pages of groups, trunks), then the
+    # DID counts follow at the budget less the balance.
+    expected_scrapes = 1 + math.ceil(150 / (DIDWW_BUDGET - 1))
     try:
         for scrape_number in range(1, expected_scrapes + 3):
             before = wholesale.stats.count("didww")
@@ -285,7 +338,8 @@ def test_an_account_larger_than_a_scrape_is_up_counts_its_dids_in_turns_then_cos
             assert sample_value(families, "didww_up", target="didww") == 1, scrape_number
             assert made <= DIDWW_BUDGET + 1
             pending = own(families, "data_kind_pending", target="didww", data="did_counts")
-            counted = len(families["didww_shared_capacity_group_dids"].samples)
+            dids = families.get("didww_shared_capacity_group_dids")
+            counted = len(dids.samples) if dids is not None else 0
             assert counted + (pending or 0) == 150  # every group either counted or pending
             # Every pool and group limit on every scrape, DID counts or not.
             assert len(families["didww_shared_capacity_group_shared_channels"].samples) == 150
@@ -365,3 +419,125 @@ def test_didww_kinds_falling_due_together_are_refreshed_one_per_scrape(
         exporter.close()
     assert [len(kinds_read) for kinds_read in refreshed] == [1, 1, 1]
     assert sorted(kind for kinds_read in refreshed for kind in kinds_read) == sorted(kinds)
+
+
+# --- What is kept is never more than what was read, and never hides what was wrong -----------
+
+REPORTS_PATH = "/service-providers/trunk-groups/call-capacity/reports"
+
+
+def trunk_group_samples(families: dict[str, Metric], service_provider: str) -> int:
+    calls = families.get("odin_trunk_group_active_calls")
+    samples = calls.samples if calls is not None else []
+    return sum(1 for s in samples if s.labels["service_provider"] == service_provider)
+
+
+def test_a_report_that_fails_at_refresh_0s_keeps_its_trunk_groups_known() -> None:
+    """At `reports: 0s` the report's lines are let go while it is read again; if that read
+    fails, its groups are still known, so the next scrape serves the SP whole."""
+    dataset = generated_dataset(
+        service_providers=3, groups_per_sp=2, trunk_groups_per_group=3, pools=0, capacity_groups=0
+    )
+    with Simulator(dataset) as simulator:
+        sp = simulator.dataset.odin.service_providers[0].id
+        config = odin_tenant_config(simulator)
+        target = replace(config.targets[0], rate_limit=0.0, refresh=RefreshIntervals(reports=0.0))
+        exporter = Exporter(Config(targets=(target,)))
+        try:
+            assert trunk_group_samples(scrape(exporter), sp) == 2 * 6
+            simulator.inject(
+                Fault(api="odin", path=REPORTS_PATH, match={"serviceProviderId": sp}, status=503)
+            )
+            failed = scrape(exporter)
+            simulator.clear_faults()
+            after = scrape(exporter)
+        finally:
+            exporter.close()
+    up = "odin_service_provider_up"
+    assert sample_value(failed, up, target="odin", service_provider=sp) == 0
+    assert sample_value(after, up, target="odin", service_provider=sp) == 1
+    assert trunk_group_samples(after, sp) == 2 * 6
+
+
+def test_a_kept_report_with_an_invalid_group_downs_its_sp_on_every_scrape_it_is_served(
+    simulator: Simulator,
+) -> None:
+    """A report read with an invalid group is kept (the rest of it is good) and served for its
+    refresh interval: its SP is down on every one of those scrapes, not only the first."""
+    sp = simulator.dataset.odin.service_providers[0]
+    sp.groups[0].id = "bad\u0085group"
+    simulator.data_changed()
+    exporter = Exporter(simulator_config(simulator))
+    try:
+        first, second = scrape(exporter), scrape(exporter)
+    finally:
+        exporter.close()
+    for families in (first, second):
+        up = sample_value(
+            families, "odin_service_provider_up", target="odin-demo", service_provider=sp.id
+        )
+        assert up == 0
+    assert own(second, "data_kind_age_seconds", target="odin-demo", data="reports") > 0
+
+
+@pytest.mark.slow
+def test_a_didww_kind_cut_off_by_the_deadline_is_not_kept_as_complete() -> None:
+    dataset = generated_dataset(
+        service_providers=0, pools=3, capacity_groups=150, dids_per_capacity_group=2
+    )
+    with Simulator(dataset) as simulator:
+        target = replace(didww_config(simulator).targets[0], rate_limit=0.0, max_concurrency=1)
+        exporter = Exporter(Config(targets=(target,)))
+        groups = "didww_shared_capacity_group_shared_channels"
+        try:
+            simulator.settings.latency = 0.25
+            cut = parsed_families(exporter.scrape(Deadline(1.5)).chunks(openmetrics=False))
+            simulator.settings.latency = 0.0
+            after = scrape(exporter)
+        finally:
+            exporter.close()
+    assert sample_value(cut, "didww_up", target="didww") == 0
+    assert len(cut[groups].samples) < 150  # what arrived is shown, with up 0
+    assert sample_value(after, "didww_up", target="didww") == 1
+    assert len(after[groups].samples) == 150  # read whole again, not the cut read kept
+
+
+@pytest.mark.slow
+def test_a_didww_cold_start_pays_for_every_kind_before_any_did_count(
+    wholesale: Simulator,
+) -> None:
+    """DID counts of the first groups page wait until every page of every kind read for the
+    first time is paid for: the budget's leftover counts DIDs, never the trunks' pages."""
+    target = replace(didww_config(wholesale).targets[0])
+    exporter = Exporter(Config(targets=(target,)))
+    dids = "/dids"
+    try:
+        families = scrape(exporter)
+        counted = wholesale.stats.count("didww", path=dids)
+    finally:
+        exporter.close()
+    assert 0 < counted <= DIDWW_BUDGET - 1 - 1 - 2 - 3  # the balance, pools, groups, trunks
+    assert own(families, "data_kind_pending", target="didww", data="trunks") == 0
+    assert len(families["didww_shared_capacity_group_shared_channels"].samples) == 150
+
+
+@pytest.mark.slow
+def test_a_slow_upstream_defers_what_its_latency_cannot_answer_instead_of_timing_out() -> None:
+    """At 0.3 s an answer and 8 in flight, Odin answers about 26 calls a second, not the 50 of
+    the rate limit: the budget plans what the latency allows, so nothing fails at the
+    deadline and the rest is read on later scrapes."""
+    dataset = generated_dataset(
+        service_providers=30, groups_per_sp=4, trunk_groups_per_group=5, pools=0, capacity_groups=0
+    )
+    with Simulator(dataset) as simulator:
+        simulator.settings.latency = 0.3
+        target = replace(odin_tenant_config(simulator).targets[0], rate_limit=50.0)
+        exporter = Exporter(Config(targets=(target,)))
+        try:
+            for _ in range(4):
+                families = parsed_families(exporter.scrape(Deadline(4.0)).chunks(openmetrics=False))
+                down = [s for s in families["odin_service_provider_up"].samples if s.value == 0]
+                assert down == []
+                assert own(families, "collect_errors_total", target="odin", reason="timeout") == 0
+        finally:
+            exporter.close()

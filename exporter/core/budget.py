@@ -21,6 +21,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from exporter.core.deadline import Deadline
+
 # The share of the time left that calls are planned into: the rest absorbs the answers'
 # latency and the rendering after the last one, so that planned calls end before the deadline.
 PLANNED_SHARE = 0.8
@@ -30,17 +32,25 @@ _BACK_OFF = 0.5
 _RECOVER = 1.25
 # Never below this share of the configured rate: the balance and a few items still fit.
 _FLOOR = 0.1
+# How much of a new answer time moves the latency the budget plans with.
+_SMOOTHING = 0.2
 # A kind read in turns reads this much more than its steady share per collection.
 _CATCH_UP = 1.25
 
 
 class Throttle:
-    """The rate one target is read at: its `rate_limit`, lowered after a 429 (or a
-    Retry-After) and recovered over the following collections. Shared by its collections."""
+    """How many calls one target's collections may make: its `rate_limit`, lowered after a 429
+    (and nothing planned into a Retry-After) and recovered over the following collections, and
+    no more than `max_concurrency` calls in flight can answer at the latency the upstream shows.
+    Shared by a target's collections; its session reports every answer and every 429."""
 
-    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, concurrency: int = 0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._configured = rate
         self._rate = rate
+        self._concurrency = concurrency  # 0: latency is no limit
+        self._latency: float | None = None  # a moving average of answer times, in seconds
         self._quiet_until = 0.0
         self._clock = clock
         self._lock = threading.Lock()
@@ -52,12 +62,21 @@ class Throttle:
         with self._lock:
             return self._rate
 
-    def rate_limited(self, retry_after: float | None = None) -> None:
-        """The upstream answered 429: slow down, and send nothing before `retry_after`."""
+    def answered(self, seconds: float) -> None:
+        """An answer (or a timeout) took `seconds`."""
         with self._lock:
-            self._limited_in_collection = True
-            if self._configured > 0:
+            previous = self._latency
+            self._latency = (
+                seconds if previous is None else previous + _SMOOTHING * (seconds - previous)
+            )
+
+    def rate_limited(self, retry_after: float | None = None) -> None:
+        """The upstream answered 429: plan fewer calls (halved once per collection, however
+        many 429s it meets), and none into `retry_after`."""
+        with self._lock:
+            if self._configured > 0 and not self._limited_in_collection:
                 self._rate = max(self._configured * _FLOOR, self._rate * _BACK_OFF)
+            self._limited_in_collection = True
             if retry_after is not None:
                 self._quiet_until = max(self._quiet_until, self._clock() + retry_after)
 
@@ -68,21 +87,34 @@ class Throttle:
                 self._rate = min(self._configured, self._rate * _RECOVER)
             self._limited_in_collection = False
 
-    def budget(self, seconds: float) -> CallBudget:
-        """The calls that fit into `seconds` at the current rate (unlimited without a limit)."""
+    def budget(self, deadline: Deadline) -> CallBudget:
+        """The calls that fit into what is left before `deadline`: at the current rate, and as
+        many as the calls in flight can bring back at the latency seen so far (unlimited with
+        neither); and none started too late to answer before it."""
         with self._lock:
-            rate, quiet = self._rate, max(0.0, self._quiet_until - self._clock())
-        if self._configured <= 0:
-            return CallBudget(None)
-        usable = max(0.0, seconds - quiet) * PLANNED_SHARE
-        return CallBudget(math.floor(rate * usable))
+            rate, latency = self._rate, self._latency
+            quiet = max(0.0, self._quiet_until - self._clock())
+        usable = max(0.0, deadline.remaining() - quiet) * PLANNED_SHARE
+        limits = []
+        if self._configured > 0:
+            limits.append(rate * usable)
+        if self._concurrency > 0 and latency:
+            limits.append(self._concurrency * usable / latency)
+        calls = math.floor(min(limits)) if limits else None
+        return CallBudget(calls, deadline, latency or 0.0)
 
 
 class CallBudget:
-    """The calls one collection may still make; taken by concurrent tasks."""
+    """The calls one collection may still make; taken by concurrent tasks. A call is not taken
+    once what is left before the deadline is less than an answer takes: planned then, it would
+    only fail at the deadline."""
 
-    def __init__(self, calls: int | None) -> None:
+    def __init__(
+        self, calls: int | None, deadline: Deadline | None = None, latency: float = 0.0
+    ) -> None:
         self._left = calls  # None: no limit
+        self._deadline = deadline
+        self._latency = latency
         self._lock = threading.Lock()
 
     @property
@@ -92,6 +124,8 @@ class CallBudget:
 
     def take(self, calls: int = 1) -> bool:
         """True when `calls` more fit, and they are counted as made."""
+        if self._deadline is not None and self._deadline.remaining() <= self._latency:
+            return False
         with self._lock:
             if self._left is None:
                 return True

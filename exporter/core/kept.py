@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -73,12 +73,18 @@ class KeptAnswers(Generic[K, T]):
         must = sum(1 for age, _ in aged if age + period >= self._interval)
         return [key for _, key in aged[: max(must, share)]]
 
-    def reading(self, keys: Iterable[K]) -> None:
+    def reading(self, keys: Iterable[K], slim: Callable[[T], T]) -> None:
         """`keys` are being read again. At an interval of 0 (read on every collection) their
-        answers are let go now: holding the old ones until the new arrive would keep two
-        copies of a large target in memory during every collection (BENCHMARKS.md)."""
-        if self._interval <= 0:
-            self.forget(keys)
+        answers are slimmed now (`slim` drops what is large and keeps what the next collection
+        plans with): holding the old rendered lines until the new arrive would keep two copies
+        of a large target in memory during every collection (BENCHMARKS.md)."""
+        if self._interval > 0:
+            return
+        with self._lock:
+            for key in keys:
+                kept = self._kept.get(key)
+                if kept is not None:
+                    self._kept[key] = Kept(slim(kept.value), kept.fetched_at)
 
     def forget(self, keys: Iterable[K]) -> None:
         with self._lock:

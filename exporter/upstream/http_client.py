@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
 import requests
@@ -87,6 +87,14 @@ class RetryPolicy:
     max_delay: float = 5.0
 
 
+class CallObserver(Protocol):
+    """What a target's call budget learns from its session (`exporter.core.budget.Throttle`)."""
+
+    def answered(self, seconds: float) -> None: ...
+
+    def rate_limited(self, retry_after: float | None) -> None: ...
+
+
 class RateLimiter:
     """Spaces requests at least 1/rate apart; a rate of 0 means no limit.
 
@@ -102,9 +110,12 @@ class RateLimiter:
         self._next_slot = 0.0
         self._lock = threading.Lock()
 
+    def hold(self, seconds: float) -> None:
+        """Send nothing for `seconds` (a 429's Retry-After)."""
+        with self._lock:
+            self._next_slot = max(self._next_slot, self._clock() + seconds)
+
     def wait(self, deadline: Deadline, endpoint: str) -> None:
-        if not self._interval:
-            return
         with self._lock:
             now = self._clock()
             slot = max(now, self._next_slot)
@@ -151,11 +162,11 @@ class UpstreamSession:
         headers: Mapping[str, str] | None = None,
         retry: RetryPolicy = RetryPolicy(),
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-        on_rate_limited: Callable[[float | None], None] | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
         self.target = target
-        # Told of every 429 with its Retry-After (if any): the target's call budget slows down.
-        self._on_rate_limited = on_rate_limited
+        # Told how long each answer took and of every 429: the target's call budget.
+        self._observer = observer
         self.base_url = base_url
         self._timeout = timeout
         self._telemetry = telemetry
@@ -177,7 +188,7 @@ class UpstreamSession:
         target: TargetSettings,
         telemetry: Telemetry,
         headers: Mapping[str, str] | None = None,
-        on_rate_limited: Callable[[float | None], None] | None = None,
+        observer: CallObserver | None = None,
     ) -> UpstreamSession:
         return cls(
             target=target.name,
@@ -188,7 +199,7 @@ class UpstreamSession:
             tls=target.tls,
             telemetry=telemetry,
             headers=headers,
-            on_rate_limited=on_rate_limited,
+            observer=observer,
         )
 
     def close(self) -> None:
@@ -219,8 +230,11 @@ class UpstreamSession:
                 self._pause_before_retry(endpoint, attempt, None, deadline, error)
                 continue
             retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
-            if response.status == 429 and self._on_rate_limited is not None:
-                self._on_rate_limited(retry_after)
+            if response.status == 429:
+                # Nothing more goes out before the upstream's own Retry-After.
+                self._rate_limiter.hold(retry_after or 0.0)
+                if self._observer is not None:
+                    self._observer.rate_limited(retry_after)
             if response.status not in RETRYABLE_STATUSES or last_attempt:
                 return response
             if not self._pause_before_retry(endpoint, attempt, retry_after, deadline, None):
@@ -295,7 +309,10 @@ class UpstreamSession:
                 "timeout", endpoint, f"no answer within {timeout[1]:.1f}s"
             ) from None
         finally:
-            self._telemetry.observe_request(self.target, endpoint, code, time.monotonic() - started)
+            took = time.monotonic() - started
+            self._telemetry.observe_request(self.target, endpoint, code, took)
+            if self._observer is not None:
+                self._observer.answered(took)
 
     def _prepare(
         self,

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from exporter.core.deadline import Deadline
 from exporter.core.errors import UpstreamError
 from exporter.core.telemetry import Telemetry
-from exporter.upstream.http_client import UpstreamResponse, UpstreamSession, raise_for_status
+from exporter.upstream.http_client import (
+    CallObserver,
+    UpstreamResponse,
+    UpstreamSession,
+    raise_for_status,
+)
 from exporter.vendors.didww.config import DidwwTarget
 from exporter.vendors.didww.models import AccountBalance, Page, parse_balance, parse_page
 
@@ -43,11 +48,11 @@ class DidwwClient:
         self,
         target: DidwwTarget,
         telemetry: Telemetry,
-        on_rate_limited: Callable[[float | None], None] | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
         self.target = target
         self._session = UpstreamSession.for_target(
-            target, telemetry, didww_headers(target), on_rate_limited
+            target, telemetry, didww_headers(target), observer
         )
 
     def close(self) -> None:

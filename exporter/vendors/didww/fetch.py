@@ -112,6 +112,12 @@ class _Collected:
         self.period = period
         self._lock = threading.Lock()
         self.reading: set[str] = set()  # kinds read in this collection
+        # Kinds read for the first time: until every page of theirs is paid for (their
+        # endpoints "settled"), the DID counts of the groups seen wait, so that they never take
+        # the calls those pages need.
+        self.first_reads: set[str] = set()
+        self._settled: set[str] = set()
+        self._waiting_counts: list[str] = []
         self.pages: dict[str, dict[int, Page]] = {endpoint: {} for endpoint in KIND_OF}
         self.outbound_enabled: bool | None = None  # None: /voice_out_trunks did not answer
         self._prepaid: dict[str, int] = {}
@@ -147,6 +153,11 @@ class _Collected:
         with self._lock:
             self._failed.add(KIND_OF[endpoint])
 
+    def deadline_missed(self) -> None:
+        """Work was left at the deadline: no kind read in this collection is known whole."""
+        with self._lock:
+            self._failed |= self.reading
+
     def complete(self, kind: str) -> bool:
         with self._lock:
             return kind in self.reading and kind not in self._failed | self._cut
@@ -155,6 +166,32 @@ class _Collected:
         """The budget ran out before the kind's last page: deferred, not failed."""
         with self._lock:
             return kind in self._cut and kind not in self._failed
+
+    def counts_to_read(self, group_ids: list[str]) -> list[str]:
+        """`group_ids` to count now, or none while a kind read for the first time still has
+        pages to pay for (they wait, and are handed over by `settle`)."""
+        with self._lock:
+            if self._all_settled():
+                return group_ids
+            self._waiting_counts += group_ids
+            return []
+
+    def settle(self, endpoint: str) -> list[str]:
+        """Every page of `endpoint` this collection reads is paid for; once all the first
+        reads' are, the DID counts that waited."""
+        with self._lock:
+            self._settled.add(endpoint)
+            if not self._all_settled():
+                return []
+            waiting, self._waiting_counts = self._waiting_counts, []
+            return waiting
+
+    def _all_settled(self) -> bool:
+        return all(
+            endpoint in self._settled
+            for kind in self.first_reads
+            for endpoint, _ in KIND_ENDPOINTS[kind]
+        )
 
     def claim_count(self, group_id: str) -> bool:
         """True the first time a group's DIDs are to be counted and the budget has the call."""
@@ -207,9 +244,9 @@ class DidwwFetcher:
 
     def __init__(self, target: DidwwTarget, telemetry: Telemetry) -> None:
         self._target = target
-        self._throttle = Throttle(target.rate_limit)
+        self._throttle = Throttle(target.rate_limit, target.max_concurrency)
         self._clock = CollectionClock()
-        self._client = DidwwClient(target, telemetry, on_rate_limited=self._throttle.rate_limited)
+        self._client = DidwwClient(target, telemetry, observer=self._throttle)
         refresh = target.refresh
         self._kinds: dict[str, KeptAnswers[str, KindRead]] = {
             kind: KeptAnswers(getattr(refresh, kind)) for kind in KIND_ENDPOINTS
@@ -221,7 +258,7 @@ class DidwwFetcher:
         self._client.close()
 
     def collect(self, deadline: Deadline) -> Snapshot:
-        budget = self._throttle.budget(deadline.remaining())
+        budget = self._throttle.budget(deadline)
         plan = CollectionPlan(
             target=self._target.name,
             up=UP_FAMILIES,
@@ -245,6 +282,7 @@ class DidwwFetcher:
             run.state.budget.spend(1)
             run.submit(TARGET, self._collect_balance)
         unread = [kind for kind, kept in self._kinds.items() if kept.last(kind) is None]
+        run.state.first_reads.update(unread)
         for kind in unread:
             if run.state.read_kind(kind, len(KIND_ENDPOINTS[kind])):
                 self._read_kind(run, kind)
@@ -283,7 +321,9 @@ class DidwwFetcher:
     def _finish(self, run: _Run, finished: bool) -> None:
         if not finished:
             # The account is rendered whole from what arrived: with work left at the deadline
-            # some of it is missing, whichever task it was and whenever it ends.
+            # some of it is missing, whichever task it was and whenever it ends, and nothing
+            # read in this collection is kept as a complete read.
+            run.state.deadline_missed()
             run.builder.fail(CollectionError("timeout", "", "unfinished at the deadline"))
         # What arrived is kept even when the deadline came first.
         run.builder.run(TARGET, self._keep_account, run.builder, run.state)
@@ -314,8 +354,10 @@ class DidwwFetcher:
             run.state.mark_failed(VOICE_OUT_TRUNKS)
             raise
         run.state.set_outbound_enabled(first is not None)
-        if first is not None:
-            self._collect_other_pages(run, VOICE_OUT_TRUNKS, None, first)
+        if first is None:
+            self._count_dids(run, run.state.settle(VOICE_OUT_TRUNKS))
+            return
+        self._collect_other_pages(run, VOICE_OUT_TRUNKS, None, first)
 
     def _collect_other_pages(
         self, run: _Run, endpoint: str, include: str | None, first: Page
@@ -340,7 +382,9 @@ class DidwwFetcher:
             if not run.state.pay_page(endpoint):
                 break
             paid.append(number)
+        waited = run.state.settle(endpoint)
         self._keep_page(run, endpoint, 1, first)
+        self._count_dids(run, waited)
         for number in paid:
             run.submit(TARGET, self._collect_page, endpoint, include, number)
 
@@ -350,12 +394,14 @@ class DidwwFetcher:
         self._warn_if_next_link_goes_back(run.state, endpoint, number, page)
 
     def _keep_page(self, run: _Run, endpoint: str, number: int, page: Page) -> None:
-        """Keep a page; a page of groups also counts the DIDs of groups never counted."""
+        """Keep a page; a page of groups also counts the DIDs of groups never counted, once the
+        kinds read for the first time have every page paid for."""
         for problem in page.problems:
             run.builder.fail(CollectionError("invalid_response", endpoint, problem))
         run.state.add_page(endpoint, number, page)
         if endpoint == SHARED_CAPACITY_GROUPS:
-            self._count_dids(run, [r.id for r in page.data if self._did_counts.last(r.id) is None])
+            uncounted = [r.id for r in page.data if self._did_counts.last(r.id) is None]
+            self._count_dids(run, run.state.counts_to_read(uncounted))
 
     def _count_group_dids(self, run: _Run, group_id: str) -> None:
         self._did_counts.keep(group_id, self._client.count_dids(group_id, run.deadline))
@@ -374,7 +420,9 @@ class DidwwFetcher:
                 )
                 follow = False
             paid = follow and run.state.pay_page(endpoint)
+            waited = [] if paid else run.state.settle(endpoint)
             self._keep_page(run, endpoint, number, current)
+            self._count_dids(run, waited)
             if not paid or current.next_page is None:
                 return
             number = current.next_page
@@ -391,6 +439,11 @@ class DidwwFetcher:
         last = self._kinds[kind].last(kind)
         if last is not None:
             builder.note_age(kind, last.age())
+            # What was wrong with it is still wrong while it is what is served.
+            for endpoint, pages in last.value.pages.items():
+                for page in pages:
+                    for problem in page.problems:
+                        builder.fail(CollectionError("invalid_response", endpoint, problem))
             return last.value
         if kind not in collected.reading or collected.cut(kind):
             builder.note_pending(kind)

@@ -22,7 +22,12 @@ from typing import Any
 from exporter.core.deadline import Deadline
 from exporter.core.errors import UpstreamError
 from exporter.core.telemetry import Telemetry
-from exporter.upstream.http_client import UpstreamResponse, UpstreamSession, raise_for_status
+from exporter.upstream.http_client import (
+    CallObserver,
+    UpstreamResponse,
+    UpstreamSession,
+    raise_for_status,
+)
 from exporter.vendors.odin.config import OdinTarget
 from exporter.vendors.odin.models import (
     Names,
@@ -135,12 +140,10 @@ class OdinClient:
         self,
         target: OdinTarget,
         telemetry: Telemetry,
-        on_rate_limited: Callable[[float | None], None] | None = None,
+        observer: CallObserver | None = None,
     ) -> None:
         self.target = target
-        self._session = UpstreamSession.for_target(
-            target, telemetry, on_rate_limited=on_rate_limited
-        )
+        self._session = UpstreamSession.for_target(target, telemetry, observer=observer)
         self._tokens = OdinTokenCache(self._login)
 
     def close(self) -> None:

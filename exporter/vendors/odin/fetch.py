@@ -52,7 +52,7 @@ from exporter.vendors.odin.metrics import (
     report_lines,
     trunk_group_lines,
 )
-from exporter.vendors.odin.models import TrunkCallCapacityReport
+from exporter.vendors.odin.models import Names, TrunkCallCapacityReport
 from exporter.vendors.odin.refresh import (
     REPORTS,
     TRUNK_GROUP_DETAILS,
@@ -125,6 +125,7 @@ class _Call:
     task: Callable[..., None]
     args: tuple[Any, ...]
     kept: KeptAnswers[Any, Any]  # where the answer is kept
+    slim: Callable[[Any], Any] | None  # what of it to let go while it is read at refresh 0s
 
 
 class OdinFetcher:
@@ -140,14 +141,12 @@ class OdinFetcher:
                 "this target",
                 extra={"target": target.name},
             )
-        self._throttle = Throttle(target.rate_limit)
+        self._throttle = Throttle(target.rate_limit, target.max_concurrency)
         self._clock = CollectionClock()
-        self._client = OdinClient(target, telemetry, on_rate_limited=self._throttle.rate_limited)
+        self._client = OdinClient(target, telemetry, observer=self._throttle)
         self._facts = StandingFacts(target.name)
         self._reports: KeptAnswers[str, KeptReport] = KeptAnswers(target.refresh.reports)
-        self._lists: KeptAnswers[GroupKey, tuple[str, ...]] = KeptAnswers(
-            target.refresh.trunk_group_lists
-        )
+        self._lists: KeptAnswers[GroupKey, Names] = KeptAnswers(target.refresh.trunk_group_lists)
         self._details: KeptAnswers[DetailKey, KeptDetail] = KeptAnswers(
             target.refresh.trunk_group_details
         )
@@ -156,7 +155,9 @@ class OdinFetcher:
         self._client.close()
 
     def collect(self, deadline: Deadline) -> Snapshot:
-        state = _Collection(self._throttle.budget(deadline.remaining()), self._clock.tick())
+        # The budget is set once login and discovery are done (`_discover`): it plans the time
+        # that is left then.
+        state = _Collection(CallBudget(0), self._clock.tick())
         plan = CollectionPlan(
             target=self._target.name,
             up=UP_FAMILIES,
@@ -173,6 +174,7 @@ class OdinFetcher:
         """Log in, find the SPs, plan what this collection reads, and serve the rest."""
         run.builder.note_intervals(self._intervals())
         service_providers = self._service_providers(run)
+        run.state.budget = self._throttle.budget(run.deadline)
         wanted = set(service_providers)
         for kept in (self._reports, self._lists, self._details):
             kept.retain(wanted)
@@ -181,7 +183,8 @@ class OdinFetcher:
         calls = self._plan(run, service_providers, groups, details)
         planned = [call for call in calls if run.state.claim(call.kind, call.key)]
         for call in planned:
-            call.kept.reading([call.key])
+            if call.slim is not None:
+                call.kept.reading([call.key], call.slim)
         read = {call.scope for call in planned if call.kind == REPORTS}
         run.builder.expect(
             [sp for sp in service_providers if sp in read or self._reports.last(sp) is not None]
@@ -199,11 +202,9 @@ class OdinFetcher:
         return intervals
 
     def _service_providers(self, run: _Run) -> list[str]:
-        run.state.budget.spend(1)
         self._client.log_in(run.deadline)
         if not self._target.discover:
             return list(self._target.service_providers)
-        run.state.budget.spend(1)
         discovered = self._client.list_service_providers(run.deadline)
         for problem in discovered.problems:
             run.builder.fail(CollectionError("invalid_response", SERVICE_PROVIDERS, problem))
@@ -230,7 +231,7 @@ class OdinFetcher:
         for sp, group in groups:
             listing = self._lists.last((sp, group))
             if listing is not None:
-                known += [(sp, group, name) for name in listing.value]
+                known += [(sp, group, name) for name in listing.value.names]
         for sp in service_providers:
             kept = self._reports.last(sp)
             if kept is not None:
@@ -246,14 +247,14 @@ class OdinFetcher:
     ) -> list[_Call]:
         """Every call this collection would like to make, the most important first."""
         period, refresh = run.state.period, self._target.refresh
-        unread_reports = [sp for sp in service_providers if self._reports.last(sp) is None]
+        unread_reports = [sp for sp in service_providers if not self._has_report(sp)]
         hot: list[DetailKey] = []
         cold: list[DetailKey] = []
         for key in details:
             kept = self._details.last(key)
             (hot if kept is not None and kept.value.hot else cold).append(key)
         unread_lists = [key for key in groups if self._lists.last(key) is None]
-        unread_details = [key for key in cold if self._details.last(key) is None]
+        unread_details = [key for key in cold if not self._has_detail(key)]
         stale_details = self._details.due(
             cold, period, refresh_share(len(cold), refresh.trunk_group_details, period)
         )
@@ -275,17 +276,34 @@ class OdinFetcher:
             *(self._list_call(key) for key in stale_lists),
         ]
 
+    def _has_report(self, sp: str) -> bool:
+        """A report to serve: kept, with its lines (not let go for a read that then failed)."""
+        kept = self._reports.last(sp)
+        return kept is not None and kept.value.part is not None
+
+    def _has_detail(self, key: DetailKey) -> bool:
+        kept = self._details.last(key)
+        return kept is not None and kept.value.part is not None
+
     def _report_call(self, sp: str) -> _Call:
-        return _Call(REPORTS, sp, sp, self._collect_report, (sp,), self._reports)
+        return _Call(
+            REPORTS, sp, sp, self._collect_report, (sp,), self._reports, KeptReport.without_lines
+        )
 
     def _list_call(self, key: GroupKey) -> _Call:
         return _Call(
-            TRUNK_GROUP_LISTS, key, key[0], self._collect_trunk_group_names, key, self._lists
+            TRUNK_GROUP_LISTS, key, key[0], self._collect_trunk_group_names, key, self._lists, None
         )
 
     def _detail_call(self, key: DetailKey) -> _Call:
         return _Call(
-            TRUNK_GROUP_DETAILS, key, key[0], self._collect_trunk_group_detail, key, self._details
+            TRUNK_GROUP_DETAILS,
+            key,
+            key[0],
+            self._collect_trunk_group_detail,
+            key,
+            self._details,
+            KeptDetail.without_lines,
         )
 
     def _serve_unplanned(
@@ -297,16 +315,20 @@ class OdinFetcher:
             if run.state.claimed_already(REPORTS, sp):
                 continue
             kept = self._reports.last(sp)
-            if kept is None:
+            if kept is None or kept.value.part is None:
                 run.builder.note_pending(REPORTS)
                 continue
             run.builder.note_age(REPORTS, kept.age())
             self._serve_report(run, sp, kept.value)
+            for problem in kept.value.problems:  # still wrong while it is what is served
+                run.builder.fail(
+                    CollectionError("invalid_response", CALL_CAPACITY_REPORT, problem, sp)
+                )
         for detail_key in details:
             if run.state.claimed_already(TRUNK_GROUP_DETAILS, detail_key):
                 continue
             detail = self._details.last(detail_key)
-            if detail is None:
+            if detail is None or detail.value.part is None:
                 run.builder.note_pending(TRUNK_GROUP_DETAILS)
                 continue
             run.builder.note_age(TRUNK_GROUP_DETAILS, detail.age())
@@ -318,8 +340,12 @@ class OdinFetcher:
             listing = self._lists.last(group_key)
             if listing is None:
                 run.builder.note_pending(TRUNK_GROUP_LISTS)
-            else:
-                run.builder.note_age(TRUNK_GROUP_LISTS, listing.age())
+                continue
+            run.builder.note_age(TRUNK_GROUP_LISTS, listing.age())
+            for problem in listing.value.problems:
+                run.builder.fail(
+                    CollectionError("invalid_response", TRUNK_GROUPS, problem, group_key[0])
+                )
 
     def _collect_report(self, run: _Run, service_provider: str) -> None:
         try:
@@ -377,14 +403,15 @@ class OdinFetcher:
         It is not the SP's answer of this collection: with every refresh failing, odin_up is 0
         whatever is served from before."""
         last = self._reports.last(service_provider)
-        if last is not None:
+        if last is not None and last.value.part is not None:
             run.builder.note_age(REPORTS, last.age())
             self._serve_report(run, service_provider, last.value, answered=False)
 
     def _serve_report(
         self, run: _Run, service_provider: str, kept: KeptReport, answered: bool = True
     ) -> None:
-        run.builder.add_part(kept.part, main=answered)
+        if kept.part is not None:
+            run.builder.add_part(kept.part, main=answered)
         run.builder.count("service providers" if kept.trunking else "without trunking")
         run.builder.count("groups", kept.groups)
 
@@ -435,7 +462,7 @@ class OdinFetcher:
                 service_provider=service_provider,
                 group=group_id,
             )
-            self._lists.keep(key, ())
+            self._lists.keep(key, Names(()))
             return
         for problem in listing.problems:
             run.builder.fail(
@@ -447,7 +474,7 @@ class OdinFetcher:
             for detail in self._details.known()
             if detail[:2] == key and detail[2] not in names
         )
-        self._lists.keep(key, listing.names)
+        self._lists.keep(key, listing)
         run.builder.note_age(TRUNK_GROUP_LISTS, 0.0)
         unread = [
             (service_provider, group_id, name)
@@ -489,6 +516,7 @@ def _kept_report(target: str, report: TrunkCallCapacityReport) -> KeptReport:
             if group.licence is None or group.licence.authorized is not False
         ),
         legacy_trunk_groups=tuple((row.group_id, row.name) for row in report.legacy_trunk_groups),
+        problems=report.problems,
     )
 
 

@@ -13,7 +13,7 @@ keeping itself is `exporter.core.kept`, the same for every vendor.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from exporter.core.snapshot import Part
 from exporter.vendors.odin.models import TrunkGroup
@@ -29,11 +29,15 @@ REPORTS, TRUNK_GROUP_LISTS, TRUNK_GROUP_DETAILS = (
 class KeptReport:
     """An SP's report as served: its lines, and what its trunk groups are read from."""
 
-    part: Part
+    part: Part | None  # None: let go while it is read again (`refresh.reports: 0s`)
     trunking: bool  # False: Odin answered that the SP has no Trunk Group service
     groups: int  # how many groups it has
     trunk_group_groups: tuple[str, ...]  # groups whose trunk-group list is to be read
     legacy_trunk_groups: tuple[tuple[str, str], ...]  # (group, trunk group) of the older shape
+    problems: tuple[str, ...] = ()  # what was left out of it: an error whenever it is served
+
+    def without_lines(self) -> KeptReport:
+        return replace(self, part=None)
 
 
 # Hot: live calls at or above this share of the trunk group's effective limit (maxActiveCalls
@@ -49,9 +53,12 @@ _RISING_FROM = 0.5
 class KeptDetail:
     """A trunk group's detail as served, and whether it is to be read on every collection."""
 
-    part: Part
+    part: Part | None  # None: let go while it is read again (`trunk_group_details: 0s`)
     calls: float  # live calls, both directions, when it was read
     hot: bool
+
+    def without_lines(self) -> KeptDetail:
+        return replace(self, part=None)
 
 
 def is_hot(detail: TrunkGroup, calls_before: float | None) -> bool:
