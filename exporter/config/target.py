@@ -9,9 +9,9 @@ common keys are read here, once for every vendor: `name`, `url`, `timeout`, `max
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from exporter.config.section import Section, format_duration, is_target_name
@@ -103,6 +103,21 @@ def _tls(section: Section) -> TlsSettings:
     if settings.ca_file and not Path(settings.ca_file).is_file():
         raise tls.fail("ca_file", "no such file")
     return settings
+
+
+Intervals = TypeVar("Intervals")
+
+
+def refresh_intervals(section: Section, defaults: Intervals, keys: tuple[str, ...]) -> Intervals:
+    """`refresh:`: how long each kind of a vendor's data is kept (0s: read on every scrape),
+    each key a field of the vendor's `defaults` dataclass."""
+    if not section.has("refresh"):
+        return defaults
+    intervals = section.sub_section("refresh", keys)
+    return replace(  # type: ignore[type-var]
+        defaults,
+        **{key: intervals.duration(key, getattr(defaults, key), positive=False) for key in keys},
+    )
 
 
 def transport_summary(target: TargetSettings) -> str:

@@ -12,6 +12,7 @@ from exporter.config.target import (
     TargetSection,
     TargetSettings,
     common_settings,
+    refresh_intervals,
     transport_summary,
 )
 
@@ -67,21 +68,7 @@ def parse_didww(section: Section) -> DidwwTarget:
         **common,
         api_key=section.secret("api_key"),
         api_version=_api_version(section),
-        refresh=_refresh(section),
-    )
-
-
-def _refresh(section: Section) -> DidwwRefresh:
-    """`refresh:` — how long each kind of DIDWW data is kept (0s: read on every scrape)."""
-    if not section.has("refresh"):
-        return DidwwRefresh()
-    intervals = section.sub_section("refresh", REFRESH_KEYS)
-    defaults = DidwwRefresh()
-    return DidwwRefresh(
-        **{
-            key: intervals.duration(key, getattr(defaults, key), positive=False)
-            for key in REFRESH_KEYS
-        }
+        refresh=refresh_intervals(section, DidwwRefresh(), REFRESH_KEYS),
     )
 
 

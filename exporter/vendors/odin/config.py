@@ -12,6 +12,7 @@ from exporter.config.target import (
     TargetSection,
     TargetSettings,
     common_settings,
+    refresh_intervals,
     transport_summary,
 )
 
@@ -87,7 +88,7 @@ def parse_odin(section: Section) -> OdinTarget:
         exclude=section.pattern("exclude"),
         reseller=section.optional_string("reseller"),
         trunk_groups=section.boolean("trunk_groups", True),
-        refresh=_refresh(section),
+        refresh=refresh_intervals(section, RefreshIntervals(), REFRESH_KEYS),
     )
 
 
@@ -110,20 +111,6 @@ def _service_provider_choice(section: Section) -> tuple[tuple[str, ...], bool]:
             if section.has(key):
                 raise section.fail(key, "applies only with discover: true")
     return service_providers, discover
-
-
-def _refresh(section: Section) -> RefreshIntervals:
-    """`refresh:` — how long each kind of Odin data is kept (0s: read on every scrape)."""
-    if not section.has("refresh"):
-        return RefreshIntervals()
-    intervals = section.sub_section("refresh", REFRESH_KEYS)
-    defaults = RefreshIntervals()
-    return RefreshIntervals(
-        **{
-            key: intervals.duration(key, getattr(defaults, key), positive=False)
-            for key in REFRESH_KEYS
-        }
-    )
 
 
 def describe_odin(odin: OdinTarget) -> list[str]:
