@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from statistics import median
 
 from prometheus_client.metrics_core import Metric
-from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config.section import Secret
 from exporter.core.budget import PLANNED_SHARE
@@ -30,6 +29,7 @@ from exporter.vendors.didww.config import DidwwTarget
 from exporter.vendors.odin.config import OdinTarget
 from simulator import Simulator, generated_dataset
 from tests.bench.report import Row
+from tests.helpers import parsed_families
 
 SCRAPE_INTERVAL = 10.0
 SCRAPE_DEADLINE = 9.5  # a 10 s scrape timeout less the exporter's default 0.5 s offset
@@ -57,9 +57,7 @@ class ScrapeRecord:
 
 
 def families_of(exporter: Exporter) -> dict[str, Metric]:
-    chunks = exporter.scrape(Deadline(SCRAPE_DEADLINE)).chunks(openmetrics=False)
-    text = b"".join(chunks).decode()
-    return {family.name: family for family in text_string_to_metric_families(text)}
+    return parsed_families(exporter.scrape(Deadline(SCRAPE_DEADLINE)).chunks(openmetrics=False))
 
 
 def value(families: dict[str, Metric], family: str, sample: str, **labels: str) -> float | None:
