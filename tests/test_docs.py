@@ -5,10 +5,12 @@ anchor of the repository's Markdown against the files and headings it points at.
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 import yaml
 from prometheus_client.metrics_core import Metric
 
@@ -246,3 +248,57 @@ def test_kubernetes_memory_fits_the_measured_peak_of_the_largest_shape() -> None
     doc = DEPLOYMENT_DOC.read_text(encoding="utf-8")
     for kind in ("requests", "limits"):
         assert f"memory: {resources[kind]['memory']}" in doc, f"docs/deployment.md: {kind}"
+
+
+# --- The Prometheus configs the docs print, taken as printed ---------------------------------
+
+RULES_DIR = ROOT / "deploy" / "prometheus" / "rules"
+
+
+def printed_prometheus_configs() -> list[tuple[str, dict]]:
+    """Every ```yaml block with scrape_configs in README.md and docs/*.md, parsed as printed."""
+    found = []
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for block in re.findall(r"```yaml\n(.*?)```", path.read_text(encoding="utf-8"), re.S):
+            if "scrape_configs:" in block:
+                found.append((path.name, yaml.safe_load(block)))
+    return found
+
+
+def shipped_job_selector() -> re.Pattern[str]:
+    """The one `job=~"..."` every shipped recording rule selects on, as Prometheus anchors it."""
+    text = (RULES_DIR / "trunk-capacity-recording.yml").read_text(encoding="utf-8")
+    (selector,) = set(re.findall(r'job=~"([^"]+)"', text))
+    return re.compile(selector)
+
+
+def test_every_job_the_docs_print_is_one_the_shipped_rules_and_dashboards_select() -> None:
+    """A user who copies a printed scrape config gets data in every rule and dashboard."""
+    selector = shipped_job_selector()
+    jobs = [
+        (doc, job["job_name"])
+        for doc, config in printed_prometheus_configs()
+        for job in config["scrape_configs"]
+    ]
+    assert len(jobs) >= 4  # README, all targets, /probe, one per target, sharded
+    assert [(doc, job) for doc, job in jobs if not selector.fullmatch(job)] == []
+    assert not selector.fullmatch("trunk-capacity")  # the check can fail
+
+
+def test_the_readme_job_is_one_the_job_absent_alert_watches() -> None:
+    """The README's job exists once Prometheus runs it: JobAbsent stays quiet for its user."""
+    alerts = (RULES_DIR / "trunk-capacity-alerts.yml").read_text(encoding="utf-8")
+    watched = set(re.findall(r'absent\(up\{job="([^"]+)"\}\)', alerts))
+    (readme,) = [config for doc, config in printed_prometheus_configs() if doc == "README.md"]
+    assert {job["job_name"] for job in readme["scrape_configs"]} <= watched
+
+
+@pytest.mark.slow
+def test_every_printed_prometheus_config_passes_promtool(promtool: str, tmp_path: Path) -> None:
+    for number, (doc, config) in enumerate(printed_prometheus_configs()):
+        path = tmp_path / f"{number}.yml"
+        path.write_text(yaml.safe_dump(config), encoding="utf-8")
+        checked = subprocess.run(
+            [promtool, "check", "config", str(path)], capture_output=True, text=True, timeout=60
+        )
+        assert checked.returncode == 0, (doc, checked.stdout + checked.stderr)

@@ -5,9 +5,11 @@
 {
   _config+:: {
     // The jobs that scrape the exporter (/metrics and /probe): every rule and dashboard
-    // selects on jobSelector. Each job of exporterJobs must exist (TrunkCapacityExporterJobAbsent):
-    // list there every job you run, e.g. add 'trunk-capacity-probe' when you shard.
-    jobSelector: 'job=~"trunk-capacity-exporter|trunk-capacity-probe"',
+    // selects on jobSelector, which takes every job name the docs print: trunk-capacity-exporter
+    // (README), trunk-capacity-probe, and either with a suffix (one job per target). Each job of
+    // exporterJobs must exist (TrunkCapacityExporterJobAbsent): list there every job you run,
+    // e.g. add 'trunk-capacity-probe' when you shard.
+    jobSelector: 'job=~"trunk-capacity-(exporter|probe)(-.+)?"',
     exporterJobs: ['trunk-capacity-exporter'],
 
     // Runbook link of an alert: %s is the alert name in lower case (a Markdown anchor).
