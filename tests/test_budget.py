@@ -109,6 +109,15 @@ def test_a_budget_gives_out_calls_until_spent_and_forced_calls_never_overdraw() 
     assert not too_late.take()
 
 
+def test_an_item_is_claimed_once_per_collection_and_only_within_the_budget() -> None:
+    budget = CallBudget(2)
+    assert budget.claim(("reports", "sp1")) and budget.claimed(("reports", "sp1"))
+    assert not budget.claim(("reports", "sp1"))  # read once, whichever task asks again
+    assert budget.left == 1
+    assert budget.claim(("reports", "sp2"))
+    assert not budget.claim(("reports", "sp3")) and not budget.claimed(("reports", "sp3"))
+
+
 @pytest.mark.parametrize(
     ("known", "interval", "period", "share"),
     [

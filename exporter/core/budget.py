@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from exporter.core.deadline import Deadline
 
@@ -116,6 +116,7 @@ class CallBudget:
         self._deadline = deadline
         self._latency = latency
         self._lock = threading.Lock()
+        self._claimed: set[Hashable] = set()
 
     @property
     def left(self) -> int | None:
@@ -133,6 +134,26 @@ class CallBudget:
                 return False
             self._left -= calls
             return True
+
+    def claim(self, item: Hashable) -> bool:
+        """True the first time `item` is asked for and a call is left for it: each item is read
+        at most once in a collection, whichever of its tasks comes upon it."""
+        with self._lock:
+            if item in self._claimed:
+                return False
+        if not self.take():
+            return False
+        with self._lock:
+            if item in self._claimed:  # claimed meanwhile: give the call back
+                if self._left is not None:
+                    self._left += 1
+                return False
+            self._claimed.add(item)
+            return True
+
+    def claimed(self, item: Hashable) -> bool:
+        with self._lock:
+            return item in self._claimed
 
     def spend(self, calls: int = 1) -> None:
         """Calls made whatever the budget (a login, the balance): they still use the rate."""

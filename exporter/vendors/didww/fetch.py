@@ -123,7 +123,6 @@ class _Collected:
         self._prepaid: dict[str, int] = {}
         self._failed: set[str] = set()  # kinds a call of failed
         self._cut: set[str] = set()  # kinds the budget could not finish
-        self._counting: set[str] = set()
         self._looped: set[str] = set()
 
     def read_kind(self, kind: str, calls: int) -> bool:
@@ -192,20 +191,6 @@ class _Collected:
             for kind in self.first_reads
             for endpoint, _ in KIND_ENDPOINTS[kind]
         )
-
-    def claim_count(self, group_id: str) -> bool:
-        """True the first time a group's DIDs are to be counted and the budget has the call."""
-        with self._lock:
-            if group_id in self._counting:
-                return False
-            if not self.budget.take():
-                return False
-            self._counting.add(group_id)
-            return True
-
-    def counting(self, group_id: str) -> bool:
-        with self._lock:
-            return group_id in self._counting
 
     def add_page(self, endpoint: str, number: int, page: Page) -> None:
         with self._lock:
@@ -282,10 +267,12 @@ class DidwwFetcher:
             run.state.budget.spend(1)
             run.submit(TARGET, self._collect_balance)
         unread = [kind for kind, kept in self._kinds.items() if kept.last(kind) is None]
-        run.state.first_reads.update(unread)
-        for kind in unread:
-            if run.state.read_kind(kind, len(KIND_ENDPOINTS[kind])):
-                self._read_kind(run, kind)
+        # Only a kind actually read holds the DID counts back until it is paid for; all are
+        # known before any of their tasks runs.
+        first = [kind for kind in unread if run.state.read_kind(kind, len(KIND_ENDPOINTS[kind]))]
+        run.state.first_reads.update(first)
+        for kind in first:
+            self._read_kind(run, kind)
         groups = self._known_group_ids()
         self._count_dids(run, [g for g in groups if self._did_counts.last(g) is None])
         stale = [
@@ -315,7 +302,7 @@ class DidwwFetcher:
 
     def _count_dids(self, run: _Run, group_ids: list[str]) -> None:
         for group_id in group_ids:
-            if run.state.claim_count(group_id):
+            if run.state.budget.claim((DID_COUNTS, group_id)):
                 run.submit(TARGET, self._count_group_dids, group_id)
 
     def _finish(self, run: _Run, finished: bool) -> None:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from exporter.core.budget import CallBudget, CollectionClock, Throttle, refresh_share
@@ -91,27 +91,11 @@ class StandingFacts:
 
 @dataclass
 class _Collection:
-    """What one collection spends and has claimed: each item is read at most once in it."""
+    """What one collection may spend (set once login and discovery are done: it plans the time
+    left then), and how long after the previous one it began."""
 
     budget: CallBudget
-    period: float  # since the previous collection began
-    claimed: set[Hashable] = field(default_factory=set)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def claim(self, kind: str, key: Hashable) -> bool:
-        """True the first time (kind, key) is claimed in this collection and the budget has a
-        call for it."""
-        with self.lock:
-            if (kind, key) in self.claimed:
-                return False
-            if not self.budget.take():
-                return False
-            self.claimed.add((kind, key))
-            return True
-
-    def claimed_already(self, kind: str, key: Hashable) -> bool:
-        with self.lock:
-            return (kind, key) in self.claimed
+    period: float
 
 
 _Run = Run[_Collection]
@@ -155,8 +139,6 @@ class OdinFetcher:
         self._client.close()
 
     def collect(self, deadline: Deadline) -> Snapshot:
-        # The budget is set once login and discovery are done (`_discover`): it plans the time
-        # that is left then.
         state = _Collection(CallBudget(0), self._clock.tick())
         plan = CollectionPlan(
             target=self._target.name,
@@ -181,17 +163,15 @@ class OdinFetcher:
         groups = self._known_groups(service_providers)
         details = self._known_trunk_groups(service_providers, groups)
         calls = self._plan(run, service_providers, groups, details)
-        planned = [call for call in calls if run.state.claim(call.kind, call.key)]
+        planned = [call for call in calls if run.state.budget.claim((call.kind, call.key))]
         for call in planned:
             if call.slim is not None:
                 call.kept.reading([call.key], call.slim)
         read = {call.scope for call in planned if call.kind == REPORTS}
-        run.builder.expect(
-            [sp for sp in service_providers if sp in read or self._reports.last(sp) is not None]
-        )
+        run.builder.expect([sp for sp in service_providers if sp in read or self._has_report(sp)])
         for call in planned:
             run.submit(call.scope, call.task, *call.args)
-        self._serve_unplanned(run, service_providers, details)
+        self._serve_unplanned(run, service_providers, groups, details)
 
     def _intervals(self) -> dict[str, float]:
         refresh = self._target.refresh
@@ -307,12 +287,16 @@ class OdinFetcher:
         )
 
     def _serve_unplanned(
-        self, run: _Run, service_providers: list[str], details: list[DetailKey]
+        self,
+        run: _Run,
+        service_providers: list[str],
+        groups: list[GroupKey],
+        details: list[DetailKey],
     ) -> None:
         """What this collection does not read is served from before, with its age; what was
         never read is pending."""
         for sp in service_providers:
-            if run.state.claimed_already(REPORTS, sp):
+            if run.state.budget.claimed((REPORTS, sp)):
                 continue
             kept = self._reports.last(sp)
             if kept is None or kept.value.part is None:
@@ -325,7 +309,7 @@ class OdinFetcher:
                     CollectionError("invalid_response", CALL_CAPACITY_REPORT, problem, sp)
                 )
         for detail_key in details:
-            if run.state.claimed_already(TRUNK_GROUP_DETAILS, detail_key):
+            if run.state.budget.claimed((TRUNK_GROUP_DETAILS, detail_key)):
                 continue
             detail = self._details.last(detail_key)
             if detail is None or detail.value.part is None:
@@ -334,8 +318,8 @@ class OdinFetcher:
             run.builder.note_age(TRUNK_GROUP_DETAILS, detail.age())
             run.builder.add_part(detail.value.part)
             run.builder.count("trunk groups")
-        for group_key in self._known_groups(service_providers):
-            if run.state.claimed_already(TRUNK_GROUP_LISTS, group_key):
+        for group_key in groups:
+            if run.state.budget.claimed((TRUNK_GROUP_LISTS, group_key)):
                 continue
             listing = self._lists.last(group_key)
             if listing is None:
@@ -441,9 +425,9 @@ class OdinFetcher:
         call_of: Callable[[Any], _Call],
     ) -> None:
         for key in keys:
-            if run.state.claimed_already(kind, key):
+            if run.state.budget.claimed((kind, key)):
                 continue
-            if run.state.claim(kind, key):
+            if run.state.budget.claim((kind, key)):
                 call = call_of(key)
                 run.submit(call.scope, call.task, *call.args)
             else:
