@@ -238,6 +238,9 @@ class DidwwFetcher:
         }
         self._balance: KeptAnswers[str, AccountBalance] = KeptAnswers(refresh.balance)
         self._did_counts: KeptAnswers[str, int] = KeptAnswers(refresh.did_counts)
+        self._intervals = {
+            kind: getattr(refresh, kind) for kind in (BALANCE, *KIND_ENDPOINTS, DID_COUNTS)
+        }
 
     def close(self) -> None:
         self._client.close()
@@ -260,9 +263,7 @@ class DidwwFetcher:
     def _start(self, run: _Run) -> None:
         """Plan this collection's calls, the most important first."""
         refresh = self._target.refresh
-        run.builder.note_intervals(
-            {kind: getattr(refresh, kind) for kind in (BALANCE, *KIND_ENDPOINTS, DID_COUNTS)}
-        )
+        run.builder.note_intervals(self._intervals)
         if self._balance.last(BALANCE) is None or self._balance.stale([BALANCE]):
             run.state.budget.spend(1)
             run.submit(TARGET, self._collect_balance)

@@ -129,6 +129,11 @@ class OdinFetcher:
         self._clock = CollectionClock()
         self._client = OdinClient(target, telemetry, observer=self._throttle)
         self._facts = StandingFacts(target.name)
+        refresh = target.refresh
+        self._intervals = {REPORTS: refresh.reports}
+        if target.trunk_groups:
+            self._intervals[TRUNK_GROUP_LISTS] = refresh.trunk_group_lists
+            self._intervals[TRUNK_GROUP_DETAILS] = refresh.trunk_group_details
         self._reports: KeptAnswers[str, KeptReport] = KeptAnswers(target.refresh.reports)
         self._lists: KeptAnswers[GroupKey, Names] = KeptAnswers(target.refresh.trunk_group_lists)
         self._details: KeptAnswers[DetailKey, KeptDetail] = KeptAnswers(
@@ -154,7 +159,7 @@ class OdinFetcher:
 
     def _discover(self, run: _Run) -> None:
         """Log in, find the SPs, plan what this collection reads, and serve the rest."""
-        run.builder.note_intervals(self._intervals())
+        run.builder.note_intervals(self._intervals)
         service_providers = self._service_providers(run)
         run.state.budget = self._throttle.budget(run.deadline)
         wanted = set(service_providers)
@@ -172,14 +177,6 @@ class OdinFetcher:
         for call in planned:
             run.submit(call.scope, call.task, *call.args)
         self._serve_unplanned(run, service_providers, groups, details)
-
-    def _intervals(self) -> dict[str, float]:
-        refresh = self._target.refresh
-        intervals = {REPORTS: refresh.reports}
-        if self._target.trunk_groups:
-            intervals[TRUNK_GROUP_LISTS] = refresh.trunk_group_lists
-            intervals[TRUNK_GROUP_DETAILS] = refresh.trunk_group_details
-        return intervals
 
     def _service_providers(self, run: _Run) -> list[str]:
         self._client.log_in(run.deadline)
