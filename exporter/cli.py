@@ -181,7 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         config, config_file = loaded
         if args.config_check:
             print(f"config OK: {describe_config(config)}")
+            for warning in config.warnings:
+                print(f"warning: {warning}", file=sys.stderr)
             return EXIT_OK
+        _warn_about(config)
         exporter = Exporter(config)
         try:
             if args.once:
@@ -255,6 +258,12 @@ def reload_config(exporter: Exporter, config_file: Path | None) -> None:
             )
         raise
     log.info("config reloaded", extra={"targets": ",".join(config.target_names)})
+    _warn_about(config)
+
+
+def _warn_about(config: Config) -> None:
+    for warning in config.warnings:
+        log.warning("config is valid but unsafe", extra={"problem": warning})
 
 
 def _serve(

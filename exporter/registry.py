@@ -17,7 +17,7 @@ from exporter.config.loader import (
     read_config_text,
     top_section,
 )
-from exporter.config.target import TargetSettings
+from exporter.config.target import TargetSettings, transport_warning
 from exporter.core.vendor import Vendor
 from exporter.vendors import didww, odin
 
@@ -34,6 +34,16 @@ class Config:
     @property
     def target_names(self) -> tuple[str, ...]:
         return tuple(target.name for target in self.targets)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What is valid but unsafe, one line per target: said by --config.check, at start-up
+        and on every reload."""
+        return tuple(
+            f'target "{target.name}": {warning}'
+            for target in self.targets
+            if (warning := transport_warning(target))
+        )
 
 
 def vendor_of(target: TargetSettings) -> Vendor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import textwrap
 from pathlib import Path
@@ -9,7 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from exporter.config.section import ConfigError, Secret, parse_duration
+from exporter.cli import reload_config
+from exporter.config.section import ConfigError, Secret, format_duration, parse_duration
 from exporter.registry import describe_config, load_config, parse_config
 from exporter.scrape.running import Exporter
 from exporter.vendors.didww.config import DidwwRefresh, DidwwTarget
@@ -104,8 +106,21 @@ def test_durations() -> None:
     assert parse_duration("1m30s") == 90
     assert parse_duration(3) == 3
     assert parse_duration(" 1h ") == 3600
-    for bad in ("ten", "-1s", "1d", "1s1", "10 s", "", True, None, -3, "-3"):
+    # Prometheus' units, as prometheus.yml and the rules write them.
+    assert parse_duration("1d") == 86400
+    assert parse_duration("1w") == 7 * 86400
+    assert parse_duration("1y") == 365 * 86400
+    assert parse_duration("1d12h") == 36 * 3600
+    assert parse_duration("1s500ms") == 1.5
+    for bad in ("ten", "-1s", "1s1", "10 s", "", "1h1d", "1m1m", "1ms1s", True, None, -3, "-3"):
         assert parse_duration(bad) is None, bad
+
+
+def test_durations_are_written_back_the_way_the_config_writes_them() -> None:
+    cases = {0.5: "500ms", 90: "1m30s", 3600: "1h", 86400: "1d", 93784: "1d2h3m4s"}
+    for seconds, text in cases.items():
+        assert format_duration(seconds) == text
+        assert parse_duration(text) == seconds
 
 
 ODIN_OK = """
@@ -171,7 +186,7 @@ def with_line(line: str, text: str = ODIN_OK) -> str:
         (
             with_line("timeout: ten"),
             'c.yml: line 8: odin[0] "o": timeout: not a duration '
-            "(use 10s, 500ms, 1m30s or a number of seconds)",
+            "(use 10s, 500ms, 1m30s, 1d or a number of seconds)",
         ),
         (
             with_line("timeout: 0s"),
@@ -216,7 +231,7 @@ def with_line(line: str, text: str = ODIN_OK) -> str:
         ),
         (
             ODIN_OK.replace("password: pw", "password_file: /nonexistent/secret"),
-            'c.yml: line 6: odin[0] "o": password_file: cannot read the file: '
+            'c.yml: line 6: odin[0] "o": password_file: cannot read /nonexistent/secret: '
             "No such file or directory",
         ),
         (
@@ -491,7 +506,7 @@ def test_config_check_refuses_a_bad_file_in_one_line_exit_2(
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f'config error: {path}: line 8: odin[0] "o": timeout: not a duration '
-        "(use 10s, 500ms, 1m30s or a number of seconds)"
+        "(use 10s, 500ms, 1m30s, 1d or a number of seconds)"
     ]
     assert "Traceback" not in result.stderr
     assert SECRET not in result.stderr + result.stdout
@@ -567,7 +582,7 @@ def test_describe_config_summarises_targets_without_secrets(
         "  odin-lab: Odin at odin-lab:8080, discovers service providers "
         "(include ent\\..*, exclude ent\\.test, reseller res1)",
         "    trunk groups on, timeout 10s, max_concurrency 8, rate_limit 50/s, "
-        "min_interval off, TLS verified",
+        "min_interval off, no TLS (plain http)",
         "    refresh reports 5m, trunk-group lists 15m, details 2m (hot ones every scrape)",
         "  didww: DIDWW at api.didww.com, API 2022-05-10",
         "    timeout 10s, max_concurrency 4, rate_limit 8/s, min_interval off, TLS verified",
@@ -575,6 +590,36 @@ def test_describe_config_summarises_targets_without_secrets(
     ]
     for secret in (SECRET, "lab-pw", "didww-key"):
         assert secret not in summary
+
+
+def test_credentials_sent_in_clear_or_to_an_unverified_host_are_warned_about() -> None:
+    def warnings(url: str, tls: str = "") -> tuple[str, ...]:
+        return parse_config(ODIN_OK.replace("https://odin/api/v2", url) + tls).warnings
+
+    assert warnings("https://odin/api/v2") == ()
+    assert warnings("http://127.0.0.1:8080/api/v2") == ()  # a local proxy or the demo
+    assert warnings("http://[::1]:8080/api/v2") == ()
+    assert warnings("http://odin.example.net/api/v2") == (
+        'target "o": url is plain http://: its credentials cross the network unencrypted '
+        "(use https://)",
+    )
+    assert warnings("https://odin/api/v2", "    tls: {insecure_skip_verify: true}\n") == (
+        'target "o": tls.insecure_skip_verify: anyone on the path can pose as the API',
+    )
+
+
+def test_config_check_warns_about_a_password_sent_in_clear(
+    tmp_path: Path, processes: Processes
+) -> None:
+    path = tmp_path / "config.yml"
+    path.write_text(ODIN_OK.replace("https://odin/api/v2", "http://odin.example.net/api/v2"))
+    result = processes.exporter("--config.check", "--config.file", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "no TLS (plain http)" in result.stdout
+    assert result.stderr.splitlines() == [
+        'warning: target "o": url is plain http://: its credentials cross the network '
+        "unencrypted (use https://)"
+    ]
 
 
 def test_config_check_refuses_a_two_line_key_file_without_printing_it(
@@ -642,3 +687,20 @@ odin:
     message = str(caught.value)
     assert "line 9" in message and "refresh" in message and "report" in message
     assert "reports" in message  # the suggestion
+
+
+def test_a_reload_logs_what_is_valid_but_unsafe(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "config.yml"
+    path.write_text(ODIN_OK)
+    exporter = Exporter(load_config(path))
+    path.write_text(ODIN_OK.replace("https://odin/api/v2", "http://odin.example.net/api/v2"))
+    try:
+        with caplog.at_level(logging.WARNING, logger="exporter.cli"):
+            reload_config(exporter, path)
+    finally:
+        exporter.close()
+    (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert record.getMessage() == "config is valid but unsafe"
+    assert "plain http://" in record.__dict__["problem"]

@@ -23,13 +23,24 @@ from urllib.parse import urlsplit
 from exporter.config.yaml_file import describe_kind, line_of
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+# Prometheus' units, largest first, each at most once: `1w2d`, `1h30m`, `1s500ms`.
+_DURATION_UNITS = {
+    "y": 365 * 86400.0,
+    "w": 7 * 86400.0,
+    "d": 86400.0,
+    "h": 3600.0,
+    "m": 60.0,
+    "s": 1.0,
+    "ms": 0.001,
+}
+_DURATION = re.compile(
+    "".join(rf"(?:(?P<{unit}>\d+(?:\.\d+)?){unit})?" for unit in _DURATION_UNITS)
+)
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _MAX_SECRET_BYTES = 64 * 1024
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 _TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
-DURATION_HINT = "use 10s, 500ms, 1m30s or a number of seconds"
+DURATION_HINT = "use 10s, 500ms, 1m30s, 1d or a number of seconds"
 
 
 class ConfigError(Exception):
@@ -247,7 +258,8 @@ class Section:
             with Path(path).open("rb") as file:
                 data = file.read(_MAX_SECRET_BYTES + 1)
         except OSError as error:
-            raise self.fail(file_key, f"cannot read the file: {error.strerror}") from None
+            problem = f"cannot read {_shown_path(path)}: {error.strerror}"
+            raise self.fail(file_key, problem) from None
         if len(data) > _MAX_SECRET_BYTES:
             raise self.fail(file_key, "the file is larger than a credential can be (64 KiB)")
         try:
@@ -303,7 +315,7 @@ def _expand(value: Any, fail: Callable[[str], ConfigError]) -> Any:
 
 
 def parse_duration(value: Any) -> float | None:
-    """Seconds from `10s`, `500ms`, `1m30s` or a number of seconds (quoted or not); else None."""
+    """Seconds from `10s`, `500ms`, `1m30s`, `1d`, `1w` or a number of seconds; else None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -313,10 +325,10 @@ def parse_duration(value: Any) -> float | None:
     text = value.strip()
     if _PLAIN_NUMBER.fullmatch(text):
         return float(text)
-    parts = _DURATION_PART.findall(text)
-    if not parts or "".join(number + unit for number, unit in parts) != text:
+    match = _DURATION.fullmatch(text)
+    if not text or match is None:
         return None
-    return sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts)
+    return sum(float(n) * _DURATION_UNITS[unit] for unit, n in match.groupdict().items() if n)
 
 
 def string_list(section: Section, key: str) -> tuple[str, ...]:
@@ -335,6 +347,15 @@ def string_list(section: Section, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _shown_path(path: str) -> str:
+    """The path of a secret file, which is not secret, unless it may be the secret itself.
+
+    A bare word in `password_file` is more often a password typed into the wrong key than a
+    file in the working directory, so only a value with a `/` is printed.
+    """
+    return path if "/" in path else "the file (a name without '/', not shown)"
+
+
 def format_duration(seconds: float) -> str:
     """`90` as `1m30s`, `0.5` as `500ms`: the way durations are written in the config."""
     if seconds < 1:
@@ -343,7 +364,8 @@ def format_duration(seconds: float) -> str:
     if not minutes:
         return f"{rest:g}s"
     hours, minutes = divmod(int(minutes), 60)
-    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    days, hours = divmod(hours, 24)
+    text = "".join(f"{n}{unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m")) if n)
     return text + (f"{rest:g}s" if rest else "")
 
 

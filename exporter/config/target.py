@@ -8,6 +8,7 @@ common keys are read here, once for every vendor: `name`, `url`, `timeout`, `max
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -120,10 +121,32 @@ def refresh_intervals(section: Section, defaults: Intervals, keys: tuple[str, ..
     )
 
 
+def transport_warning(target: TargetSettings) -> str | None:
+    """Why this target's credentials are at risk on the way, if they are."""
+    parts = urlsplit(target.url)
+    if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+        return "url is plain http://: its credentials cross the network unencrypted (use https://)"
+    if target.tls.insecure_skip_verify:
+        return "tls.insecure_skip_verify: anyone on the path can pose as the API"
+    return None
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(hostname).is_loopback
+    except ValueError:
+        return False
+
+
 def transport_summary(target: TargetSettings) -> str:
     rate = f"{target.rate_limit:g}/s" if target.rate_limit else "unlimited"
     cache = format_duration(target.min_interval) if target.min_interval else "off"
-    verify = "TLS verify off" if target.tls.insecure_skip_verify else "TLS verified"
+    if urlsplit(target.url).scheme == "http":
+        verify = "no TLS (plain http)"
+    else:
+        verify = "TLS verify off" if target.tls.insecure_skip_verify else "TLS verified"
     return (
         f"timeout {format_duration(target.timeout)}, max_concurrency {target.max_concurrency}, "
         f"rate_limit {rate}, min_interval {cache}, {verify}"
