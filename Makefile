@@ -2,11 +2,13 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+# The demo needs the package only; the tests add their toolchain (mypy, ruff, jsonnet...).
+DEMO_STAMP := $(VENV)/.demo-stamp
+STAMP      := $(VENV)/.installed-stamp
 
 .PHONY: demo test lint unit bench soak test-tools clean mixin
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/trunk-capacity-exporter --demo --web.listen-address=localhost:10042
 
 test: $(STAMP) test-tools lint unit
@@ -32,12 +34,18 @@ soak: $(STAMP)
 
 # A virtual environment in the checkout. Debian's python3 needs python3-venv for this;
 # install it when we are root and it is missing.
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3-venv; \
 	  else echo "python3-venv is missing: run 'sudo apt-get install python3-venv'" >&2; exit 1; fi; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 

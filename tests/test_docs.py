@@ -302,3 +302,21 @@ def test_every_printed_prometheus_config_passes_promtool(promtool: str, tmp_path
             [promtool, "check", "config", str(path)], capture_output=True, text=True, timeout=60
         )
         assert checked.returncode == 0, (doc, checked.stdout + checked.stderr)
+
+
+def test_the_secret_is_created_with_the_same_files_and_keys_everywhere() -> None:
+    """The docs' and the kustomization's `kubectl create secret` agree with the Secret's shape
+    and with the paths the config reads."""
+    from_file = re.compile(r"--from-file=([\w-]+)=(\S+)")
+    kubernetes = ROOT / "deploy" / "kubernetes"
+    printed = {
+        "docs/deployment.md": from_file.findall((ROOT / "docs" / "deployment.md").read_text()),
+        "kustomization.yaml": from_file.findall((kubernetes / "kustomization.yaml").read_text()),
+    }
+    assert printed["docs/deployment.md"] == printed["kustomization.yaml"] != []
+    keys = {key for key, _file in printed["kustomization.yaml"]}
+    assert {key for key, file in printed["kustomization.yaml"] if file != f"./{key}"} == set()
+    example = yaml.safe_load((kubernetes / "secret.example.yaml").read_text())
+    assert set(example["stringData"]) == keys
+    config = (kubernetes / "base" / "config.yml").read_text()
+    assert set(re.findall(r"/run/secrets/trunk-capacity-exporter/([\w-]+)", config)) == keys

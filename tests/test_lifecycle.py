@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -305,6 +306,28 @@ def test_make_demo_listens_on_localhost_only() -> None:
     demo_recipe = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0]
     assert "--demo" in demo_recipe
     assert "--web.listen-address=localhost:10042" in demo_recipe
+
+
+def make_dry_run(target: str, venv: Path) -> str:
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        ["make", "-n", "-C", str(root), target, f"VENV={venv}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_make_demo_installs_the_package_only_and_make_test_adds_the_toolchain(
+    tmp_path: Path,
+) -> None:
+    """On a fresh checkout (an empty venv): what each of the README's commands installs."""
+    demo = [line for line in make_dry_run("demo", tmp_path).splitlines() if "pip install" in line]
+    assert demo[-1].endswith("pip install --quiet -e .")
+    assert not any("[test]" in line for line in demo)
+    assert "pip install --quiet -e '.[test]'" in make_dry_run("test", tmp_path)
 
 
 def test_every_serving_flag_and_its_default_is_in_docs_security() -> None:
