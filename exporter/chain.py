@@ -2,17 +2,22 @@
 
 Links come from the config (`links:`), not from an upstream; they are exposed so that
 recording rules can join the carrier side onto the BroadWorks side (deploy/mixin,
-docs/alerting.md). The chain is the one place besides the registry and the demo that names both
-vendors. Example::
+docs/alerting.md). Each side of a link is checked against what its target's last collection
+served: a name that does not exist there (`Main Office` for `Main office`) would leave the
+chain's rules empty and its alerts silent, so it is a 0 of `trunk_capacity_link_resolved`. The
+chain is the one place besides the registry and the demo that names both vendors. Example::
 
     trunk_capacity_link_info{capacity_group="Main office",didww_target="didww",
       service_provider="ent.acme",target="odin-prod",trunk_group="acme-hq-pbx",
+      voice_in_trunk="Main SIP trunk"} 1.0
+    trunk_capacity_link_resolved{capacity_group="Main office",didww_target="didww",
+      service_provider="ent.acme",side="didww",target="odin-prod",trunk_group="acme-hq-pbx",
       voice_in_trunk="Main SIP trunk"} 1.0
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from exporter.config.section import Section
@@ -61,24 +66,99 @@ LINK_INFO = Family(
 )
 
 
+LINK_RESOLVED = Family(
+    "trunk_capacity_link_resolved",
+    "1 when every object a configured link names on one side exists in that side's target "
+    '(side="odin": its service provider and trunk group; side="didww": its capacity group and '
+    "voice-in trunk), 0 when one does not; absent until that target's lists have been read. "
+    "Exposed with the scrape of that side's target.",
+    (*LINK_LABELS, "side"),
+)
+Names = Mapping[str, frozenset[tuple[str, ...]]]  # a snapshot's `names`
+
+
+@dataclass(frozen=True)
+class LinkCheck:
+    """One side of a link, checked against the last collection of its target."""
+
+    link: Link
+    side: str  # "odin" or "didww"
+    missing: tuple[str, ...]  # the keys whose object does not exist: () when resolved
+
+
+def links_touching(links: Sequence[Link], target: str | None) -> list[Link]:
+    """The links with a side on `target` (None: every target)."""
+    return [link for link in links if target in (None, link.odin_target, link.didww_target)]
+
+
+def check_links(links: Iterable[Link], names_by_target: Mapping[str, Names]) -> list[LinkCheck]:
+    """Each side of each link whose target was collected and whose lists are complete."""
+    checks = []
+    for link in links:
+        for side, target, wanted in _sides(link):
+            names = names_by_target.get(target)
+            if names is None or any(label not in names for label, _key in wanted):
+                continue
+            missing = tuple(label for label, key in wanted if key not in names[label])
+            checks.append(LinkCheck(link, side, missing))
+    return checks
+
+
+def _sides(link: Link) -> Iterator[tuple[str, str, list[tuple[str, tuple[str, ...]]]]]:
+    odin: list[tuple[str, tuple[str, ...]]] = [("service_provider", (link.service_provider,))]
+    if link.trunk_group:
+        odin.append(("trunk_group", (link.service_provider, link.trunk_group)))
+    yield "odin", link.odin_target, odin
+    didww: list[tuple[str, tuple[str, ...]]] = [
+        (label, (name,))
+        for label, name in (
+            ("capacity_group", link.capacity_group),
+            ("voice_in_trunk", link.voice_in_trunk),
+        )
+        if name
+    ]
+    yield "didww", link.didww_target, didww
+
+
+def describe_check(check: LinkCheck) -> str:
+    """The missing names of an unresolved side, as the log and the status page say them."""
+    link = check.link
+    values = {
+        "service_provider": link.service_provider,
+        "trunk_group": link.trunk_group,
+        "capacity_group": link.capacity_group,
+        "voice_in_trunk": link.voice_in_trunk,
+    }
+    target = link.odin_target if check.side == "odin" else link.didww_target
+    missing = ", ".join(f"{key} {values[key]!r}" for key in check.missing)
+    return f"{target} has no {missing}"
+
+
 def links_of(links: Sequence[Link], target: str | None) -> list[Link]:
     """The links a scrape of `target` (None: every target) exposes: those of its Odin side."""
     return [link for link in links if target in (None, link.odin_target)]
 
 
-def link_lines(links: Iterable[Link]) -> dict[str, bytes]:
+def link_lines(links: Iterable[Link], checks: Iterable[LinkCheck] = ()) -> dict[str, bytes]:
     writer = PartWriter({})
     for link in links:
-        labels = {
-            "target": link.odin_target,
-            "service_provider": link.service_provider,
-            "trunk_group": link.trunk_group,
-            "didww_target": link.didww_target,
-            "capacity_group": link.capacity_group,
-            "voice_in_trunk": link.voice_in_trunk,
-        }
-        writer.add(LINK_INFO, labels, 1.0)
+        writer.add(LINK_INFO, _labels(link), 1.0)
+    for check in checks:
+        writer.add(
+            LINK_RESOLVED, {**_labels(check.link), "side": check.side}, float(not check.missing)
+        )
     return writer.rendered()
+
+
+def _labels(link: Link) -> dict[str, str]:
+    return {
+        "target": link.odin_target,
+        "service_provider": link.service_provider,
+        "trunk_group": link.trunk_group,
+        "didww_target": link.didww_target,
+        "capacity_group": link.capacity_group,
+        "voice_in_trunk": link.voice_in_trunk,
+    }
 
 
 def parse_links(entries: Sequence[Section], targets: Sequence[TargetSettings]) -> tuple[Link, ...]:

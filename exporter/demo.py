@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 
+from exporter.chain import Link
 from exporter.config.section import Secret
 from exporter.registry import Config
 from exporter.vendors.didww.config import DidwwRefresh, DidwwTarget
@@ -16,7 +17,8 @@ log = logging.getLogger(__name__)
 
 
 def demo_config(simulator: Simulator) -> Config:
-    """Every feature on: SP discovery, trunk groups with live calls, DIDWW pools and groups."""
+    """Every feature on: SP discovery, trunk groups with live calls, DIDWW pools and groups,
+    and a link of the capacity chain (DIDWW's "Main office" feeding ACME's HQ PBX)."""
     return Config(
         targets=(
             OdinTarget(
@@ -37,6 +39,16 @@ def demo_config(simulator: Simulator) -> Config:
                 # drain by the minute for the forecast panels: read everything every scrape.
                 rate_limit=0.0,
                 refresh=DidwwRefresh(pools=0.0, groups=0.0, trunks=0.0, did_counts=0.0),
+            ),
+        ),
+        links=(
+            Link(
+                odin_target="odin-demo",
+                service_provider="ent.acme",
+                trunk_group="acme-hq-pbx",
+                didww_target="didww-demo",
+                capacity_group="Main office",
+                voice_in_trunk="Main SIP trunk",
             ),
         ),
     )

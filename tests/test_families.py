@@ -10,7 +10,6 @@ import importlib
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import Metric
 
-from exporter.chain import LINK_INFO, Link
+from exporter.chain import LINK_INFO, LINK_RESOLVED
 from exporter.core.deadline import Deadline
 from exporter.core.exposition import Family
 from exporter.core.snapshot import CollectionError, Part, Snapshot, SnapshotBuilder
@@ -359,21 +358,13 @@ def test_every_rendered_sample_carries_exactly_the_labels_its_family_declares(
 ) -> None:
     """Families declare their label names; a renderer that adds, drops or misspells one (and so
     breaks every rule and panel that selects on it) fails here. The demo renders every family
-    of every vendor, and one link renders the chain's."""
-    link = Link(
-        odin_target="odin-demo",
-        service_provider="ent.acme",
-        didww_target="didww-demo",
-        trunk_group="acme-hq-pbx",
-        capacity_group="Main office",
-    )
-    config = replace(demo_config(simulator), links=(link,))
-    exporter = Exporter(config)
+    of every vendor, and its link renders the chain's."""
+    exporter = Exporter(demo_config(simulator))
     try:
         families = parsed_families(exporter.scrape(Deadline(20)).chunks(openmetrics=False))
     finally:
         exporter.close()
-    declared = [*(f for vendor in VENDORS for f in vendor.families), LINK_INFO]
+    declared = [*(f for vendor in VENDORS for f in vendor.families), LINK_INFO, LINK_RESOLVED]
 
     for family in declared:
         rendered = {frozenset(sample.labels) for sample in families[family.name].samples}

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +67,10 @@ class Snapshot:
     # Items known to exist but never read yet, by kind: deferred by the call budget, not failed.
     pending: Mapping[str, int] = field(default_factory=dict)
     intervals: Mapping[str, float] = field(default_factory=dict)  # each kind's refresh interval
+    # The objects served, by the label that names them, each as the label values that identify
+    # it (a trunk group: its SP and name): what the capacity chain's links are checked against.
+    # A kind that is absent was not (completely) known to this collection.
+    names: Mapping[str, frozenset[tuple[str, ...]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,7 @@ class SnapshotBuilder:
         self._ages: dict[str, float] = {}
         self._unread: Counter[str] = Counter()  # items deferred by the budget, by kind
         self._intervals: dict[str, float] = {}
+        self._names: dict[str, frozenset[tuple[str, ...]]] = {}
         self._late = 0  # timeouts recorded after the deadline, summed up by `build`
         self._built = False  # after `build`, late tasks skip their work
 
@@ -129,6 +134,12 @@ class SnapshotBuilder:
         data that stays older than that."""
         with self._lock:
             self._intervals.update(intervals)
+
+    def note_names(self, label: str, names: Iterable[tuple[str, ...]]) -> None:
+        """Every object named by `label` that this collection serves (call it only when the
+        list is complete: a name missing from it reads as a name that does not exist)."""
+        with self._lock:
+            self._names[label] = frozenset(names)
 
     def note_pending(self, kind: str, items: int = 1) -> None:
         """`items` of `kind` are known but were never read: the budget deferred them."""
@@ -206,6 +217,7 @@ class SnapshotBuilder:
             ages = dict(self._ages)
             pending_items = dict(self._unread)
             intervals = dict(self._intervals)
+            names = dict(self._names)
             late = self._late
         if deadline_missed:
             errors += self._timeouts(scopes, available, pending, {e.scope for e in errors}, late)
@@ -224,6 +236,7 @@ class SnapshotBuilder:
             ages=ages,
             pending=pending_items,
             intervals=intervals,
+            names=names,
         )
 
     def _timeouts(

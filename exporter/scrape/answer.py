@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
 
-from exporter.chain import LINK_INFO, Link, link_lines
+from exporter.chain import LINK_INFO, LINK_RESOLVED, Link, LinkCheck, link_lines
 from exporter.core.exposition import (
     CompressedPrefix,
     coalesce,
@@ -72,6 +72,7 @@ class Scrape:
     own: CollectorRegistry
     cache: GzipCache = field(default_factory=GzipCache)
     links: Sequence[Link] = ()  # those of the scrape's Odin targets
+    checks: Sequence[LinkCheck] = ()  # the sides of links on the scrape's targets
 
     @property
     def all_up(self) -> bool:
@@ -107,4 +108,5 @@ class Scrape:
                 for part in outcome.snapshot.parts
             ]
             yield from data_chunks(vendor.families, parts, openmetrics)
-        yield from data_chunks((LINK_INFO,), [link_lines(self.links)], openmetrics)
+        families = (LINK_INFO, LINK_RESOLVED)
+        yield from data_chunks(families, [link_lines(self.links, self.checks)], openmetrics)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from exporter.chain import links_of
+from exporter.chain import Link, LinkCheck, check_links, describe_check, links_of, links_touching
 from exporter.core.deadline import Deadline
 from exporter.core.telemetry import Telemetry
 from exporter.registry import Config, vendor_of
 from exporter.scrape.answer import GzipCache, Scrape
 from exporter.scrape.self_metrics import own_registry
 from exporter.scrape.sources import TargetSource, TargetStatus
+
+log = logging.getLogger(__name__)
 
 
 def build_sources(
@@ -43,6 +46,7 @@ class Exporter:
         self.config = config
         self._sources = build_sources(config, self.telemetry)
         self._gzip_cache = GzipCache()
+        self._unresolved: dict[tuple[Link, str], LinkCheck] = {}  # by link and side
         self.telemetry.record_reload(True, time.time())
 
     @property
@@ -55,6 +59,11 @@ class Exporter:
         with self._lock:
             sources = list(self._sources.values())
         return [source.status() for source in sources]
+
+    def unresolved_links(self) -> list[LinkCheck]:
+        """The sides of links that named something missing upstream when last checked."""
+        with self._lock:
+            return list(self._unresolved.values())
 
     @property
     def reload_state(self) -> tuple[bool, float]:
@@ -75,6 +84,9 @@ class Exporter:
             # Kept answers are keyed by targets and links: the old ones would never be asked
             # for again, and would hold their collections for the life of the process.
             self._gzip_cache = GzipCache()
+            self._unresolved = {
+                key: check for key, check in self._unresolved.items() if key[0] in config.links
+            }
         for name, source in current.items():
             if sources.get(name) is not source:
                 source.close()
@@ -98,8 +110,35 @@ class Exporter:
         with self._lock:
             sources = [s for s in self._sources.values() if target in (None, s.name)]
             links = links_of(self.config.links, target)
+            touching = links_touching(self.config.links, target)
             gzip_cache = self._gzip_cache
         waits = [source.start(deadline) for source in sources]
         outcomes = [wait() for wait in waits]
+        checks = check_links(touching, {o.name: o.snapshot.names for o in outcomes})
+        self._note_link_checks(checks)
         own = own_registry(outcomes, self.telemetry, process=target is None)
-        return Scrape(outcomes, own, gzip_cache, links)
+        return Scrape(outcomes, own, gzip_cache, links, checks)
+
+    def _note_link_checks(self, checks: Sequence[LinkCheck]) -> None:
+        """Keep the unresolved sides for the status page; log each change once, not on every
+        scrape."""
+        changed = []
+        with self._lock:
+            for check in checks:
+                key = (check.link, check.side)
+                before = self._unresolved.get(key)
+                if check.missing:
+                    self._unresolved[key] = check
+                else:
+                    self._unresolved.pop(key, None)
+                if (before.missing if before else ()) != check.missing:
+                    changed.append(check)
+        for check in changed:
+            if check.missing:
+                log.warning(
+                    "a configured link names something its target does not have: its "
+                    "capacity-chain rules stay empty until the config is corrected",
+                    extra={"side": check.side, "problem": describe_check(check)},
+                )
+            else:
+                log.info("a configured link resolves again", extra={"side": check.side})

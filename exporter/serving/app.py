@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from exporter import __version__
+from exporter.chain import describe_check
 from exporter.config.section import ConfigError
 from exporter.core.deadline import Deadline
 from exporter.scrape.running import Exporter
@@ -192,7 +193,10 @@ class ExporterApp:
 
     def _landing_page(self, environ: dict[str, Any], query: dict[str, list[str]]) -> Response:
         statuses = self._exporter.status()
-        page = render_status_page(statuses, self._exporter.reload_state, __version__, time.time())
+        unresolved = [describe_check(check) for check in self._exporter.unresolved_links()]
+        page = render_status_page(
+            statuses, self._exporter.reload_state, __version__, time.time(), unresolved
+        )
         # The state changes with every scrape: a cached copy would show an old one.
         return Response("200 OK", "text/html; charset=utf-8", page, [("Cache-Control", "no-store")])
 

@@ -51,11 +51,14 @@ def render_status_page(
     reload_state: tuple[bool, float],
     version: str,
     now: float,
+    unresolved_links: Sequence[str] = (),
 ) -> bytes:
     """The page for these targets, the config reload state (last reload successful, when the
-    config in use was loaded) and the exporter's version, with times relative to `now`."""
+    config in use was loaded) and the exporter's version, with times relative to `now`, and
+    what the configured links name that does not exist upstream."""
     e = html.escape
     cards = "".join(_target_card(status, now) for status in statuses)
+    cards += _unresolved_card(unresolved_links)
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -161,6 +164,17 @@ def _target_card(status: TargetStatus, now: float) -> str:
     return (
         f'<section class="{css_class}"><h2>{e(status.name)}</h2><dl>{details}</dl>'
         f'<p><a href="{e(probe)}">Probe this target</a></p></section>'
+    )
+
+
+def _unresolved_card(problems: Sequence[str]) -> str:
+    if not problems:
+        return ""
+    items = "".join(f"<li>{html.escape(problem)}</li>" for problem in problems)
+    return (
+        '<section class="down"><h2>Links naming nothing upstream</h2>'
+        f"<ul>{items}</ul><p>Their capacity-chain rules stay empty until <code>links:</code> "
+        "is corrected.</p></section>"
     )
 
 

@@ -481,6 +481,10 @@ class DidwwFetcher:
             trunks=trunks,
         )
         builder.add_part(Part(TARGET, (), account_lines(self._target.name, data)))
+        if self._kinds[GROUPS].last(GROUPS) is not None:
+            builder.note_names("capacity_group", [(group.name,) for group, _pool in data.groups])
+        if self._kinds[TRUNKS].last(TRUNKS) is not None:
+            builder.note_names("voice_in_trunk", [(t.name,) for t in trunks.voice_in_trunks])
         builder.count("pools", len(data.pools))
         builder.count("capacity groups", len(data.groups))
         builder.count("voice-in trunks", len(trunks.voice_in_trunks))

@@ -167,6 +167,7 @@ class OdinFetcher:
             kept.retain(wanted)
         groups = self._known_groups(service_providers)
         details = self._known_trunk_groups(service_providers, groups)
+        self._note_names(run, service_providers, groups, details)
         calls = self._plan(run, service_providers, groups, details)
         planned = [call for call in calls if run.state.budget.claim((call.kind, call.key))]
         for call in planned:
@@ -186,6 +187,21 @@ class OdinFetcher:
         for problem in discovered.problems:
             run.builder.fail(CollectionError("invalid_response", SERVICE_PROVIDERS, problem))
         return [sp for sp in discovered.names if self._target.wants_service_provider(sp)]
+
+    def _note_names(
+        self,
+        run: _Run,
+        service_providers: list[str],
+        groups: list[GroupKey],
+        details: list[DetailKey],
+    ) -> None:
+        """The SPs and trunk groups that links are checked against; trunk groups only once
+        every SP's report and every group's list has been read."""
+        run.builder.note_names("service_provider", [(sp,) for sp in service_providers])
+        everything_listed = all(self._reports.last(sp) is not None for sp in service_providers)
+        everything_listed &= all(self._lists.last(key) is not None for key in groups)
+        if self._target.trunk_groups and everything_listed:
+            run.builder.note_names("trunk_group", [(sp, name) for sp, _group, name in details])
 
     def _known_groups(self, service_providers: list[str]) -> list[GroupKey]:
         """The groups whose trunk-group lists are read, as the kept reports tell."""
