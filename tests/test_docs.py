@@ -19,6 +19,7 @@ from exporter.cli import build_parser
 from exporter.core.deadline import Deadline
 from exporter.registry import VENDORS
 from exporter.scrape.running import Exporter
+from exporter.serving.status_page import REPOSITORY
 from simulator import Simulator
 from tests.helpers import parsed_families, simulator_config
 
@@ -216,6 +217,102 @@ def test_every_relative_link_and_anchor_in_the_markdown_resolves() -> None:
         for path in files
         for link in links_of(path)
         if (problem := broken_link(path, link)) is not None
+    ]
+    assert broken == []
+
+
+# Paths named in the comments of deploy/ (`# see docs/deployment.md`): a reference is a path
+# with a directory whose first part exists (here or at the root) or that starts with `../`;
+# `config.yml` alone, or `FILE=./config.yml`, names the reader's own file.
+COMMENT = re.compile(r"^\s*(?:#|//)(.*)$", re.MULTILINE)
+PATH_REFERENCE = re.compile(
+    r"(?<![\w/.:@=-])((?:\.\./)*(?:[\w.-]+/)+[\w.-]+\.(?:md|ya?ml|libsonnet|json|service|py|toml))"
+    r"(?:#([\w-]+))?(?![\w/])"
+)
+REPOSITORY_URL = re.compile(
+    re.escape(REPOSITORY) + r"/(?:blob|tree)/main/([^\s#'\"<>)\\]+)(?:#([\w-]+))?"
+)
+
+
+def comment_references(path: Path) -> list[str]:
+    """Every path (with its anchor) that a comment of `path` names."""
+    found = []
+    for comment in COMMENT.findall(path.read_text(encoding="utf-8")):
+        for reference, anchor in PATH_REFERENCE.findall(comment):
+            first = reference.split("/")[0]
+            if first == ".." or (ROOT / first).is_dir() or (path.parent / first).is_dir():
+                found.append(f"{reference}#{anchor}" if anchor else reference)
+    return found
+
+
+def broken_reference(source: Path, reference: str) -> str | None:
+    """Like `broken_link`, for a path that may be relative to the file or to the root."""
+    target = reference.partition("#")[0]
+    if (source.parent / target).exists():
+        return broken_link(source, reference)
+    return broken_link(ROOT / "README.md", reference)
+
+
+def deploy_files() -> list[Path]:
+    return sorted(path for path in (ROOT / "deploy").rglob("*") if path.is_file())
+
+
+def test_the_reference_checker_sees_what_is_broken(tmp_path: Path) -> None:
+    config = tmp_path / "deploy" / "x.yml"
+    config.parent.mkdir()
+    config.write_text(
+        "# see docs/deployment.md#kubernetes and ../README.md, docs/deploy.md\n"
+        "key: docs/not-a-comment.md  # your config.yml, FILE=./config.yml\n"
+        "// docs/runbooks.md#nowhere\n"
+    )
+    assert comment_references(config) == [
+        "docs/deployment.md#kubernetes",
+        "../README.md",
+        "docs/deploy.md",
+        "docs/runbooks.md#nowhere",
+    ]
+    assert broken_reference(config, "docs/deployment.md#kubernetes") is None
+    assert broken_reference(config, "docs/deploy.md") == "no such file"
+    assert broken_reference(config, "docs/runbooks.md#nowhere") == (
+        "no heading #nowhere in docs/runbooks.md"
+    )
+    url = f"{REPOSITORY}/blob/main/docs/runbooks.md#trunkcapacityexporterdown"
+    assert REPOSITORY_URL.findall(f"runbook_url: {url}\n") == [
+        ("docs/runbooks.md", "trunkcapacityexporterdown")
+    ]
+
+
+def test_every_path_a_comment_in_deploy_names_exists() -> None:
+    files = deploy_files()
+    references = [(path, ref) for path in files for ref in comment_references(path)]
+    assert len(references) > 20
+    broken = [
+        f"{path.relative_to(ROOT)}: {ref}: {problem}"
+        for path, ref in references
+        if (problem := broken_reference(path, ref)) is not None
+    ]
+    assert broken == []
+
+
+def test_every_link_into_the_repository_resolves_with_its_anchor() -> None:
+    """Runbook links of the alerts, the dashboards' links, the status page's: a renamed heading
+    in docs/runbooks.md would otherwise leave on-call with a link to the top of the page."""
+    sources = [
+        *deploy_files(),
+        *sorted((ROOT / "grafana").rglob("*.json")),
+        *sorted((ROOT / "exporter").rglob("*.py")),
+        *markdown_files(),
+    ]
+    links = [
+        (path, f"{target}#{anchor}" if anchor else target)
+        for path in sources
+        for target, anchor in REPOSITORY_URL.findall(path.read_text(encoding="utf-8"))
+    ]
+    assert sum("runbooks.md#" in link for _path, link in links) >= 20
+    broken = [
+        f"{path.relative_to(ROOT)}: {link}: {problem}"
+        for path, link in links
+        if (problem := broken_link(ROOT / "README.md", link)) is not None
     ]
     assert broken == []
 
