@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 
 def demo_config(simulator: Simulator) -> Config:
     """Every feature on: SP discovery, trunk groups with live calls, DIDWW pools and groups,
-    and a link of the capacity chain (DIDWW's "Main office" feeding ACME's HQ PBX)."""
+    and a link of the capacity chain (DIDWW's "Main office" feeding Acme's call centre, with
+    room to spare: the chain's panels have data, its alerts stay quiet)."""
     return Config(
         targets=(
             OdinTarget(
@@ -45,7 +46,7 @@ def demo_config(simulator: Simulator) -> Config:
             Link(
                 odin_target="odin-demo",
                 service_provider="ent.acme",
-                trunk_group="acme-hq-pbx",
+                trunk_group="acme-cc-inbound",
                 didww_target="didww-demo",
                 capacity_group="Main office",
                 voice_in_trunk="Main SIP trunk",

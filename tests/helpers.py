@@ -4,6 +4,7 @@ Child processes are in tests/processes.py."""
 
 from __future__ import annotations
 
+import re
 import ssl
 import threading
 import time
@@ -183,3 +184,23 @@ def alerts() -> list[dict[str, Any]]:
     """The shipped alert rules."""
     document = yaml.safe_load(ALERT_RULES.read_text())
     return [rule for group in document["groups"] for rule in group["rules"] if "alert" in rule]
+
+
+def printed_yaml_blocks(*paths: Path) -> list[tuple[str, dict]]:
+    """Every ```yaml block of these Markdown files, parsed as printed, with its file's name."""
+    found = []
+    for path in paths:
+        for block in re.findall(r"```yaml\n(.*?)```", path.read_text(encoding="utf-8"), re.S):
+            found.append((path.name, yaml.safe_load(block)))
+    return found
+
+
+def printed_prometheus_configs() -> list[tuple[str, dict]]:
+    """Every Prometheus config (a block with scrape_configs) that README.md and docs/*.md
+    print, parsed as printed: what operators copy."""
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    return [
+        (doc, block)
+        for doc, block in printed_yaml_blocks(*docs)
+        if isinstance(block, dict) and "scrape_configs" in block
+    ]

@@ -21,7 +21,7 @@ from exporter.registry import VENDORS
 from exporter.scrape.running import Exporter
 from exporter.serving.status_page import REPOSITORY
 from simulator import Simulator
-from tests.helpers import parsed_families, simulator_config
+from tests.helpers import parsed_families, printed_prometheus_configs, simulator_config
 
 ROOT = Path(__file__).resolve().parent.parent
 METRICS_DOC = ROOT / "docs" / "metrics.md"
@@ -352,16 +352,6 @@ def test_kubernetes_memory_fits_the_measured_peak_of_the_largest_shape() -> None
 RULES_DIR = ROOT / "deploy" / "prometheus" / "rules"
 
 
-def printed_prometheus_configs() -> list[tuple[str, dict]]:
-    """Every ```yaml block with scrape_configs in README.md and docs/*.md, parsed as printed."""
-    found = []
-    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
-        for block in re.findall(r"```yaml\n(.*?)```", path.read_text(encoding="utf-8"), re.S):
-            if "scrape_configs:" in block:
-                found.append((path.name, yaml.safe_load(block)))
-    return found
-
-
 def shipped_job_selector() -> re.Pattern[str]:
     """The one `job=~"..."` every shipped recording rule selects on, as Prometheus anchors it."""
     text = (RULES_DIR / "trunk-capacity-recording.yml").read_text(encoding="utf-8")
@@ -382,12 +372,12 @@ def test_every_job_the_docs_print_is_one_the_shipped_rules_and_dashboards_select
     assert not selector.fullmatch("trunk-capacity")  # the check can fail
 
 
-def test_the_readme_job_is_one_the_job_absent_alert_watches() -> None:
-    """The README's job exists once Prometheus runs it: JobAbsent stays quiet for its user."""
+def test_job_absent_watches_every_job_the_rules_select() -> None:
+    """Any printed job keeps JobAbsent quiet, and a job the rules do not select (so every
+    rule and panel is empty) makes it fire: it watches the rules' own selector."""
     alerts = (RULES_DIR / "trunk-capacity-alerts.yml").read_text(encoding="utf-8")
-    watched = set(re.findall(r'absent\(up\{job="([^"]+)"\}\)', alerts))
-    (readme,) = [config for doc, config in printed_prometheus_configs() if doc == "README.md"]
-    assert {job["job_name"] for job in readme["scrape_configs"]} <= watched
+    (watched,) = re.findall(r'absent\(up\{job=~"([^"]+)"\}\)', alerts)
+    assert watched == shipped_job_selector().pattern
 
 
 @pytest.mark.slow

@@ -63,10 +63,10 @@ local utils = import 'lib/utils.libsonnet';
           ),
           alert(
             'TrunkCapacityExporterJobAbsent', 'critical',
-            std.join('\nor ', ['absent(up{job="%s"})' % job for job in c.exporterJobs]),
+            std.join('\nor ', ['absent(up{%s})' % js] + ['absent(up{job="%s"})' % job for job in c.exporterJobs]),
             c.jobAbsentFor,
-            'A job scraping the trunk capacity exporter has no target at all.',
-            'Prometheus has no `up` series for job {{ $labels.job }}: the job is gone from the configuration or its service discovery finds nothing.',
+            'No job scrapes the trunk capacity exporter.',
+            'Prometheus has no `up` series for {{ if $labels.job }}job {{ $labels.job }}{{ else }}any job the rules select (%s){{ end }}: the job is gone from the configuration, is named outside the selector, or its service discovery finds nothing.' % std.strReplace(js, '"', "'"),
           ),
           alert(
             'TrunkCapacityExporterTargetDown', 'critical',

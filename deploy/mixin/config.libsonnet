@@ -6,11 +6,12 @@
   _config+:: {
     // The jobs that scrape the exporter (/metrics and /probe): every rule and dashboard
     // selects on jobSelector, which takes every job name the docs print: trunk-capacity-exporter
-    // (README), trunk-capacity-probe, and either with a suffix (one job per target). Each job of
-    // exporterJobs must exist (TrunkCapacityExporterJobAbsent): list there every job you run,
-    // e.g. add 'trunk-capacity-probe' when you shard.
+    // (README), trunk-capacity-probe, and either with a suffix (one job per target).
+    // TrunkCapacityExporterJobAbsent fires when no job it selects has a target: a job named
+    // outside it (or gone) is loud, whichever of the printed configs you copied. List jobs in
+    // exporterJobs to be told when any one of them is gone (one job per target, say).
     jobSelector: 'job=~"trunk-capacity-(exporter|probe)(-.+)?"',
-    exporterJobs: ['trunk-capacity-exporter'],
+    exporterJobs: [],
 
     // Runbook link of an alert: %s is the alert name in lower case (a Markdown anchor).
     runbookURLPattern:
