@@ -251,6 +251,13 @@ local utils = import 'lib/utils.libsonnet';
         name: 'trunk-capacity-chain',
         rules: [
           alert(
+            'TrunkCapacityLinkUnresolved', 'warning',
+            'trunk_capacity_link_resolved{%s} == 0' % js,
+            c.chainFor,
+            'A configured link names something that does not exist upstream.',
+            'The link from {{ $labels.didww_target }} (capacity group "{{ $labels.capacity_group }}", voice-in trunk "{{ $labels.voice_in_trunk }}") to {{ $labels.target }} (service provider {{ $labels.service_provider }}, trunk group "{{ $labels.trunk_group }}") names something its {{ $labels.side }} side does not have: its chain rules are empty and its chain alerts cannot fire. The exporter log and status page name the missing object.',
+          ),
+          alert(
             'TrunkCapacityChainOversold', 'warning',
             'link:trunk_capacity_link_broadworks_limit:min\n> link:trunk_capacity_link_carrier_limit:min',
             c.chainFor,
