@@ -515,7 +515,7 @@ def test_legends_name_the_account_or_service_provider(dashboard):
         legend
         for legend in legends(dashboard)
         for label, owner in OWNER_OF.items()
-        if "{{%s}}" % label in legend and "{{%s}}" % owner not in legend
+        if f"{{{{{label}}}}}" in legend and f"{{{{{owner}}}}}" not in legend
     ]
     assert not ambiguous, ambiguous
 
