@@ -1,4 +1,4 @@
-"""Command line: serve, check a config, collect once, or run the demo."""
+"""Command line: serve, check a config, collect once, run the demo, or `plan`."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from exporter import __version__
 from exporter.config.section import ConfigError, parse_duration
 from exporter.core.deadline import Deadline
 from exporter.core.logs import LEVELS, setup_logging
+from exporter.planning.command import main as plan_main
 from exporter.registry import VENDORS, Config, describe_config, load_config
 from exporter.scrape.running import Exporter
 from exporter.serving.app import ExporterApp, ScrapeTimeouts
@@ -102,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="trunk-capacity-exporter",
         description="Prometheus exporter for voice trunk capacity "
         f"({', '.join(vendor.section.title for vendor in VENDORS)}).",
+        epilog="`trunk-capacity-exporter plan --help`: capacity planning from the busy-hour "
+        "traffic Prometheus recorded (docs/planning.md).",
     )
     parser.add_argument(
         "--config.file",
@@ -167,7 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["plan"]:
+        return plan_main(arguments[1:])
+    args = build_parser().parse_args(arguments)
     setup_logging(args.log_level, args.log_format)
     if args.demo and args.config_check:
         print("--config.check has no file to check in --demo mode", file=sys.stderr)

@@ -14,7 +14,7 @@ DASHBOARD_DIR = ROOT / "grafana" / "dashboards"
 DASHBOARDS = sorted(DASHBOARD_DIR.glob("*.json"))
 PROVISIONING = ROOT / "grafana" / "provisioning"
 DS_REF = "${datasource}"
-EXPECTED_UIDS = {"tce-overview", "tce-trunk-groups", "tce-didww", "tce-exporter"}
+EXPECTED_UIDS = {"tce-overview", "tce-trunk-groups", "tce-didww", "tce-exporter", "tce-planning"}
 BUILTIN_VARIABLES = {"__rate_interval", "__interval", "__range", "__interval_ms", "__range_s"}
 # Limits that Odin may report as unlimited: a panel showing them must map +Inf to "Unlimited".
 LIMIT_METRIC = re.compile(
@@ -52,7 +52,7 @@ def dashboard(request) -> dict:
     return load(request.param)
 
 
-def test_the_four_dashboards_with_unique_stable_uids():
+def test_the_dashboards_with_unique_stable_uids():
     uids = [load(p)["uid"] for p in DASHBOARDS]
     assert len(uids) == len(set(uids)), f"duplicate uids: {uids}"
     assert set(uids) == EXPECTED_UIDS
@@ -173,7 +173,8 @@ def test_variables_are_defined_and_used(dashboard):
             [v.get("query") for v in variables(dashboard)],
         ]
     )
-    used = set(re.findall(r"\$\{?(\w+)", text))
+    # `$1` is a label_replace group, not a variable.
+    used = set(re.findall(r"\$\{?([A-Za-z_]\w*)", text))
     assert used - defined - BUILTIN_VARIABLES == set(), "undefined variables"
     assert defined - used - {"datasource"} == set(), "variables nothing uses"
 
@@ -269,6 +270,17 @@ def test_required_panels_present():
             "trunk_capacity_exporter_collect_errors_total",
             "trunk_capacity_exporter_data_age_seconds",
             "trunk_capacity_exporter_config_last_reload_successful",
+            "trunk_capacity_exporter_data_kind_age_seconds",
+            "process_resident_memory_bytes",
+            'reason="rate_limited"',
+        ],
+        "tce-planning": [
+            "target_service_provider_group_trunk_group:odin_trunk_group_active_calls:hourly_avg",
+            "target_service_provider_group_trunk_group:odin_trunk_group_active_calls:hourly_max",
+            "target_service_provider:odin_trunk_group_active_calls:hourly_avg",
+            "target_pool:trunk_capacity_link_incoming_calls:hourly_avg",
+            "effective_max_active_calls:sum",
+            "didww_capacity_pool_total_channels",
         ],
     }
     for path in DASHBOARDS:
@@ -347,7 +359,8 @@ def test_live_calls_show_peaks_and_time_at_the_limit():
         assert re.search(r"avg_over_time\(\(.+ >= bool .+effective.+\)\[\$__range:\]\)", exprs)
 
 
-def test_headroom_tables_list_the_smallest_first():
+def test_headroom_tables_list_the_fullest_first():
+    """By utilisation, not by free calls (which would put the smallest customers first)."""
     titles = {
         "tce-overview": ["Service provider headroom", "Group headroom"],
         "tce-trunk-groups": ["Trunk group headroom"],
@@ -356,11 +369,10 @@ def test_headroom_tables_list_the_smallest_first():
         for title in names:
             panel = panel_titled(by_uid(uid), title)
             (headroom,) = [t for t in panel["targets"] if t["refId"] == "A"]
-            assert (
-                headroom["expr"].startswith("sort(")
-                and "effective_max_active_calls" in (headroom["expr"])
-            )
-            assert panel["options"]["sortBy"] == [{"displayName": "Headroom", "desc": False}]
+            assert "effective_max_active_calls" in headroom["expr"]
+            (peak,) = [t for t in panel["targets"] if t["refId"] == "C"]
+            assert "peak_utilisation:ratio" in peak["expr"]
+            assert panel["options"]["sortBy"] == [{"displayName": "Peak (window)", "desc": True}]
 
 
 def units(panel: dict) -> set[str]:
@@ -387,7 +399,7 @@ def test_money_has_a_currency_unit():
 
 
 def test_the_alerts_table_is_filtered_like_the_dashboard():
-    (alerts,) = [e for e in exprs_of(by_uid("tce-overview")) if e.startswith("ALERTS")]
+    (alerts,) = [e for e in exprs_of(by_uid("tce-overview")) if "ALERTS{" in e]
     for variable in ("job", "target", "service_provider", "group"):
         assert f'{variable}=~"${variable}"' in alerts
 
@@ -418,3 +430,262 @@ def test_capacity_chain_and_voice_trunk_panels():
         "didww_voice_out_trunk_threshold_amount",
     ):
         assert metric in didww
+
+
+# ---- issue 22: dashboards that lead, and the planning view -------------------------------------
+
+RULES_DIR = ROOT / "deploy" / "prometheus" / "rules"
+MIXIN_CONFIG = ROOT / "deploy" / "mixin" / "config.libsonnet"
+METRICS_DOC = ROOT / "docs" / "metrics.md"
+RUNBOOKS = ROOT / "docs" / "runbooks.md"
+# Series Prometheus makes itself, and the process metrics of prometheus_client.
+PROMETHEUS_OWN = {"up", "scrape_duration_seconds", "scrape_timeout_seconds", "ALERTS"}
+# A legend naming an object must name what it belongs to: names repeat across accounts and SPs.
+OWNER_OF = {
+    "trunk_group": "service_provider",
+    "group": "service_provider",
+    "pool": "target",
+    "voice_out_trunk": "target",
+    "voice_in_trunk": "target",
+}
+PROMQL_WORDS = re.compile(
+    r"\b(?:by|without|on|ignoring|group_left|group_right|bool|and|or|unless|offset|Inf|NaN)\b"
+)
+
+
+def config_value(name: str) -> float:
+    match = re.search(rf"^\s*{name}: ([\d.* ]+),", MIXIN_CONFIG.read_text(), re.M)
+    assert match, name
+    value: float = eval(match.group(1))  # a literal product such as 256 * 1024 * 1024
+    return value
+
+
+def recorded_series() -> set[str]:
+    rules = yaml.safe_load((RULES_DIR / "trunk-capacity-recording.yml").read_text())
+    return {r["record"] for g in rules["groups"] for r in g["rules"]}
+
+
+def documented_metrics() -> set[str]:
+    return set(re.findall(r"`([a-z_]+)`", METRICS_DOC.read_text()))
+
+
+def metric_names(expr: str) -> set[str]:
+    """The series an expression selects: names before `{` or `[`, or bare recorded names."""
+    expr = re.sub(r'"[^"]*"', '""', expr)  # label values and regexes are not names
+    names = set(re.findall(r"\b([A-Za-z_:][\w:]*)\s*(?=\{|\[)", expr))
+    names |= set(re.findall(r"\b([a-z_]+:[a-z_]+:[a-z_]+)\b", expr))
+    return {n for n in names if not PROMQL_WORDS.fullmatch(n) and not n.startswith("$")}
+
+
+def test_every_panel_query_selects_series_that_exist(dashboard):
+    recorded, documented = recorded_series(), documented_metrics()
+    unknown = []
+    for expr in exprs_of(dashboard):
+        for name in metric_names(expr):
+            base = re.sub(r"_(bucket|sum|count)$", "", name)
+            known = (
+                name in recorded
+                or name in PROMETHEUS_OWN
+                or base in documented
+                or name in documented
+            )
+            if not known:
+                unknown.append(f"{name} in {expr}")
+    assert not unknown, "\n".join(unknown)
+
+
+def test_the_check_of_series_names_bites():
+    assert metric_names('max_over_time(a:b:c{x="y:z:w"}[1d]) / on (t) b_total{j="k"}') == {
+        "a:b:c",
+        "b_total",
+    }
+
+
+def legends(dashboard: dict) -> list[str]:
+    return [
+        t["legendFormat"]
+        for p in data_panels(dashboard)
+        for t in p.get("targets", [])
+        if t.get("legendFormat", "__auto") != "__auto"
+    ]
+
+
+def test_legends_name_the_account_or_service_provider(dashboard):
+    ambiguous = [
+        legend
+        for legend in legends(dashboard)
+        for label, owner in OWNER_OF.items()
+        if f"{{{{{label}}}}}" in legend and f"{{{{{owner}}}}}" not in legend
+    ]
+    assert not ambiguous, ambiguous
+
+
+def thresholds_of(panel: dict) -> list[float | None]:
+    steps = panel["fieldConfig"]["defaults"].get("thresholds", {}).get("steps", [])
+    return [s["value"] for s in steps]
+
+
+def colours_of(panel: dict) -> list[str]:
+    steps = panel["fieldConfig"]["defaults"].get("thresholds", {}).get("steps", [])
+    return [s["color"] for s in steps]
+
+
+def test_utilisation_panels_use_the_effective_limit_and_the_configured_warning():
+    warning = config_value("saturationWarningRatio")
+    dash = by_uid("tce-trunk-groups")
+    for title in (
+        "Utilisation of the effective limit by trunk group",
+        "Top $topn busiest trunk groups",
+    ):
+        panel = panel_titled(dash, title)
+        (expr,) = [t["expr"] for t in panel["targets"]]
+        assert "effective_max_active_calls" in expr and "utilisation:ratio" not in expr
+        assert thresholds_of(panel) == [None, warning, 1]
+    for panel in data_panels(dash):
+        # No hard-coded 0.8 / 0.95 (the old fractions of maxActiveCalls) is left.
+        assert 0.95 not in thresholds_of(panel), panel["title"]
+
+
+def test_days_left_panels_are_red_when_few():
+    balance = panel_titled(by_uid("tce-didww"), "Days of balance left")
+    assert colours_of(balance) == ["red", "orange", "green"]
+    assert thresholds_of(balance) == [
+        None,
+        config_value("balanceForecastWarningDays"),
+        config_value("balanceDaysGreen"),
+    ]
+    pools = panel_titled(by_uid("tce-didww"), "Days until unassigned channels run out")
+    assert colours_of(pools)[0] == "red" and colours_of(pools)[-1] == "green"
+
+
+def test_time_at_the_limit_turns_red_early():
+    red = config_value("timeAtLimitRedRatio")
+    assert red <= 0.05
+    for uid, title in (
+        ("tce-overview", "Time at the cap (service providers)"),
+        ("tce-trunk-groups", "Time at the limit (trunk groups)"),
+    ):
+        panel = panel_titled(by_uid(uid), title)
+        assert colours_of(panel) == ["green", "orange", "red"]
+        (_, orange, at) = thresholds_of(panel)
+        assert orange is not None and 0 < orange < at == red
+
+
+def test_the_overview_opens_with_what_is_at_or_near_the_limit():
+    overview = by_uid("tce-overview")
+    top = sorted(panels_of(overview), key=lambda p: (p["gridPos"]["y"], p["gridPos"]["x"]))
+    assert top[0]["type"] == "row" and top[0]["title"] == "At or near the limit now"
+    first = [p for p in top[1:] if p["gridPos"]["y"] == top[1]["gridPos"]["y"]]
+    assert {p["title"] for p in first} == {
+        "Service providers at or near the limit",
+        "Trunk groups at or near the limit",
+    }
+    for panel in first:
+        (ratio,) = [t for t in panel["targets"] if t["refId"] == "A"]
+        assert "peak_utilisation:ratio" in ratio["expr"]
+        (sort,) = panel["options"]["sortBy"]
+        assert sort["desc"] is True and sort["displayName"].startswith("Peak / effective")
+        state = " ".join(t["expr"] for t in panel["targets"])
+        # The state compares with the recorded per-SP threshold the alerts use.
+        assert "target_service_provider:odin_utilisation_warning:threshold" in state
+
+
+def links_of(dashboard: dict) -> list[tuple[str, dict]]:
+    found = []
+    for panel in data_panels(dashboard):
+        for override in panel.get("fieldConfig", {}).get("overrides", []):
+            for prop in override["properties"]:
+                if prop["id"] == "links":
+                    found += [(panel["title"], link) for link in prop["value"]]
+    return found
+
+
+def test_data_links_lead_to_existing_dashboards_and_variables():
+    dashboards = {load(p)["uid"]: load(p) for p in DASHBOARDS}
+    checked = 0
+    for dash in dashboards.values():
+        for title, link in links_of(dash):
+            match = re.match(r"/d/([\w-]+)\?", link["url"])
+            if not match:
+                continue  # the runbook links
+            target = dashboards.get(match.group(1))
+            assert target, f"{title}: {link['url']} names no dashboard"
+            names = {v["name"] for v in variables(target)}
+            asked = set(re.findall(r"var-(\w+)=", link["url"]))
+            asked |= set(re.findall(r"\$\{(\w+):queryparam\}", link["url"]))
+            assert asked <= names, f"{title}: {asked - names} not variables of {target['uid']}"
+            assert "${__url_time_range}" in link["url"]
+            checked += 1
+    overview_links = {link["url"].split("?")[0] for _t, link in links_of(by_uid("tce-overview"))}
+    assert {"/d/tce-trunk-groups", "/d/tce-didww"} <= overview_links
+    planning = [link["url"] for _t, link in links_of(by_uid("tce-planning"))]
+    assert any("/d/tce-didww?" in u and "var-pool=" in u for u in planning)
+    assert checked >= 6
+
+
+def test_firing_alerts_are_annotations(dashboard):
+    (alerts,) = [a for a in dashboard["annotations"]["list"] if "expr" in a]
+    assert alerts["expr"].startswith("ALERTS{") and 'alertstate="firing"' in alerts["expr"]
+    assert alerts["datasource"]["uid"] == DS_REF and alerts["enable"]
+
+
+def github_anchor(heading: str) -> str:
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_the_alerts_table_links_every_alert_to_its_runbook():
+    panel = panel_titled(by_uid("tce-overview"), "TrunkCapacity alerts")
+    (override,) = [
+        o for o in panel["fieldConfig"]["overrides"] if o["matcher"]["options"] == "runbook"
+    ]
+    props = {p["id"]: p["value"] for p in override["properties"]}
+    anchors_by_alert = {name: m["text"] for name, m in props["mappings"][0]["options"].items()}
+    rules = yaml.safe_load((RULES_DIR / "trunk-capacity-alerts.yml").read_text())
+    alert_names = {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
+    assert set(anchors_by_alert) == alert_names
+    headings = re.findall(r"^#{1,6} (.+)$", RUNBOOKS.read_text(), re.M)
+    anchors = {github_anchor(h) for h in headings}
+    assert set(anchors_by_alert.values()) <= anchors
+    (link,) = props["links"]
+    assert link["url"].endswith("docs/runbooks.md#${__value.text}")
+    (target,) = panel["targets"]
+    assert '"runbook", "$1", "alertname"' in target["expr"]
+
+
+def test_collection_time_is_compared_with_the_documented_scrape_timeout():
+    readme = (ROOT / "README.md").read_text()
+    documented = {float(s) for s in re.findall(r"scrape_timeout: (\d+)s", readme)}
+    exporter = by_uid("tce-exporter")
+    (timeout,) = [v for v in variables(exporter) if v["name"] == "scrape_timeout"]
+    assert float(timeout["current"]["value"]) in documented
+    assert float(timeout["current"]["value"]) == config_value("scrapeTimeoutSeconds")
+
+
+def test_the_exporter_dashboard_shows_memory_against_the_container_limit():
+    exporter = by_uid("tce-exporter")
+    panel = panel_titled(exporter, "Memory against the container limit")
+    (expr,) = [t["expr"] for t in panel["targets"]]
+    assert expr.startswith("process_resident_memory_bytes") and expr.endswith("/ $memory_limit")
+    (limit,) = [v for v in variables(exporter) if v["name"] == "memory_limit"]
+    deployment = (ROOT / "deploy" / "kubernetes" / "base" / "deployment.yaml").read_text()
+    (mebibytes,) = re.findall(r"limits:\s*(?:\n\s+\w+: \S+)*?\n\s+memory: (\d+)Mi", deployment)
+    assert int(limit["current"]["value"]) == int(mebibytes) * 1024 * 1024
+
+
+def test_the_planning_dashboard_spans_weeks_against_the_effective_limits():
+    planning = by_uid("tce-planning")
+    assert planning["time"]["from"] == "now-30d"
+    busy = [p for p in data_panels(planning) if p["title"].startswith("Daily busy hour")]
+    assert len(busy) == 3
+    for panel in busy:
+        assert panel["interval"] == "1d"
+        exprs = " ".join(t["expr"] for t in panel["targets"])
+        assert ":hourly_avg" in exprs and ":hourly_max" in exprs and "[1d])" in exprs
+    week = " ".join(
+        t["expr"]
+        for p in data_panels(planning)
+        if "busiest hour this week" in p["title"]
+        for t in p["targets"]
+    )
+    assert "[7d])" in week and "deriv(" in week
+    assert "effective_max_active_calls:sum" in week and "didww_capacity_pool_total_channels" in week

@@ -22,12 +22,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("exporter", "simulator")
 # The modules allowed to name a vendor: the vendors' own packages, the registry that lists
-# them, the capacity chain that joins Odin to DIDWW, and the demo that configures both.
+# them, the capacity chain that joins Odin to DIDWW, the demo that configures both, and the
+# planning series (recorded from both vendors' metrics).
 NAMES_VENDORS = (
     "exporter/vendors/",
     "exporter/registry.py",
     "exporter/chain.py",
     "exporter/demo.py",
+    # The series `plan` reads from Prometheus are named after the vendors' metrics.
+    "exporter/planning/series.py",
 )
 VENDOR_NAME = re.compile(r"(?<![a-z])odin|didww", re.IGNORECASE)  # not "encoding"
 THIRD_VENDOR = ROOT / "tests" / "third_vendor" / "fakecarrier"

@@ -75,5 +75,17 @@
     dashboardRefresh: '1m',
     dashboardTime: 'now-6h',
     currency: 'currencyUSD',  // Grafana unit for balances and prices: currencyEUR, currencyGBP...
+    // The scrape_timeout the docs configure (README, docs/deployment.md): the collection-time
+    // panel draws it when Prometheus does not expose scrape_timeout_seconds.
+    scrapeTimeoutSeconds: 30,
+    // The container's memory limit (deploy/kubernetes: 256Mi), drawn against the process's.
+    memoryLimitBytes: 256 * 1024 * 1024,
+    // "Time at the limit" turns orange at any time refusing calls and red from this share.
+    timeAtLimitRedRatio: 0.01,
+    // Days of balance left: red below balanceForecastWarningDays, green from this many.
+    balanceDaysGreen: 30,
+    // The planning dashboard: its default range and how far ahead the trend is drawn.
+    planningTime: 'now-30d',
+    planningTrendDays: 30,
   },
 }

@@ -325,6 +325,50 @@ local utils = import 'lib/utils.libsonnet';
           },
         ],
       },
+      {
+        // Capacity planning: the traffic of every hour, per trunk group, service provider and
+        // DIDWW pool. The average of the live calls over an hour is the hour's traffic in
+        // erlangs (what Erlang B takes); the hourly peak is the most calls seen at once. Both
+        // windows slide with each evaluation, so the most of a day is that day's busiest hour.
+        // The planning dashboard and `trunk-capacity-exporter plan` read them (docs/planning.md).
+        name: 'trunk-capacity-planning.rules',
+        rules: [
+          {
+            // Live calls through each DIDWW pool: the incoming calls of the links whose shared
+            // capacity group draws from the pool (DIDWW has no live channel count; Odin's is
+            // the estimate), per pool, with the DIDWW account as `target`.
+            record: 'target_pool:trunk_capacity_link_incoming_calls:sum',
+            expr: |||
+              sum by (job, instance, target, pool) (
+                label_replace(
+                  link:trunk_capacity_link_incoming_calls:sum
+                  * on (didww_target, capacity_group) group_left (pool)
+                  group by (didww_target, capacity_group, pool) (
+                    %s
+                  ),
+                  "target", "$1", "didww_target", "(.*)"
+                )
+              )
+            ||| % didwwTarget('didww_shared_capacity_group_shared_channels{%s}' % js),
+          },
+        ] + std.flattenArrays([
+          [
+            {
+              record: '%s:%s:hourly_avg' % [series[0], series[1]],
+              expr: 'avg_over_time(%s:%s:sum[1h])' % series,
+            },
+            {
+              record: '%s:%s:hourly_max' % [series[0], series[1]],
+              expr: 'max_over_time(%s:%s:sum[1h])' % series,
+            },
+          ]
+          for series in [
+            [tg, 'odin_trunk_group_active_calls'],
+            [sp, 'odin_trunk_group_active_calls'],
+            ['target_pool', 'trunk_capacity_link_incoming_calls'],
+          ]
+        ]),
+      },
     ],
   },
 }

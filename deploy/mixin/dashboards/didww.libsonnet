@@ -60,7 +60,7 @@ local g = import '../lib/grafana.libsonnet';
       'The threshold of alert TrunkCapacityBalanceLow per account: the recording rule target:didww_account_balance:threshold, from the mixin\'s _config (balanceLowThreshold, balanceLowOverrides).',
       { x: 12, y: 1, w: 6, h: 4 },
       [
-        g.target('A', 'target:didww_account_balance:threshold{%(target)s}' % s, legend='threshold', instant=true),
+        g.target('A', 'target:didww_account_balance:threshold{%(target)s}' % s, legend='{{target}} threshold', instant=true),
       ],
       {
         fieldConfig: {
@@ -112,7 +112,7 @@ local g = import '../lib/grafana.libsonnet';
       [
         g.target('A', 'didww_account_balance{%(target)s}' % s, legend='{{target}} balance'),
         g.target('B', 'didww_account_credit{%(target)s}' % s, legend='{{target}} credit'),
-        g.target('C', 'target:didww_account_balance:threshold{%(target)s}' % s, legend='low-balance threshold'),
+        g.target('C', 'target:didww_account_balance:threshold{%(target)s}' % s, legend='{{target}} low-balance threshold'),
       ],
       {
         fieldConfig: {
@@ -143,9 +143,9 @@ local g = import '../lib/grafana.libsonnet';
       'Per pool: channels owned (total), assigned to groups and DIDs, and unassigned. Assigned is an allocation: DIDWW reports no live channel count.',
       { x: 0, y: 14, w: 16, h: 9 },
       [
-        g.target('A', 'didww_capacity_pool_total_channels{%(pool)s}' % s, legend='{{pool}} total'),
-        g.target('B', 'didww_capacity_pool_assigned_channels{%(pool)s}' % s, legend='{{pool}} assigned'),
-        g.target('C', 'didww_capacity_pool_unassigned_channels{%(pool)s}' % s, legend='{{pool}} unassigned'),
+        g.target('A', 'didww_capacity_pool_total_channels{%(pool)s}' % s, legend='{{target}} / {{pool}} total'),
+        g.target('B', 'didww_capacity_pool_assigned_channels{%(pool)s}' % s, legend='{{target}} / {{pool}} assigned'),
+        g.target('C', 'didww_capacity_pool_unassigned_channels{%(pool)s}' % s, legend='{{target}} / {{pool}} unassigned'),
       ],
       {
         fieldConfig: {
@@ -178,10 +178,10 @@ local g = import '../lib/grafana.libsonnet';
     ),
     g.panel(
       9, 'bargauge', 'Pool utilisation',
-      'Assigned / total channels per pool (alert TrunkCapacityPoolNearExhaustion at 90 %).',
+      'Assigned / total channels per pool: red from the fraction of alert TrunkCapacityPoolNearExhaustion (_config.poolNearExhaustionRatio, %d %%; per-pool overrides in the recorded target_pool:didww_capacity_pool_utilisation:threshold).' % (c.poolNearExhaustionRatio * 100),
       { x: 16, y: 14, w: 8, h: 9 },
       [
-        g.target('A', 'target_pool:didww_capacity_pool_utilisation:ratio{%(pool)s}' % s, legend='{{pool}}', instant=true),
+        g.target('A', 'target_pool:didww_capacity_pool_utilisation:ratio{%(pool)s}' % s, legend='{{target}} / {{pool}}', instant=true),
       ],
       {
         fieldConfig: {
@@ -192,8 +192,8 @@ local g = import '../lib/grafana.libsonnet';
               mode: 'absolute',
               steps: [
                 { color: 'green', value: null },
-                { color: 'orange', value: 0.75 },
-                { color: 'red', value: 0.9 },
+                { color: 'orange', value: c.poolNearExhaustionRatio - 0.1 },
+                { color: 'red', value: c.poolNearExhaustionRatio },
               ],
             },
             color: { mode: 'thresholds' },
@@ -215,8 +215,8 @@ local g = import '../lib/grafana.libsonnet';
       'Channels of the shared capacity groups, summed per pool: shared (flat rate, drawn from the pool) and metered (per-minute overflow). An empty pool name: groups without a pool.',
       { x: 0, y: 23, w: 8, h: 9 },
       [
-        g.target('A', 'sum by (target, pool) (didww_shared_capacity_group_shared_channels{%(pool)s})' % s, legend='{{pool}} shared', instant=true),
-        g.target('B', 'sum by (target, pool) (didww_shared_capacity_group_metered_channels{%(pool)s})' % s, legend='{{pool}} metered', instant=true),
+        g.target('A', 'sum by (target, pool) (didww_shared_capacity_group_shared_channels{%(pool)s})' % s, legend='{{target}} / {{pool}} shared', instant=true),
+        g.target('B', 'sum by (target, pool) (didww_shared_capacity_group_metered_channels{%(pool)s})' % s, legend='{{target}} / {{pool}} metered', instant=true),
       ],
       {
         fieldConfig: {
@@ -239,10 +239,10 @@ local g = import '../lib/grafana.libsonnet';
     ),
     g.panel(
       11, 'bargauge', 'Days until renewal',
-      'Days until each pool renews and its monthly price is charged (alert TrunkCapacityPoolRenewalDue within 7 days).',
+      'Days until each pool renews and its monthly price is charged (alert TrunkCapacityPoolRenewalDue within %d days, _config.renewalWarningDays).' % c.renewalWarningDays,
       { x: 8, y: 23, w: 8, h: 9 },
       [
-        g.target('A', '(didww_capacity_pool_renewal_timestamp_seconds{%(pool)s} - time()) / 86400' % s, legend='{{pool}}', instant=true),
+        g.target('A', '(didww_capacity_pool_renewal_timestamp_seconds{%(pool)s} - time()) / 86400' % s, legend='{{target}} / {{pool}}', instant=true),
       ],
       {
         fieldConfig: {
@@ -251,7 +251,7 @@ local g = import '../lib/grafana.libsonnet';
             unit: 'd',
             thresholds: {
               mode: 'absolute',
-              steps: [{ color: 'orange', value: null }, { color: 'green', value: 7 }],
+              steps: [{ color: 'orange', value: null }, { color: 'green', value: c.renewalWarningDays }],
             },
             color: { mode: 'thresholds' },
             decimals: 1,
@@ -271,7 +271,7 @@ local g = import '../lib/grafana.libsonnet';
       'Channels owned x monthly price per channel, per pool.',
       { x: 16, y: 23, w: 8, h: 9 },
       [
-        g.target('A', 'didww_capacity_pool_total_channels{%(pool)s} * didww_capacity_pool_monthly_price{%(pool)s}' % s, legend='{{pool}}', instant=true),
+        g.target('A', 'didww_capacity_pool_total_channels{%(pool)s} * didww_capacity_pool_monthly_price{%(pool)s}' % s, legend='{{target}} / {{pool}}', instant=true),
       ],
       {
         fieldConfig: {
@@ -334,8 +334,8 @@ local g = import '../lib/grafana.libsonnet';
                     mode: 'absolute',
                     steps: [
                       { color: 'green', value: null },
-                      { color: 'orange', value: 0.75 },
-                      { color: 'red', value: 0.9 },
+                      { color: 'orange', value: c.poolNearExhaustionRatio - 0.1 },
+                      { color: 'red', value: c.poolNearExhaustionRatio },
                     ],
                   },
                 },

@@ -74,7 +74,7 @@ local g = import '../lib/grafana.libsonnet';
     g.row(4, 'Timing', 6),
     g.panel(
       5, 'timeseries', 'Collection duration vs. scrape timeout',
-      'How long each target\'s collection took, Prometheus\' whole scrape, and the scrape timeout (dashed; scrape_timeout_seconds when Prometheus runs with --enable-feature=extra-scrape-metrics, else the \'Scrape timeout\' variable). The exporter stops collecting just before the timeout.',
+      'How long each target\'s collection took, Prometheus\' whole scrape, and the scrape timeout (dashed; scrape_timeout_seconds when Prometheus runs with --enable-feature=extra-scrape-metrics, else the \'Scrape timeout\' variable, whose default is _config.scrapeTimeoutSeconds: the scrape_timeout the docs configure). The exporter stops collecting just before the timeout.',
       { x: 0, y: 7, w: 12, h: 8 },
       [
         g.target('A', 'trunk_capacity_exporter_collect_duration_seconds{%(target)s}' % s, legend='{{target}} collection'),
@@ -107,7 +107,7 @@ local g = import '../lib/grafana.libsonnet';
     ),
     g.panel(
       6, 'timeseries', 'Data age',
-      'Age of the data served per target: 0 when fetched for the scrape, growing while cached (min_interval) or while the upstream fails (alert TrunkCapacityDataStale above 15 minutes).',
+      'Age of the data served per target: 0 when fetched for the scrape, growing while cached (min_interval) or while the upstream fails (alert TrunkCapacityDataStale above _config.staleDataSeconds).',
       { x: 12, y: 7, w: 12, h: 8 },
       [
         g.target('A', 'trunk_capacity_exporter_data_age_seconds{%(target)s}' % s, legend='{{target}}'),
@@ -119,7 +119,7 @@ local g = import '../lib/grafana.libsonnet';
             unit: 's',
             thresholds: {
               mode: 'absolute',
-              steps: [{ color: 'green', value: null }, { color: 'red', value: 900 }],
+              steps: [{ color: 'green', value: null }, { color: 'red', value: c.staleDataSeconds }],
             },
             color: { mode: 'thresholds' },
             min: 0,
@@ -237,8 +237,8 @@ local g = import '../lib/grafana.libsonnet';
               mode: 'absolute',
               steps: [
                 { color: 'green', value: null },
-                { color: 'orange', value: 300 },
-                { color: 'red', value: 900 },
+                { color: 'orange', value: c.staleDataSeconds / 3 },
+                { color: 'red', value: c.staleDataSeconds },
               ],
             },
             color: { mode: 'thresholds' },

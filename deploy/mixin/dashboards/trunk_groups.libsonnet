@@ -116,8 +116,8 @@ local g = import '../lib/grafana.libsonnet';
       'Live incoming and outgoing calls per trunk group (solid) and the trunk group\'s maxActiveCalls (dashed). Unlimited trunk groups have no limit line.',
       { x: 0, y: 6, w: 24, h: 10 },
       [
-        g.target('A', 'odin_trunk_group_active_calls{%(tg)s}' % s, legend='{{trunk_group}} {{direction}}'),
-        g.target('B', 'odin_trunk_group_max_active_calls{%(tg)s} < +Inf' % s, legend='{{trunk_group}} maxActiveCalls'),
+        g.target('A', 'odin_trunk_group_active_calls{%(tg)s}' % s, legend='{{service_provider}} / {{trunk_group}} {{direction}}'),
+        g.target('B', 'odin_trunk_group_max_active_calls{%(tg)s} < +Inf' % s, legend='{{service_provider}} / {{trunk_group}} maxActiveCalls'),
       ],
       {
         fieldConfig: {
@@ -148,23 +148,23 @@ local g = import '../lib/grafana.libsonnet';
       },
     ),
     g.panel(
-      8, 'timeseries', 'Utilisation by trunk group',
-      'Live calls / maxActiveCalls; above 100 % the trunk group is bursting. The alerts compare peaks with the effective limit, bursting included (Peak calls vs. effective limit).',
+      8, 'timeseries', 'Utilisation of the effective limit by trunk group',
+      'Live calls / the effective limit (maxActiveCalls + burstingMaxActiveCalls when bursting is on), the limit the alerts use: at 100 %% calls are refused. Orange from the warning fraction (_config.saturationWarningRatio, %d %%; per-service-provider overrides are in the recorded target_service_provider:odin_utilisation_warning:threshold).' % (c.saturationWarningRatio * 100),
       { x: 0, y: 16, w: 12, h: 9 },
       [
-        g.target('A', 'target_service_provider_group_trunk_group:odin_trunk_group_utilisation:ratio{%(tg)s}' % s, legend='{{trunk_group}} ({{group}})'),
+        g.target('A', '(target_service_provider_group_trunk_group:odin_trunk_group_active_calls:sum{%(tg)s} / target_service_provider_group_trunk_group:odin_trunk_group_effective_max_active_calls:sum{%(tg)s})' % s, legend='{{service_provider}} / {{group}} / {{trunk_group}}'),
       ],
       {
         fieldConfig: {
           defaults: {
-            mappings: [{ type: 'special', options: { match: 'nan', result: { text: 'n/a', index: 2 } } }],
+            mappings: g.unlimitedMappings,
             unit: 'percentunit',
             thresholds: {
               mode: 'absolute',
               steps: [
                 { color: 'green', value: null },
-                { color: 'orange', value: 0.8 },
-                { color: 'red', value: 0.95 },
+                { color: 'orange', value: c.saturationWarningRatio },
+                { color: 'red', value: 1 },
               ],
             },
             color: { mode: 'thresholds' },
@@ -187,13 +187,13 @@ local g = import '../lib/grafana.libsonnet';
     ),
     g.panel(
       9, 'heatmap', 'Utilisation heat map',
-      'How many trunk groups sit at each utilisation, over time (10 % buckets). A band moving up is growing traffic; a cell above 100 % is bursting.',
+      'How many trunk groups sit at each share of their effective limit, over time (10 % buckets). A band moving up is growing traffic; a cell at 100 % is refusing calls.',
       { x: 12, y: 16, w: 12, h: 9 },
       [
-        g.target('A', 'target_service_provider_group_trunk_group:odin_trunk_group_utilisation:ratio{%(tg)s}' % s, legend='{{trunk_group}}'),
+        g.target('A', '(target_service_provider_group_trunk_group:odin_trunk_group_active_calls:sum{%(tg)s} / target_service_provider_group_trunk_group:odin_trunk_group_effective_max_active_calls:sum{%(tg)s})' % s, legend='{{service_provider}} / {{trunk_group}}'),
       ],
       {
-        fieldConfig: { defaults: { mappings: [] }, overrides: [] },
+        fieldConfig: { defaults: { mappings: g.unlimitedMappings }, overrides: [] },
         options: {
           calculate: true,
           calculation: { yBuckets: { mode: 'size', value: '0.1', scale: { type: 'linear' } } },
@@ -209,22 +209,22 @@ local g = import '../lib/grafana.libsonnet';
     ),
     g.panel(
       10, 'bargauge', 'Top $topn busiest trunk groups',
-      'The trunk groups with the highest live calls / maxActiveCalls now.',
+      'The trunk groups with the highest live calls / effective limit now (orange from the warning fraction, red at the limit).',
       { x: 0, y: 25, w: 12, h: 9 },
       [
-        g.target('A', 'topk($topn, target_service_provider_group_trunk_group:odin_trunk_group_utilisation:ratio{%(tg)s})' % s, legend='{{trunk_group}} ({{group}})', instant=true),
+        g.target('A', 'topk($topn, (target_service_provider_group_trunk_group:odin_trunk_group_active_calls:sum{%(tg)s} / target_service_provider_group_trunk_group:odin_trunk_group_effective_max_active_calls:sum{%(tg)s}))' % s, legend='{{service_provider}} / {{group}} / {{trunk_group}}', instant=true),
       ],
       {
         fieldConfig: {
           defaults: {
-            mappings: [{ type: 'special', options: { match: 'nan', result: { text: 'n/a', index: 2 } } }],
+            mappings: g.unlimitedMappings,
             unit: 'percentunit',
             thresholds: {
               mode: 'absolute',
               steps: [
                 { color: 'green', value: null },
-                { color: 'orange', value: 0.8 },
-                { color: 'red', value: 0.95 },
+                { color: 'orange', value: c.saturationWarningRatio },
+                { color: 'red', value: 1 },
               ],
             },
             color: { mode: 'thresholds' },
@@ -246,7 +246,7 @@ local g = import '../lib/grafana.libsonnet';
       'The trunk groups carrying the most live calls now.',
       { x: 12, y: 25, w: 12, h: 9 },
       [
-        g.target('A', 'topk($topn, target_service_provider_group_trunk_group:odin_trunk_group_active_calls:sum{%(tg)s})' % s, legend='{{trunk_group}} ({{group}})', instant=true),
+        g.target('A', 'topk($topn, target_service_provider_group_trunk_group:odin_trunk_group_active_calls:sum{%(tg)s})' % s, legend='{{service_provider}} / {{group}} / {{trunk_group}}', instant=true),
       ],
       {
         fieldConfig: {
@@ -273,7 +273,7 @@ local g = import '../lib/grafana.libsonnet';
       'Calls a trunk group can still take before calls are refused: maxActiveCalls + burstingMaxActiveCalls - live calls (bursting is 0 when disabled). Unlimited trunk groups show Unlimited.',
       { x: 0, y: 35, w: 12, h: 9 },
       [
-        g.target('A', 'odin_trunk_group_max_active_calls{%(tg)s} + odin_trunk_group_bursting_max_active_calls{%(tg)s} - target_service_provider_group_trunk_group:odin_trunk_group_active_calls:sum{%(tg)s}' % s, legend='{{trunk_group}} ({{group}})', instant=true),
+        g.target('A', 'odin_trunk_group_max_active_calls{%(tg)s} + odin_trunk_group_bursting_max_active_calls{%(tg)s} - target_service_provider_group_trunk_group:odin_trunk_group_active_calls:sum{%(tg)s}' % s, legend='{{service_provider}} / {{group}} / {{trunk_group}}', instant=true),
       ],
       {
         fieldConfig: {
@@ -313,7 +313,7 @@ local g = import '../lib/grafana.libsonnet';
       'Live calls beyond maxActiveCalls, carried by bursting capacity. 0 when not bursting.',
       { x: 12, y: 35, w: 12, h: 9 },
       [
-        g.target('A', 'clamp_min(target_service_provider_group_trunk_group:odin_trunk_group_active_calls:sum{%(tg)s} - odin_trunk_group_max_active_calls{%(tg)s}, 0)' % s, legend='{{trunk_group}} ({{group}})'),
+        g.target('A', 'clamp_min(target_service_provider_group_trunk_group:odin_trunk_group_active_calls:sum{%(tg)s} - odin_trunk_group_max_active_calls{%(tg)s}, 0)' % s, legend='{{service_provider}} / {{group}} / {{trunk_group}}'),
       ],
       {
         fieldConfig: {

@@ -81,11 +81,21 @@
   },
 
   // The `job` variable: the jobs of _config.jobSelector that serve this dashboard's metric.
+  // A link to a dashboard of the mixin: `vars` maps its variables to values (Grafana's
+  // ${__value.raw}, ${__data.fields["Column"]}...); data source, job and time range carry over.
+  dashboardLink(title, uid, vars):: {
+    title: title,
+    url: '/d/%s?%s' % [uid, std.join('&', ['${datasource:queryparam}', '${job:queryparam}'] + [
+      'var-%s=%s' % [name, vars[name]]
+      for name in std.objectFields(vars)
+    ] + ['${__url_time_range}'])],
+  },
+
   jobVariable(c, metric):: $.queryVariable(
     'job', 'Job', 'label_values(%s{%s}, job)' % [metric, c.jobSelector]
   ),
 
-  dashboard(c, uid, title, description, variables, panels):: {
+  dashboard(c, uid, title, description, variables, panels, time=c.dashboardTime):: {
     uid: uid,
     title: title,
     description: description,
@@ -94,22 +104,37 @@
     graphTooltip: 1,
     schemaVersion: 39,
     version: 1,
-    time: { from: c.dashboardTime, to: 'now' },
+    time: { from: time, to: 'now' },
     refresh: c.dashboardRefresh,
     timezone: '',
     fiscalYearStartMonth: 0,
     liveNow: false,
     weekStart: '',
     annotations: {
-      list: [{
-        builtIn: 1,
-        datasource: { type: 'grafana', uid: '-- Grafana --' },
-        enable: true,
-        hide: true,
-        iconColor: 'rgba(0, 211, 255, 1)',
-        name: 'Annotations & Alerts',
-        type: 'dashboard',
-      }],
+      list: [
+        {
+          builtIn: 1,
+          datasource: { type: 'grafana', uid: '-- Grafana --' },
+          enable: true,
+          hide: true,
+          iconColor: 'rgba(0, 211, 255, 1)',
+          name: 'Annotations & Alerts',
+          type: 'dashboard',
+        },
+        // The mixin's alerts while they fire, from Prometheus' ALERTS series.
+        {
+          name: 'Firing alerts',
+          datasource: $.ds,
+          enable: true,
+          hide: false,
+          iconColor: 'red',
+          expr: 'ALERTS{alertname=~"TrunkCapacity.*", alertstate="firing"}',
+          step: '1m',
+          titleFormat: '{{alertname}} ({{severity}})',
+          textFormat: '{{target}} {{service_provider}} {{group}} {{trunk_group}} {{pool}}',
+          useValueForTime: false,
+        },
+      ],
     },
     links: [{
       title: 'Trunk capacity dashboards',
