@@ -18,6 +18,7 @@ PROM_DIR = ROOT / "deploy" / "prometheus"
 RULES_DIR = PROM_DIR / "rules"
 RECORDING_RULES = RULES_DIR / "trunk-capacity-recording.yml"
 UNIT_TESTS = sorted((PROM_DIR / "tests").glob("*.yml"))
+SCENARIOS = ROOT / "deploy" / "mixin" / "tests"
 RUNBOOKS = ROOT / "docs" / "runbooks.md"
 RUNBOOK_BASE = (
     "https://github.com/trunk-capacity-exporter/trunk-capacity-exporter/blob/main/docs/runbooks.md#"
@@ -87,52 +88,60 @@ def test_promtool_check_example_config(promtool):
     assert "2 rule files found" in result.stdout, result.stdout
 
 
-def without_annotations(tmp: Path) -> Path:
-    """Copies of the rule files and unit tests in which no rule has annotations.
-
-    promtool compares an alert's annotations in full; the unit tests are about when an alert
-    fires and with which labels (the annotation templates are checked by `promtool check`).
-    """
-    (tmp / "rules").mkdir()
-    (tmp / "tests").mkdir()
-    for path in (RECORDING_RULES, ALERT_RULES):
-        doc = load(path)
-        for group in doc["groups"]:
-            for rule in group["rules"]:
-                rule.pop("annotations", None)
-        (tmp / "rules" / path.name).write_text(yaml.safe_dump(doc))
-    for path in UNIT_TESTS:
-        shutil.copy(path, tmp / "tests" / path.name)
-    return tmp / "tests"
-
-
 @pytest.mark.slow
-def test_promtool_test_rules(promtool, tmp_path):
-    assert UNIT_TESTS, "no promtool unit tests in deploy/prometheus/tests"
-    tests = without_annotations(tmp_path)
-    result = run([promtool, "test", "rules", *(str(tests / p.name) for p in UNIT_TESTS)])
+@pytest.mark.parametrize("test_file", UNIT_TESTS, ids=lambda path: path.name)
+def test_promtool_test_rules_as_shipped(promtool, test_file: Path):
+    """Exactly what an operator runs: plain promtool on the shipped file, annotations included."""
+    result = run([promtool, "test", "rules", str(test_file.relative_to(ROOT))])
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("SUCCESS") == len(UNIT_TESTS), result.stdout
+    assert "SUCCESS" in result.stdout, result.stdout
+
+
+def test_every_shipped_test_has_its_scenario_source():
+    assert [p.name for p in UNIT_TESTS] == [p.name for p in sorted(SCENARIOS.glob("*.yml"))]
+
+
+def shipped_copy(tmp: Path, test_file: Path) -> tuple[Path, dict]:
+    """The shipped rules and one shipped test, laid out as in the repository, under `tmp`."""
+    shutil.copytree(RULES_DIR, tmp / "rules")
+    (tmp / "tests").mkdir()
+    return tmp / "tests" / test_file.name, load(test_file)
+
+
+def first_expected_alert(doc: dict) -> dict:
+    return next(
+        alert
+        for group in doc["tests"]
+        for case in group.get("alert_rule_test", [])
+        for alert in case.get("exp_alerts") or []
+    )
 
 
 @pytest.mark.slow
-def test_promtool_test_rules_detects_a_wrong_expectation(promtool, tmp_path):
-    """Guard against a vacuous suite: a unit test expecting the wrong alert must fail."""
-    tests = without_annotations(tmp_path)
-    bad = load(UNIT_TESTS[0])
-    bad["rule_files"] = [str((tests / f).resolve()) for f in bad["rule_files"]]
-    for group in bad["tests"]:
-        for case in group.get("alert_rule_test", []):
-            if case["exp_alerts"]:
-                case["exp_alerts"] = []
-                break
-        else:
-            continue
-        break
-    path = tests / "bad.yml"
-    path.write_text(yaml.safe_dump(bad))
+@pytest.mark.parametrize("change", ["no alert", "another description"])
+def test_promtool_test_rules_detects_a_wrong_expectation(promtool, tmp_path, change: str):
+    """Guard against a vacuous suite: a wrong expected alert, or annotation, fails."""
+    path, doc = shipped_copy(tmp_path, UNIT_TESTS[0])
+    if change == "no alert":
+        case = next(
+            case
+            for group in doc["tests"]
+            for case in group.get("alert_rule_test", [])
+            if case.get("exp_alerts")
+        )
+        case["exp_alerts"] = []
+    else:
+        first_expected_alert(doc)["exp_annotations"]["description"] += " (edited)"
+    path.write_text(yaml.safe_dump(doc))
     result = run([promtool, "test", "rules", str(path)])
     assert result.returncode != 0, result.stdout
+
+
+def test_every_expected_alert_spells_out_its_annotations():
+    for path in UNIT_TESTS:
+        alert = first_expected_alert(load(path)) if "exp_labels" in path.read_text() else None
+        if alert is not None:
+            assert set(alert["exp_annotations"]) == {"summary", "description", "runbook_url"}
 
 
 # ---- unit-test coverage ---------------------------------------------------------------------
