@@ -128,9 +128,10 @@ def rendered(mixin: Path = MIXIN, root: Path = ROOT) -> dict[Path, str]:
     ]
     files[root / PROMETHEUSRULE.OUTPUT.relative_to(ROOT)] = PROMETHEUSRULE.manifest(groups)
     tests = root / TESTS_DIR.relative_to(ROOT)
+    ordered = output["rules"]["groups"] + output["alerts"]["groups"]
     for source in sorted(SCENARIO_DIR.glob("*.yml")):
         text = source.read_text(encoding="utf-8")
-        files[tests / source.name] = SCENARIOS.render(source.name, text, output["alerts"]["groups"])
+        files[tests / source.name] = SCENARIOS.render(source.name, text, ordered)
     return files
 
 

@@ -176,16 +176,32 @@ def _expected(rule: dict[str, Any], expected: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def render(name: str, source: str, alert_groups: list[dict[str, Any]]) -> str:
-    """The shipped test file of scenario source `name` (its text `source`)."""
+def _check_values(name: str, test: dict[str, Any]) -> None:
+    """YAML reads an unquoted `0x60` (zero, 60 times) as the number 96: refuse non-strings."""
+    for series in test.get("input_series", []):
+        if not isinstance(series.get("values"), str):
+            raise ScenarioError(
+                f"{name}: {series.get('series')}: values {series.get('values')!r} is not a "
+                "string: quote it ('0x60' is zero 60 times, unquoted YAML reads 96)"
+            )
+
+
+def render(name: str, source: str, groups: list[dict[str, Any]]) -> str:
+    """The shipped test file of scenario source `name` (its text `source`); `groups` are the
+    rule groups of RULE_FILES, in their order."""
     alerts = {
         (rule["alert"], str(rule.get("labels", {}).get("severity", ""))): rule
-        for group in alert_groups
+        for group in groups
         for rule in group["rules"]
         if "alert" in rule
     }
-    document = {"rule_files": RULE_FILES} | yaml.safe_load(source)
+    # Without an order promtool evaluates the groups in a random one at each step; an alert on a
+    # recorded series then sees it only if its group came second, which at hourly evaluations
+    # (forecasts) is a coin toss. Prometheus's own 1-minute evaluations never notice.
+    order = {"group_eval_order": [group["name"] for group in groups]}
+    document = {"rule_files": RULE_FILES} | order | yaml.safe_load(source)
     for test in document.get("tests", []):
+        _check_values(name, test)
         for case in test.get("alert_rule_test", []):
             try:
                 case["exp_alerts"] = [

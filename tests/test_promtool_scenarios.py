@@ -107,3 +107,9 @@ def test_render_fills_exp_annotations_and_the_rule_files():
 def test_render_names_the_case_of_a_missing_value():
     with pytest.raises(scenarios.ScenarioError, match=r"n\.yml: n, A at 1m: .*value"):
         scenarios.render("n.yml", source(""), ALERTS)
+
+
+def test_an_unquoted_hex_looking_series_is_refused():
+    text = "tests:\n- name: n\n  input_series:\n  - series: x\n    values: 0x60\n"
+    with pytest.raises(scenarios.ScenarioError, match="quote it"):
+        scenarios.render("n.yml", text, ALERTS)

@@ -254,11 +254,56 @@ def test_one_alert_name_per_condition_severity_as_a_label():
     """Saturation has degrees: one name, a critical and a warning rule (inhibition needs it)."""
     by_name = severities()
     for level in ("TrunkGroup", "TrunkGroupDirection", "Group", "ServiceProvider"):
-        assert by_name[f"TrunkCapacity{level}Saturated"] == {"critical", "warning"}
+        assert len(by_name[f"TrunkCapacity{level}Saturated"]) == 2
     assert by_name["TrunkCapacityBalanceExhaustionForecast"] == {"critical", "warning"}
     assert by_name["TrunkCapacityChainNearCarrierLimit"] == {"critical", "warning"}
+    assert by_name["TrunkCapacityExporterDown"] == {"critical", "warning"}
+    assert by_name["TrunkCapacityExporterJobAbsent"] == {"critical", "warning"}
     # No name says its severity: that is the label's job.
     assert not [n for n in by_name if re.search(r"NearCall|AtCall|Critical|Warning", n)]
+
+
+def test_the_paging_policy_of_docs_alerting_md():
+    """What pages: calls refused at the operator's own limits or about to be, and the exporter
+    blind for long; exporter health is a ticket first, a vendor outage and a customer's own cap
+    never page."""
+    paging = {
+        (rule["alert"], rule.get("for"))
+        for rule in alerts()
+        if rule["labels"]["severity"] == "critical"
+    }
+    assert paging == {
+        ("TrunkCapacityExporterDown", "1h"),
+        ("TrunkCapacityExporterJobAbsent", "1h"),
+        ("TrunkCapacityServiceProviderSaturated", "1m"),
+        ("TrunkCapacityChainNearCarrierLimit", "1m"),
+        ("TrunkCapacityBalanceExhaustionForecast", "1h"),
+    }
+    health = {rule["alert"]: rule for rule in alerts() if rule["labels"]["severity"] == "warning"}
+    for name in ("TrunkCapacityExporterDown", "TrunkCapacityExporterJobAbsent"):
+        assert parse_duration(health[name]["for"]) >= 600, name
+    for name in ("TrunkCapacityExporterTargetDown", "TrunkCapacityExporterTargetAbsent"):
+        assert severities()[name] == {"warning"}, name
+    assert severities()["TrunkCapacityTrunkGroupSaturated"] == {"warning", "info"}
+    docs = ALERTING_DOCS.read_text()
+    assert "## Paging policy" in docs and "severities" in docs
+
+
+def test_target_absent_is_per_job_and_target_whatever_the_instance():
+    (rule,) = [r for r in alerts() if r["alert"] == "TrunkCapacityExporterTargetAbsent"]
+    assert rule["expr"].count("max without (instance, pod") == 2
+    assert rule["expr"].count("unless ignoring (instance, pod") == 2
+
+
+def test_forecasts_need_a_day_of_trend_an_absolute_reason_and_a_long_for():
+    forecasts = [r for r in alerts() if r["alert"].endswith("ExhaustionForecast")]
+    assert len(forecasts) == 3
+    for rule in forecasts:
+        assert re.search(r"deriv\([a-z_]+\{[^}]*\}\[1d\]\)", rule["expr"]), rule["expr"]
+        assert parse_duration(rule["for"]) >= 3600
+    pool, *balance = sorted(forecasts, key=lambda r: r["alert"], reverse=True)
+    assert "< 0.25 * didww_capacity_pool_total_channels" in pool["expr"]
+    assert all(BALANCE_THRESHOLD in rule["expr"] for rule in balance)
 
 
 def test_standing_provisioning_facts_are_info():
