@@ -13,7 +13,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.helpers import alerts, wait_until
 from tests.processes import Processes
