@@ -12,6 +12,7 @@ tests/test_mixin.py fails while a committed file differs from what this renders.
     python scripts/generate_mixin.py          # rewrite the generated files (`make mixin`)
     python scripts/generate_mixin.py --check  # exit 1 if one is out of date
     python scripts/generate_mixin.py --mixin my.jsonnet --out build/  # your own _config
+    ... --scenarios my-scenarios/  # and promtool tests of your own scenarios
 """
 
 from __future__ import annotations
@@ -110,8 +111,11 @@ def dashboard_file(dashboard: dict[str, Any]) -> str:
     return json.dumps(dashboard, indent=2, ensure_ascii=False) + "\n"
 
 
-def rendered(mixin: Path = MIXIN, root: Path = ROOT) -> dict[Path, str]:
-    """Every generated file under `root` and its content."""
+def rendered(
+    mixin: Path = MIXIN, root: Path = ROOT, scenarios: Path | None = SCENARIO_DIR
+) -> dict[Path, str]:
+    """Every generated file under `root` and its content; the promtool tests of the scenarios
+    in `scenarios`, if given."""
     output = evaluate(mixin)
     rules = {
         RECORDING.relative_to(ROOT): rule_file(output["rules"]),
@@ -129,16 +133,19 @@ def rendered(mixin: Path = MIXIN, root: Path = ROOT) -> dict[Path, str]:
     files[root / PROMETHEUSRULE.OUTPUT.relative_to(ROOT)] = PROMETHEUSRULE.manifest(groups)
     tests = root / TESTS_DIR.relative_to(ROOT)
     ordered = output["rules"]["groups"] + output["alerts"]["groups"]
-    for source in sorted(SCENARIO_DIR.glob("*.yml")):
+    for source in sorted(scenarios.glob("*.yml")) if scenarios else []:
         text = source.read_text(encoding="utf-8")
         files[tests / source.name] = SCENARIOS.render(source.name, text, ordered)
     return files
 
 
 def _leftovers(files: dict[Path, str], root: Path) -> list[Path]:
-    """Dashboards the mixin no longer has, tests whose scenario source is gone."""
+    """Dashboards the mixin no longer has, tests whose scenario source is gone (when tests were
+    rendered at all)."""
     dashboards = sorted((root / DASHBOARD_DIR.relative_to(ROOT)).glob("*.json"))
-    tests = sorted((root / TESTS_DIR.relative_to(ROOT)).glob("*.yml"))
+    tests_dir = root / TESTS_DIR.relative_to(ROOT)
+    with_tests = any(path.parent == tests_dir for path in files)
+    tests = sorted(tests_dir.glob("*.yml")) if with_tests else []
     return [path for path in dashboards + tests if path not in files]
 
 
@@ -173,14 +180,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=ROOT, help="write under this directory (same layout)"
     )
+    parser.add_argument(
+        "--scenarios",
+        type=Path,
+        help="render the promtool scenarios of this directory (default: deploy/mixin/tests with "
+        "the shipped mixin; none with --mixin, as they expect the default _config)",
+    )
     args = parser.parse_args(argv)
+    mixin = args.mixin.resolve()
+    scenarios = args.scenarios or (SCENARIO_DIR if mixin == MIXIN else None)
     try:
-        files = rendered(args.mixin.resolve(), args.out.resolve())
+        files = rendered(mixin, args.out.resolve(), scenarios)
     except RuntimeError as exc:  # _jsonnet reports errors as RuntimeError
         print(f"{args.mixin}: {str(exc).strip()}", file=sys.stderr)
         return 2
     except SCENARIOS.ScenarioError as exc:
-        print(f"{SCENARIO_DIR.relative_to(ROOT)}/{exc}", file=sys.stderr)
+        print(f"{scenarios}/{exc}", file=sys.stderr)
         return 2
     if args.check:
         stale = stale_files(files, args.out.resolve())

@@ -18,7 +18,7 @@ local utils = import 'lib/utils.libsonnet';
     local warnThreshold = sp + ':odin_utilisation_warning:threshold',
     local sev = c.severities,
     local twins(level) =
-      assert level.atLimit != level.nearLimit : 'a level needs two severities: %s' % level;
+      assert level.atLimit != level.nearLimit : 'a level needs two severities: ' + std.toString(level);
       level,
 
     local alert(name, severity, expr, forDuration, summary, description, keep=false) = {
