@@ -4,12 +4,15 @@
 deploy/mixin/*.libsonnet is the one source of the Prometheus rules and the Grafana dashboards;
 this writes the rule files Prometheus loads (deploy/prometheus/rules/), the Prometheus Operator's
 PrometheusRule (deploy/kubernetes/base/prometheusrule.yaml, through
-scripts/generate_prometheusrule.py) and the dashboards Grafana provisions (grafana/dashboards/).
+scripts/generate_prometheusrule.py), the dashboards Grafana provisions (grafana/dashboards/) and
+the promtool tests (deploy/prometheus/tests/, from the scenarios in deploy/mixin/tests/ through
+scripts/promtool_scenarios.py).
 tests/test_mixin.py fails while a committed file differs from what this renders.
 
     python scripts/generate_mixin.py          # rewrite the generated files (`make mixin`)
     python scripts/generate_mixin.py --check  # exit 1 if one is out of date
     python scripts/generate_mixin.py --mixin my.jsonnet --out build/  # your own _config
+    ... --scenarios my-scenarios/  # and promtool tests of your own scenarios
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ RULES_DIR = ROOT / "deploy" / "prometheus" / "rules"
 RECORDING = RULES_DIR / "trunk-capacity-recording.yml"
 ALERTS = RULES_DIR / "trunk-capacity-alerts.yml"
 DASHBOARD_DIR = ROOT / "grafana" / "dashboards"
+# promtool scenario sources, and the tests rendered from them (expected annotations filled in).
+SCENARIO_DIR = ROOT / "deploy" / "mixin" / "tests"
+TESTS_DIR = ROOT / "deploy" / "prometheus" / "tests"
 
 HEADER = """\
 # GENERATED from deploy/mixin by scripts/generate_mixin.py (`make mixin`). Do not edit: change
@@ -50,18 +56,20 @@ def evaluate(mixin: Path = MIXIN) -> dict[str, Any]:
     return result
 
 
-def _prometheusrule_module() -> Any:
-    """scripts/generate_prometheusrule.py, which wraps rule groups in a PrometheusRule and
-    writes multi-line strings (PromQL, descriptions) as literal blocks."""
-    path = ROOT / "scripts" / "generate_prometheusrule.py"
-    spec = importlib.util.spec_from_file_location("generate_prometheusrule", path)
+def _script_module(name: str) -> Any:
+    """A module of scripts/: generate_prometheusrule wraps rule groups in a PrometheusRule and
+    writes multi-line strings (PromQL, descriptions) as literal blocks; promtool_scenarios
+    fills the expected annotations into the promtool tests."""
+    path = ROOT / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-PROMETHEUSRULE = _prometheusrule_module()
+PROMETHEUSRULE = _script_module("generate_prometheusrule")
+SCENARIOS = _script_module("promtool_scenarios")
 
 
 # Jsonnet sorts object keys; a rule reads better in the order Prometheus documents it.
@@ -103,8 +111,11 @@ def dashboard_file(dashboard: dict[str, Any]) -> str:
     return json.dumps(dashboard, indent=2, ensure_ascii=False) + "\n"
 
 
-def rendered(mixin: Path = MIXIN, root: Path = ROOT) -> dict[Path, str]:
-    """Every generated file under `root` and its content."""
+def rendered(
+    mixin: Path = MIXIN, root: Path = ROOT, scenarios: Path | None = SCENARIO_DIR
+) -> dict[Path, str]:
+    """Every generated file under `root` and its content; the promtool tests of the scenarios
+    in `scenarios`, if given."""
     output = evaluate(mixin)
     rules = {
         RECORDING.relative_to(ROOT): rule_file(output["rules"]),
@@ -120,15 +131,28 @@ def rendered(mixin: Path = MIXIN, root: Path = ROOT) -> dict[Path, str]:
         for group in yaml.safe_load(rules[relative])["groups"]
     ]
     files[root / PROMETHEUSRULE.OUTPUT.relative_to(ROOT)] = PROMETHEUSRULE.manifest(groups)
+    tests = root / TESTS_DIR.relative_to(ROOT)
+    ordered = output["rules"]["groups"] + output["alerts"]["groups"]
+    for source in sorted(scenarios.glob("*.yml")) if scenarios else []:
+        text = source.read_text(encoding="utf-8")
+        files[tests / source.name] = SCENARIOS.render(source.name, text, ordered)
     return files
 
 
+def _leftovers(files: dict[Path, str], root: Path) -> list[Path]:
+    """Dashboards the mixin no longer has, tests whose scenario source is gone (when tests were
+    rendered at all)."""
+    dashboards = sorted((root / DASHBOARD_DIR.relative_to(ROOT)).glob("*.json"))
+    tests_dir = root / TESTS_DIR.relative_to(ROOT)
+    with_tests = any(path.parent == tests_dir for path in files)
+    tests = sorted(tests_dir.glob("*.yml")) if with_tests else []
+    return [path for path in dashboards + tests if path not in files]
+
+
 def stale_files(files: dict[Path, str], root: Path = ROOT) -> list[Path]:
-    """Generated files whose committed content differs, and dashboards the mixin no longer has."""
+    """Generated files whose committed content differs, and leftovers."""
     stale = [path for path, text in files.items() if _read(path) != text]
-    dashboards = root / DASHBOARD_DIR.relative_to(ROOT)
-    stale += [p for p in sorted(dashboards.glob("*.json")) if p not in files]
-    return stale
+    return stale + _leftovers(files, root)
 
 
 def _read(path: Path) -> str | None:
@@ -136,10 +160,8 @@ def _read(path: Path) -> str | None:
 
 
 def write(files: dict[Path, str], root: Path) -> None:
-    dashboards = root / DASHBOARD_DIR.relative_to(ROOT)
-    for path in sorted(dashboards.glob("*.json")):
-        if path not in files:
-            path.unlink()
+    for path in _leftovers(files, root):
+        path.unlink()
     for path, text in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -158,11 +180,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, default=ROOT, help="write under this directory (same layout)"
     )
+    parser.add_argument(
+        "--scenarios",
+        type=Path,
+        help="render the promtool scenarios of this directory (default: deploy/mixin/tests with "
+        "the shipped mixin; none with --mixin, as they expect the default _config)",
+    )
     args = parser.parse_args(argv)
+    mixin = args.mixin.resolve()
+    scenarios = args.scenarios or (SCENARIO_DIR if mixin == MIXIN else None)
     try:
-        files = rendered(args.mixin.resolve(), args.out.resolve())
+        files = rendered(mixin, args.out.resolve(), scenarios)
     except RuntimeError as exc:  # _jsonnet reports errors as RuntimeError
         print(f"{args.mixin}: {str(exc).strip()}", file=sys.stderr)
+        return 2
+    except SCENARIOS.ScenarioError as exc:
+        print(f"{scenarios}/{exc}", file=sys.stderr)
         return 2
     if args.check:
         stale = stale_files(files, args.out.resolve())

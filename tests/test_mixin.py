@@ -42,10 +42,21 @@ def test_the_check_notices_a_hand_edit(tmp_path, generator: Generator):
     assert generator("--out", str(out)).returncode == 0
     assert generator("--check", "--out", str(out)).returncode == 0
     alerts = out / "deploy" / "prometheus" / "rules" / "trunk-capacity-alerts.yml"
-    alerts.write_text(alerts.read_text().replace("for: 3m", "for: 4m"))
+    alerts.write_text(alerts.read_text().replace("for: 10m", "for: 11m"))
     result = generator("--check", "--out", str(out))
     assert result.returncode == 1
     assert "trunk-capacity-alerts.yml is out of date" in result.stderr
+
+
+def test_a_level_with_one_severity_for_both_degrees_is_refused(tmp_path, generator: Generator):
+    mixin = tmp_path / "same.jsonnet"
+    mixin.write_text(
+        "(import 'mixin.libsonnet') + { _config+:: { severities+: "
+        "{ group: { atLimit: 'warning', nearLimit: 'warning' } } } }"
+    )
+    result = generator("--mixin", str(mixin), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "a level needs two severities" in result.stderr
 
 
 def test_a_broken_mixin_is_one_clear_error(tmp_path, generator: Generator):
@@ -63,6 +74,8 @@ OVERRIDES = """
     balanceLowOverrides: [{ target: 'rich', value: 100 }],
     saturationWarningOverrides: [{ target: 'odin', service_provider: 'calm', value: 0.9 }],
     runbookURLPattern: 'https://wiki.example.com/runbooks#%s',
+    // Trunk groups carrying the operator's own traffic: at the limit pages, near it tickets.
+    severities+: { trunkGroup: { atLimit: 'critical', nearLimit: 'warning' } },
   },
 }
 """
@@ -84,32 +97,23 @@ def trunk_group(sp: str, calls: str) -> list[dict[str, str]]:
     ]
 
 
-def warning(**labels: str) -> dict:
+def warning(value: float, **labels: str) -> dict:
+    """An expected warning; `value` is what its annotations show as $value."""
     job = {"job": "trunk-capacity-exporter", "instance": "exporter:10042"}
-    return {"exp_labels": {"severity": "warning", **job, **labels}}
+    return {"exp_labels": {"severity": "warning", **job, **labels}, "value": value}
 
 
 @pytest.mark.slow
 def test_config_overrides_apply_per_account_and_service_provider(
     tmp_path, generator: Generator, processes: Processes, promtool: str
 ):
+    """Rendered with the user's own scenarios (--scenarios), the tests pass plain promtool
+    with the overridden runbook links in their expected annotations."""
     mixin = tmp_path / "my.jsonnet"
     mixin.write_text(OVERRIDES)
-    out = tmp_path / "out"
-    result = generator("--mixin", str(mixin), "--out", str(out))
-    assert result.returncode == 0, result.stderr
-    rules = out / "deploy" / "prometheus" / "rules"
-    for path in rules.glob("*.yml"):  # promtool compares annotations in full: drop them
-        doc = yaml.safe_load(path.read_text())
-        for group in doc["groups"]:
-            for rule in group["rules"]:
-                annotations = rule.pop("annotations", None)
-                if "alert" in rule:
-                    url = f"https://wiki.example.com/runbooks#{rule['alert'].lower()}"
-                    assert annotations["runbook_url"] == url
-        path.write_text(yaml.safe_dump(doc))
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
     tests = {
-        "rule_files": [str(p) for p in sorted(rules.glob("*.yml"))],
         "evaluation_interval": "1m",
         "tests": [
             {
@@ -126,29 +130,37 @@ def test_config_overrides_apply_per_account_and_service_provider(
                     {
                         "eval_time": "20m",
                         "alertname": "TrunkCapacityBalanceLow",
-                        "exp_alerts": [warning(target="rich")],
+                        "exp_alerts": [warning(80, target="rich")],
                     },
                     {
                         "eval_time": "10m",
                         "alertname": "TrunkCapacityTrunkGroupSaturated",
                         "exp_alerts": [
                             warning(
-                                target="odin", service_provider="busy", group="g", trunk_group="tg"
+                                0.85,
+                                target="odin",
+                                service_provider="busy",
+                                group="g",
+                                trunk_group="tg",
                             )
                         ],
                     },
                     {
-                        "eval_time": "10m",
+                        "eval_time": "11m",
                         "alertname": "TrunkCapacityExporterJobAbsent",
                         "exp_alerts": [
-                            {"exp_labels": {"severity": "critical", "job": "trunk-capacity-probe"}}
+                            {"exp_labels": {"severity": "warning", "job": "trunk-capacity-probe"}}
                         ],
                     },
                 ],
             }
         ],
     }
-    test_file = tmp_path / "overrides.yml"
-    test_file.write_text(yaml.safe_dump(tests))
+    (scenarios / "overrides.yml").write_text(yaml.safe_dump(tests))
+    out = tmp_path / "out"
+    result = generator("--mixin", str(mixin), "--out", str(out), "--scenarios", str(scenarios))
+    assert result.returncode == 0, result.stderr
+    test_file = out / "deploy" / "prometheus" / "tests" / "overrides.yml"
+    assert "https://wiki.example.com/runbooks#trunkcapacitybalancelow" in test_file.read_text()
     result = processes.run([promtool, "test", "rules", str(test_file)], timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -18,6 +18,7 @@ PROM_DIR = ROOT / "deploy" / "prometheus"
 RULES_DIR = PROM_DIR / "rules"
 RECORDING_RULES = RULES_DIR / "trunk-capacity-recording.yml"
 UNIT_TESTS = sorted((PROM_DIR / "tests").glob("*.yml"))
+SCENARIOS = ROOT / "deploy" / "mixin" / "tests"
 RUNBOOKS = ROOT / "docs" / "runbooks.md"
 RUNBOOK_BASE = (
     "https://github.com/trunk-capacity-exporter/trunk-capacity-exporter/blob/main/docs/runbooks.md#"
@@ -87,52 +88,60 @@ def test_promtool_check_example_config(promtool):
     assert "2 rule files found" in result.stdout, result.stdout
 
 
-def without_annotations(tmp: Path) -> Path:
-    """Copies of the rule files and unit tests in which no rule has annotations.
-
-    promtool compares an alert's annotations in full; the unit tests are about when an alert
-    fires and with which labels (the annotation templates are checked by `promtool check`).
-    """
-    (tmp / "rules").mkdir()
-    (tmp / "tests").mkdir()
-    for path in (RECORDING_RULES, ALERT_RULES):
-        doc = load(path)
-        for group in doc["groups"]:
-            for rule in group["rules"]:
-                rule.pop("annotations", None)
-        (tmp / "rules" / path.name).write_text(yaml.safe_dump(doc))
-    for path in UNIT_TESTS:
-        shutil.copy(path, tmp / "tests" / path.name)
-    return tmp / "tests"
-
-
 @pytest.mark.slow
-def test_promtool_test_rules(promtool, tmp_path):
-    assert UNIT_TESTS, "no promtool unit tests in deploy/prometheus/tests"
-    tests = without_annotations(tmp_path)
-    result = run([promtool, "test", "rules", *(str(tests / p.name) for p in UNIT_TESTS)])
+@pytest.mark.parametrize("test_file", UNIT_TESTS, ids=lambda path: path.name)
+def test_promtool_test_rules_as_shipped(promtool, test_file: Path):
+    """Exactly what an operator runs: plain promtool on the shipped file, annotations included."""
+    result = run([promtool, "test", "rules", str(test_file.relative_to(ROOT))])
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("SUCCESS") == len(UNIT_TESTS), result.stdout
+    assert "SUCCESS" in result.stdout, result.stdout
+
+
+def test_every_shipped_test_has_its_scenario_source():
+    assert [p.name for p in UNIT_TESTS] == [p.name for p in sorted(SCENARIOS.glob("*.yml"))]
+
+
+def shipped_copy(tmp: Path, test_file: Path) -> tuple[Path, dict]:
+    """The shipped rules and one shipped test, laid out as in the repository, under `tmp`."""
+    shutil.copytree(RULES_DIR, tmp / "rules")
+    (tmp / "tests").mkdir()
+    return tmp / "tests" / test_file.name, load(test_file)
+
+
+def first_expected_alert(doc: dict) -> dict:
+    return next(
+        alert
+        for group in doc["tests"]
+        for case in group.get("alert_rule_test", [])
+        for alert in case.get("exp_alerts") or []
+    )
 
 
 @pytest.mark.slow
-def test_promtool_test_rules_detects_a_wrong_expectation(promtool, tmp_path):
-    """Guard against a vacuous suite: a unit test expecting the wrong alert must fail."""
-    tests = without_annotations(tmp_path)
-    bad = load(UNIT_TESTS[0])
-    bad["rule_files"] = [str((tests / f).resolve()) for f in bad["rule_files"]]
-    for group in bad["tests"]:
-        for case in group.get("alert_rule_test", []):
-            if case["exp_alerts"]:
-                case["exp_alerts"] = []
-                break
-        else:
-            continue
-        break
-    path = tests / "bad.yml"
-    path.write_text(yaml.safe_dump(bad))
+@pytest.mark.parametrize("change", ["no alert", "another description"])
+def test_promtool_test_rules_detects_a_wrong_expectation(promtool, tmp_path, change: str):
+    """Guard against a vacuous suite: a wrong expected alert, or annotation, fails."""
+    path, doc = shipped_copy(tmp_path, UNIT_TESTS[0])
+    if change == "no alert":
+        case = next(
+            case
+            for group in doc["tests"]
+            for case in group.get("alert_rule_test", [])
+            if case.get("exp_alerts")
+        )
+        case["exp_alerts"] = []
+    else:
+        first_expected_alert(doc)["exp_annotations"]["description"] += " (edited)"
+    path.write_text(yaml.safe_dump(doc))
     result = run([promtool, "test", "rules", str(path)])
     assert result.returncode != 0, result.stdout
+
+
+def test_every_expected_alert_spells_out_its_annotations():
+    for path in UNIT_TESTS:
+        alert = first_expected_alert(load(path)) if "exp_labels" in path.read_text() else None
+        if alert is not None:
+            assert set(alert["exp_annotations"]) == {"summary", "description", "runbook_url"}
 
 
 # ---- unit-test coverage ---------------------------------------------------------------------
@@ -245,11 +254,56 @@ def test_one_alert_name_per_condition_severity_as_a_label():
     """Saturation has degrees: one name, a critical and a warning rule (inhibition needs it)."""
     by_name = severities()
     for level in ("TrunkGroup", "TrunkGroupDirection", "Group", "ServiceProvider"):
-        assert by_name[f"TrunkCapacity{level}Saturated"] == {"critical", "warning"}
+        assert len(by_name[f"TrunkCapacity{level}Saturated"]) == 2
     assert by_name["TrunkCapacityBalanceExhaustionForecast"] == {"critical", "warning"}
     assert by_name["TrunkCapacityChainNearCarrierLimit"] == {"critical", "warning"}
+    assert by_name["TrunkCapacityExporterDown"] == {"critical", "warning"}
+    assert by_name["TrunkCapacityExporterJobAbsent"] == {"critical", "warning"}
     # No name says its severity: that is the label's job.
     assert not [n for n in by_name if re.search(r"NearCall|AtCall|Critical|Warning", n)]
+
+
+def test_the_paging_policy_of_docs_alerting_md():
+    """What pages: calls refused at the operator's own limits or about to be, and the exporter
+    blind for long; exporter health is a ticket first, a vendor outage and a customer's own cap
+    never page."""
+    paging = {
+        (rule["alert"], rule.get("for"))
+        for rule in alerts()
+        if rule["labels"]["severity"] == "critical"
+    }
+    assert paging == {
+        ("TrunkCapacityExporterDown", "1h"),
+        ("TrunkCapacityExporterJobAbsent", "1h"),
+        ("TrunkCapacityServiceProviderSaturated", "1m"),
+        ("TrunkCapacityChainNearCarrierLimit", "1m"),
+        ("TrunkCapacityBalanceExhaustionForecast", "1h"),
+    }
+    health = {rule["alert"]: rule for rule in alerts() if rule["labels"]["severity"] == "warning"}
+    for name in ("TrunkCapacityExporterDown", "TrunkCapacityExporterJobAbsent"):
+        assert parse_duration(health[name]["for"]) >= 600, name
+    for name in ("TrunkCapacityExporterTargetDown", "TrunkCapacityExporterTargetAbsent"):
+        assert severities()[name] == {"warning"}, name
+    assert severities()["TrunkCapacityTrunkGroupSaturated"] == {"warning", "info"}
+    docs = ALERTING_DOCS.read_text()
+    assert "## Paging policy" in docs and "severities" in docs
+
+
+def test_target_absent_is_per_job_and_target_whatever_the_instance():
+    (rule,) = [r for r in alerts() if r["alert"] == "TrunkCapacityExporterTargetAbsent"]
+    assert rule["expr"].count("max without (instance, pod") == 2
+    assert rule["expr"].count("unless ignoring (instance, pod") == 2
+
+
+def test_forecasts_need_a_day_of_trend_an_absolute_reason_and_a_long_for():
+    forecasts = [r for r in alerts() if r["alert"].endswith("ExhaustionForecast")]
+    assert len(forecasts) == 3
+    for rule in forecasts:
+        assert re.search(r"deriv\([a-z_]+\{[^}]*\}\[1d\]\)", rule["expr"]), rule["expr"]
+        assert parse_duration(rule["for"]) >= 3600
+    pool, *balance = sorted(forecasts, key=lambda r: r["alert"], reverse=True)
+    assert "< 0.25 * didww_capacity_pool_total_channels" in pool["expr"]
+    assert all(BALANCE_THRESHOLD in rule["expr"] for rule in balance)
 
 
 def test_standing_provisioning_facts_are_info():

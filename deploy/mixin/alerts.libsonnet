@@ -2,9 +2,9 @@
 // severity under the same name (critical, warning), so that Alertmanager's inhibit rule
 // `equal: [alertname, ...]` lets the critical silence its warning twin.
 //
-// Severities: critical = calls are refused now or soon, or capacity alerting is blind;
-// warning = act within business hours; info = a standing provisioning fact, for dashboards and
-// Alertmanager, never paged.
+// Severities come from _config.severities (docs/alerting.md, "Paging policy"): critical pages
+// (calls refused at the operator's own limits, or soon; the exporter blind for long), warning
+// is a ticket, info is a standing provisioning fact for the dashboards.
 local utils = import 'lib/utils.libsonnet';
 
 {
@@ -16,6 +16,10 @@ local utils = import 'lib/utils.libsonnet';
     local grp = 'target_service_provider_group',
     local sp = 'target_service_provider',
     local warnThreshold = sp + ':odin_utilisation_warning:threshold',
+    local sev = c.severities,
+    local twins(level) =
+      assert level.atLimit != level.nearLimit : 'a level needs two severities: ' + std.toString(level);
+      level,
 
     local alert(name, severity, expr, forDuration, summary, description, keep=false) = {
       alert: name,
@@ -29,17 +33,18 @@ local utils = import 'lib/utils.libsonnet';
       },
     } + (if keep then { keep_firing_for: c.keepFiringFor } else {}),
 
-    // The critical (limit reached) and warning (a fraction of it) rules of a saturation alert.
-    local saturation(name, ratio, what, where) = [
+    // The at-limit and near-limit (a fraction of it) rules of a saturation alert, with the
+    // severities of its level.
+    local saturation(name, level, ratio, what, where) = [
       alert(
-        name, 'critical', '%s >= 1' % ratio, c.saturationFor,
+        name, twins(level).atLimit, '%s >= 1' % ratio, c.saturationFor,
         '%s reached its effective call limit: calls are being refused.' % what,
         '%s reached its effective call limit (bursting included) within the last %s: new calls were refused.'
         % [where, c.saturationWindow],
         keep=true,
       ),
       alert(
-        name, 'warning',
+        name, level.nearLimit,
         '%s >= on (target, service_provider) group_left () %s' % [ratio, warnThreshold],
         c.saturationFor,
         '%s is close to its effective call limit.' % what,
@@ -49,6 +54,12 @@ local utils = import 'lib/utils.libsonnet';
       ),
     ],
 
+    // Blind: a ticket after `ticketFor`, a page once it has lasted blindPageFor.
+    local blind(ticketFor) = [
+      { severity: sev.blindLong, 'for': c.blindPageFor },
+      { severity: sev.blind, 'for': ticketFor },
+    ],
+
     local tgWhere = 'Trunk group {{ $labels.trunk_group }} (group {{ $labels.group }}, service provider {{ $labels.service_provider }}, {{ $labels.target }})',
 
     groups+: [
@@ -56,35 +67,44 @@ local utils = import 'lib/utils.libsonnet';
         name: 'trunk-capacity-exporter',
         rules: [
           alert(
-            'TrunkCapacityExporterDown', 'critical', 'up{%s} == 0' % js, c.exporterDownFor,
+            'TrunkCapacityExporterDown', level.severity, 'up{%s} == 0' % js, level['for'],
             'Prometheus cannot scrape the trunk capacity exporter.',
             'The scrape of {{ $labels.instance }} (job {{ $labels.job }}) has failed for %s: no capacity data comes in and no capacity alert can start for its targets.'
-            % c.exporterDownFor,
-          ),
+            % level['for'],
+          )
+          for level in blind(c.exporterDownFor)
+        ] + [
           alert(
-            'TrunkCapacityExporterJobAbsent', 'critical',
+            'TrunkCapacityExporterJobAbsent', level.severity,
             std.join('\nor ', ['absent(up{%s})' % js] + ['absent(up{job="%s"})' % job for job in c.exporterJobs]),
-            c.jobAbsentFor,
+            level['for'],
             'No job scrapes the trunk capacity exporter.',
-            'Prometheus has no `up` series for {{ if $labels.job }}job {{ $labels.job }}{{ else }}any job the rules select (%s){{ end }}: the job is gone from the configuration, is named outside the selector, or its service discovery finds nothing.' % std.strReplace(js, '"', "'"),
-          ),
+            'Prometheus has had no `up` series for %s for any job the rules select (%s), or for the job of exporterJobs named here: "{{ $labels.job }}". The job is gone from the configuration, is named outside the selector, or its service discovery finds nothing.'
+            % [level['for'], std.strReplace(js, '"', "'")],
+          )
+          for level in blind(c.jobAbsentFor)
+        ] + [
           alert(
-            'TrunkCapacityExporterTargetDown', 'critical',
+            'TrunkCapacityExporterTargetDown', sev.targetDown,
             'odin_up{%s} == 0 or didww_up{%s} == 0' % [js, js], c.targetDownFor,
             'The exporter cannot collect from an Odin or DIDWW target.',
             '{{ $labels.target }} has failed to collect for %s: its capacity series are missing and its capacity alerts cannot start.'
             % c.targetDownFor,
           ),
           alert(
-            'TrunkCapacityExporterTargetAbsent', 'critical',
+            'TrunkCapacityExporterTargetAbsent', sev.targetAbsent,
+            // Per job and target, whatever the instance: a restarted pod serving the target
+            // under a new instance is not a vanished target.
             |||
-              max_over_time(odin_up{%(js)s}[%(lb)s]) unless odin_up{%(js)s}
+              max without (%(inst)s) (max_over_time(odin_up{%(js)s}[%(lb)s]))
+              unless ignoring (%(inst)s) odin_up{%(js)s}
               or
-              max_over_time(didww_up{%(js)s}[%(lb)s]) unless didww_up{%(js)s}
-            ||| % { js: js, lb: c.targetAbsentLookback },
+              max without (%(inst)s) (max_over_time(didww_up{%(js)s}[%(lb)s]))
+              unless ignoring (%(inst)s) didww_up{%(js)s}
+            ||| % { js: js, lb: c.targetAbsentLookback, inst: std.join(', ', c.targetInstanceLabels) },
             c.targetAbsentFor,
             'An Odin or DIDWW target has disappeared from Prometheus.',
-            'Target {{ $labels.target }} (job {{ $labels.job }}, instance {{ $labels.instance }}) reported within the last %s but has no data now.'
+            'Target {{ $labels.target }} (job {{ $labels.job }}) reported within the last %s but no instance has data of it now.'
             % c.targetAbsentLookback,
           ),
           alert(
@@ -123,16 +143,16 @@ local utils = import 'lib/utils.libsonnet';
       {
         name: 'trunk-capacity-saturation',
         rules:
-          saturation('TrunkCapacityTrunkGroupSaturated', tg + ':odin_trunk_group_peak_utilisation:ratio',
+          saturation('TrunkCapacityTrunkGroupSaturated', sev.trunkGroup, tg + ':odin_trunk_group_peak_utilisation:ratio',
                      'A trunk group', tgWhere)
-          + saturation('TrunkCapacityTrunkGroupDirectionSaturated',
+          + saturation('TrunkCapacityTrunkGroupDirectionSaturated', sev.trunkGroupDirection,
                        tgd + ':odin_trunk_group_peak_utilisation:ratio',
                        'A trunk group direction',
                        'The {{ $labels.direction }} calls of trunk group {{ $labels.trunk_group }} (group {{ $labels.group }}, service provider {{ $labels.service_provider }}, {{ $labels.target }})')
-          + saturation('TrunkCapacityGroupSaturated', grp + ':odin_group_peak_utilisation:ratio',
+          + saturation('TrunkCapacityGroupSaturated', sev.group, grp + ':odin_group_peak_utilisation:ratio',
                        'A group',
                        'Group {{ $labels.group }} of service provider {{ $labels.service_provider }} on {{ $labels.target }}')
-          + saturation('TrunkCapacityServiceProviderSaturated',
+          + saturation('TrunkCapacityServiceProviderSaturated', sev.serviceProvider,
                        sp + ':odin_service_provider_peak_utilisation:ratio',
                        'A service provider',
                        'Service provider {{ $labels.service_provider }} on {{ $labels.target }}'),
@@ -193,12 +213,14 @@ local utils = import 'lib/utils.libsonnet';
             'TrunkCapacityPoolExhaustionForecast', 'warning',
             // Inline rather than on the recorded days: self-contained, whatever order the rule
             // groups are evaluated in (the forecast window is long, the interval may be too).
-            'didww_capacity_pool_unassigned_channels{%(js)s}\n/ (-deriv(didww_capacity_pool_unassigned_channels{%(js)s}[%(w)s]) > 0)\n/ 86400 < %(days)d\nand didww_capacity_pool_total_channels{%(js)s} > 0'
-            % { js: js, w: c.forecastWindow, days: c.poolForecastDays },
+            // deriv is the slope predict_linear extrapolates; the guard is the reason to care:
+            // one assignment in a roomy pool steepens the slope but leaves the pool roomy.
+            'didww_capacity_pool_unassigned_channels{%(js)s}\n/ (-deriv(didww_capacity_pool_unassigned_channels{%(js)s}[%(w)s]) > 0)\n/ 86400 < %(days)d\nand didww_capacity_pool_unassigned_channels{%(js)s}\n< %(guard)s * didww_capacity_pool_total_channels{%(js)s}'
+            % { js: js, w: c.forecastWindow, days: c.poolForecastDays, guard: utils.num(c.poolForecastGuardRatio) },
             c.forecastFor,
             "A DIDWW capacity pool's unassigned channels run out soon at the current rate.",
-            'At the rate of the last %s, capacity pool {{ $labels.pool }} of DIDWW account {{ $labels.target }} has no unassigned channel left in {{ $value | humanize }} days.'
-            % c.forecastWindow,
+            'At the rate of the last %s, capacity pool {{ $labels.pool }} of DIDWW account {{ $labels.target }}, with fewer than %s of its channels unassigned, has none left in {{ $value | humanize }} days.'
+            % [c.forecastWindow, utils.num(c.poolForecastGuardRatio * 100) + '%'],
             keep=true,
           ),
           alert(
@@ -226,17 +248,19 @@ local utils = import 'lib/utils.libsonnet';
         ] + [
           alert(
             'TrunkCapacityBalanceExhaustionForecast', level.severity,
-            'didww_account_balance{%(js)s}\n/ (-deriv(didww_account_balance{%(js)s}[%(w)s]) > 0)\n/ 86400 < %(days)d'
+            // Only below the balance threshold: a renewal charge steepens the slope for a
+            // day but leaves a healthy balance healthy.
+            'didww_account_balance{%(js)s}\n/ (-deriv(didww_account_balance{%(js)s}[%(w)s]) > 0)\n/ 86400 < %(days)d\nand didww_account_balance{%(js)s}\n< on (target) group_left () target:didww_account_balance:threshold'
             % { js: js, w: c.forecastWindow, days: level.days },
             c.forecastFor,
             'The DIDWW balance runs out within %d days at the current burn.' % level.days,
-            'At the burn of the last %s, DIDWW account {{ $labels.target }} has {{ $value | humanize }} days of balance left.'
+            'At the burn of the last %s, DIDWW account {{ $labels.target }}, below its balance threshold, has {{ $value | humanize }} days of balance left.'
             % c.forecastWindow,
             keep=true,
           )
           for level in [
-            { severity: 'critical', days: c.balanceForecastCriticalDays },
-            { severity: 'warning', days: c.balanceForecastWarningDays },
+            { severity: sev.balanceExhaustion.imminent, days: c.balanceForecastCriticalDays },
+            { severity: sev.balanceExhaustion.soon, days: c.balanceForecastWarningDays },
           ]
         ] + [
           alert(
@@ -275,8 +299,8 @@ local utils = import 'lib/utils.libsonnet';
             keep=true,
           )
           for level in [
-            { severity: 'critical', ratio: 1, verb: 'reached' },
-            { severity: 'warning', ratio: c.chainWarningRatio, verb: 'approach' },
+            { severity: twins(sev.carrier).atLimit, ratio: 1, verb: 'reached' },
+            { severity: sev.carrier.nearLimit, ratio: c.chainWarningRatio, verb: 'approach' },
           ]
         ],
       },

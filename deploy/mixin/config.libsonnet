@@ -17,14 +17,47 @@
     runbookURLPattern:
       'https://github.com/trunk-capacity-exporter/trunk-capacity-exporter/blob/main/docs/runbooks.md#%s',
 
+    // ---- severities: who is woken (docs/alerting.md, "Paging policy") ------------------------
+    // critical pages, warning is a ticket, info is a standing fact for the dashboards. A level's
+    // two degrees must differ: Alertmanager lets the higher silence the lower (same alert name).
+    severities: {
+      // Nothing is scraped (exporter down, job gone): a ticket first, a page once blind for long.
+      blind: 'warning',
+      blindLong: 'critical',
+      // A target the exporter cannot collect (a vendor API outage, its credentials) or that
+      // vanished from it: on-call cannot fix a vendor's API at night.
+      targetDown: 'warning',
+      targetAbsent: 'warning',
+      // Saturation per level, at the effective limit and at the warning fraction of it. Trunk
+      // groups and groups are held to the caps their customer bought: reaching one is the
+      // product as sold, a ticket for the account team. A service provider's cap and the DIDWW
+      // capacity feeding BroadWorks are the operator's: reaching them refuses calls its
+      // customers paid for.
+      serviceProvider: { atLimit: 'critical', nearLimit: 'warning' },
+      group: { atLimit: 'warning', nearLimit: 'info' },
+      trunkGroup: { atLimit: 'warning', nearLimit: 'info' },
+      trunkGroupDirection: { atLimit: 'warning', nearLimit: 'info' },
+      carrier: { atLimit: 'critical', nearLimit: 'warning' },
+      // The balance runs out within balanceForecastCriticalDays / balanceForecastWarningDays:
+      // every call through DIDWW stops then.
+      balanceExhaustion: { imminent: 'critical', soon: 'warning' },
+    },
+
     // ---- never silent ---------------------------------------------------------------------
-    exporterDownFor: '3m',  // up == 0 for the exporter jobs
-    jobAbsentFor: '5m',  // no `up` series at all for a job
-    targetDownFor: '5m',  // odin_up / didww_up == 0
-    // A target whose *_up series was seen within this lookback but is gone now has
-    // disappeared (config change, dropped probe target, exporter shard gone).
+    // kube-prometheus's TargetDown is a warning after 10m: so are these; blindPageFor is when
+    // the exporter down or its job gone becomes a page (severities.blindLong).
+    exporterDownFor: '10m',  // up == 0 for the exporter jobs
+    jobAbsentFor: '10m',  // no `up` series at all for a job
+    blindPageFor: '1h',
+    targetDownFor: '10m',  // odin_up / didww_up == 0
+    // A target whose *_up series was seen within this lookback but is gone now, from every
+    // instance, has disappeared (config change, dropped probe target, exporter shard gone).
+    // Labels naming where the exporter runs, not what it watches, are aggregated away: after a
+    // pod restart (new instance and pod) the target is still there. The lookback is how long a
+    // vanished target is remembered, long enough to outlast a night without the exporter.
     targetAbsentLookback: '1d',
-    targetAbsentFor: '5m',
+    targetInstanceLabels: ['instance', 'pod', 'container', 'endpoint', 'service', 'namespace'],
+    targetAbsentFor: '10m',
     staleDataSeconds: 900,  // time() - last_success_timestamp_seconds
     staleDataFor: '5m',
     // A kind of data whose oldest item is older than this many times its refresh interval
@@ -60,11 +93,16 @@
     balanceFor: '15m',
 
     // ---- forecasts -----------------------------------------------------------------------------
-    forecastWindow: '6h',  // the past the slope is fitted over (deriv / predict_linear)
+    // A forecast needs a trend and a reason: the slope is fitted over a day or more (one-off
+    // steps, a renewal charge or a single assignment, weigh little), and it only counts while
+    // an absolute condition holds: the balance below its threshold, a pool's unassigned
+    // channels below poolForecastGuardRatio of its channels.
+    forecastWindow: '1d',  // the past the slope is fitted over (deriv / predict_linear)
     poolForecastDays: 14,  // warn when a pool's unassigned channels run out within this
+    poolForecastGuardRatio: 0.25,
     balanceForecastWarningDays: 7,
     balanceForecastCriticalDays: 1,
-    forecastFor: '10m',
+    forecastFor: '1h',
 
     // ---- capacity chain (trunk_capacity_link_info) -------------------------------------------------
     chainWarningRatio: 0.8,  // live incoming calls / the carrier side's limit
