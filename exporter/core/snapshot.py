@@ -24,7 +24,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from exporter.core.deadline import Deadline
@@ -86,10 +86,14 @@ class SnapshotBuilder:
         target: str,
         up: UpFamilies,
         deadline: Deadline | None = None,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self.target = target
         self._up = up
         self._deadline = deadline
+        # The last gate before the log and the status page: an error's text may quote an
+        # upstream that echoed a secret.
+        self._redact = redact
         self._lock = threading.Lock()
         self._scopes: dict[str, None] = {}
         self._parts: list[Part] = []
@@ -138,6 +142,8 @@ class SnapshotBuilder:
     def fail(self, error: CollectionError) -> None:
         """Record an error; it is logged once, here (timeouts met after the deadline are
         summed up in one line by `build` instead: thousands of them must not delay it)."""
+        if self._redact is not None:
+            error = replace(error, detail=self._redact(error.detail))
         if error.reason == "timeout" and self._deadline is not None and self._deadline.expired:
             with self._lock:
                 self._errors.append(error)

@@ -255,6 +255,7 @@ class DidwwFetcher:
             state=_Collected(budget, self._clock.tick()),
             start=self._start,
             finish=self._finish,
+            redact=self._client.redactor,
         )
         snapshot = collect(plan, deadline)
         self._throttle.collection_ended()

@@ -152,6 +152,7 @@ class OdinFetcher:
             workers=f"odin-{self._target.name}",
             state=state,
             start=lambda run: run.submit(TARGET, self._discover),
+            redact=self._client.redactor,
         )
         snapshot = collect(plan, deadline)
         self._throttle.collection_ended()
