@@ -1,4 +1,5 @@
-"""Log lines: upstream text reaches them escaped, in logfmt as in JSON (issue 21, item 5)."""
+"""Log lines: upstream text reaches them escaped, in logfmt as in JSON, and a collection logs
+one line per kind of problem, not one per row (issue 21, item 5)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ import unicodedata
 
 import pytest
 
+from exporter.config.section import Secret
+from exporter.core.deadline import Deadline
 from exporter.core.logs import JsonFormatter, LogfmtFormatter
+from exporter.registry import Config
+from exporter.scrape.running import Exporter
+from exporter.vendors.didww.config import DidwwTarget
+from tests.helpers import parsed_families, sample_value
+from tests.hostile_fake import Handler, hostile_upstream, json_answer
 
 # What an Odin 500 put in its `details` to forge a line of its own and act on a terminal.
 FORGED = "\r\x1b[2K\x07level=error msg=FORGED\u2028\u202e\x85\u200b\x00\ud800"
@@ -58,3 +66,46 @@ def test_json_lines_escape_the_same_characters() -> None:
     line = JsonFormatter().format(record("m", detail=FORGED.replace("\ud800", "")))
     assert all(c.isascii() and c.isprintable() for c in line)
     assert json.loads(line)["detail"] == FORGED.replace("\ud800", "")
+
+
+def test_a_page_of_20000_invalid_pools_is_one_line_and_one_error_per_collection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 21: 20,000 pools without names wrote 20,000 lines and counted 20,000 errors."""
+    pools = [{"id": f"p{n}", "type": "capacity_pools", "attributes": {}} for n in range(20000)]
+    page = {"data": pools, "meta": {"total_records": len(pools)}}
+    empty = {"data": [], "meta": {"total_records": 0}}
+    routes: dict[tuple[str, str], Handler] = {
+        ("GET", f"/v3/{path}"): lambda _: json_answer(200, empty)
+        for path in ("shared_capacity_groups", "voice_in_trunks", "voice_in_trunk_groups")
+    }
+    routes[("GET", "/v3/capacity_pools")] = lambda _: json_answer(200, page)
+    routes[("GET", "/v3/voice_out_trunks")] = lambda _: json_answer(403, {"errors": []})
+    routes[("GET", "/v3/balance")] = lambda _: json_answer(
+        200, {"data": {"attributes": {"balance": "1.0"}}}
+    )
+    with hostile_upstream(routes) as upstream:
+        target = DidwwTarget(name="d", url=f"{upstream.url}/v3", api_key=Secret("k"), rate_limit=0)
+        exporter = Exporter(Config(targets=(target,)))
+        try:
+            with caplog.at_level(logging.WARNING):
+                for _ in range(3):
+                    families = parsed_families(
+                        exporter.scrape(Deadline(20.0)).chunks(openmetrics=False)
+                    )
+        finally:
+            exporter.close()
+    lines = [r for r in caplog.records if r.name == "exporter.core.snapshot"]
+    assert len(lines) == 3, [r.getMessage()[:100] for r in lines]  # one per collection
+    first = lines[0]
+    assert getattr(first, "count") == 20000
+    assert first.getMessage().startswith("capacity_pools p0.name is missing")
+    assert "(and 19999 more like it: capacity_pools p1.name is missing" in first.getMessage()
+    assert len(first.getMessage()) < 1000
+    errors = sample_value(
+        families,
+        "trunk_capacity_exporter_collect_errors_total",
+        target="d",
+        reason="invalid_response",
+    )
+    assert errors == 3  # counted per reason in each collection, not per pool
