@@ -98,7 +98,7 @@ def test_a_page_of_20000_invalid_pools_is_one_line_and_one_error_per_collection(
     lines = [r for r in caplog.records if r.name == "exporter.core.snapshot"]
     assert len(lines) == 3, [r.getMessage()[:100] for r in lines]  # one per collection
     first = lines[0]
-    assert getattr(first, "count") == 20000
+    assert first.count == 20000
     assert first.getMessage().startswith("capacity_pools p0.name is missing")
     assert "(and 19999 more like it: capacity_pools p1.name is missing" in first.getMessage()
     assert len(first.getMessage()) < 1000
