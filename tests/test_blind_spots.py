@@ -175,3 +175,21 @@ def test_announced_totals_that_contradict_the_pages_are_an_invalid_response(
     assert sample_value(families, "didww_up", target="didww") == 0
     assert errors(families, "didww", "invalid_response") == 1
     assert any(problem in record.getMessage() for record in caplog.records)
+
+
+def test_an_sp_id_over_the_label_bound_is_an_invalid_response_named_by_its_start(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 21, item 9: a 2 MB SP id became a 2 MB label, status page and log line."""
+    huge = "sp." + "x" * 2_000_000
+    with hostile_upstream(odin_routes([huge, "sp.good"], good_report)) as upstream:
+        with caplog.at_level(logging.WARNING):
+            families = scrape(odin_target(upstream.url))
+    assert errors(families, "odin", "invalid_response") == 1
+    sps = {s.labels["service_provider"] for s in families["odin_service_provider_up"].samples}
+    assert sps == {"sp.good"}  # the rest is still collected
+    assert sample_value(families, "odin_discovery_service_providers", target="odin") == 1
+    lines = [r.getMessage() for r in caplog.records if "label value" in r.getMessage()]
+    assert len(lines) == 1
+    assert "2,000,003 characters long, over the 1024" in lines[0]
+    assert "'sp.xxxxxxx" in lines[0] and len(lines[0]) < 300
