@@ -182,9 +182,9 @@ def test_an_sp_id_over_the_label_bound_is_an_invalid_response_named_by_its_start
 ) -> None:
     """Issue 21, item 9: a 2 MB SP id became a 2 MB label, status page and log line."""
     huge = "sp." + "x" * 2_000_000
-    with hostile_upstream(odin_routes([huge, "sp.good"], good_report)) as upstream:
-        with caplog.at_level(logging.WARNING):
-            families = scrape(odin_target(upstream.url))
+    routes = odin_routes([huge, "sp.good"], good_report)
+    with hostile_upstream(routes) as upstream, caplog.at_level(logging.WARNING):
+        families = scrape(odin_target(upstream.url))
     assert errors(families, "odin", "invalid_response") == 1
     sps = {s.labels["service_provider"] for s in families["odin_service_provider_up"].samples}
     assert sps == {"sp.good"}  # the rest is still collected
