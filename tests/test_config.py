@@ -440,6 +440,53 @@ def test_a_secret_from_the_environment_with_a_control_character_is_refused(
     assert SECRET not in message
 
 
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("KEY\u20ac", "a character outside Latin-1, which cannot be sent in an HTTP header"),
+        ("KEY\u2028", "a control or format character"),
+        ("KEY\x85", "a control or format character"),
+        ("KEY\u202e", "a control or format character"),
+        ("\u200bKEY", "a control or format character"),
+        (" KEY", "leading or trailing whitespace, which an HTTP header drops"),
+    ],
+    ids=["euro", "U+2028", "U+0085", "U+202E", "U+200B", "leading space"],
+)
+def test_an_api_key_that_cannot_be_a_header_value_is_refused_naming_only_the_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str, problem: str
+) -> None:
+    """Such a key passed the check and then failed every call as `internal` (issue 21)."""
+    monkeypatch.setenv("DIDWW_KEY", value)
+    message = error_of("didww:\n  - name: d\n    api_key: ${DIDWW_KEY}\n")
+    assert message.startswith(f'c.yml: line 3: didww[0] "d": api_key: the value has {problem}')
+    assert value.strip() not in message and "KEY" not in message
+    key_file = tmp_path / "key"
+    key_file.write_bytes(value.encode())
+    message = error_of(f"didww:\n  - name: d\n    api_key_file: {key_file}\n")
+    assert message.startswith(
+        f'c.yml: line 3: didww[0] "d": api_key_file: the file holds {problem}'
+    )
+
+
+def test_a_password_may_be_any_printable_text_but_no_format_character(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An Odin password travels in the login's JSON body, not in a header: any letter will do."""
+    monkeypatch.setenv("PW", "пароль-€")
+    text = ODIN_OK.replace("password: pw", "password: ${PW}")
+    assert parse_config(text).targets[0].password.reveal() == "пароль-€"
+    monkeypatch.setenv("PW", "pass\u2028word")
+    assert "password: the value has a control or format character" in error_of(text)
+
+
+def test_a_secret_joined_to_its_key_is_named_by_the_key_alone() -> None:
+    message = error_of("didww:\n  - {name: d, api_key:VALUE-42}\n")
+    assert message == (
+        "c.yml: line 2: didww[0] \"d\": unknown key 'api_key …' (a value joined to its key: "
+        "write `api_key: <value>`, with a space)"
+    )
+
+
 def test_an_empty_secret_file_is_refused(tmp_path: Path) -> None:
     secret = tmp_path / "secret"
     secret.write_text("\n")
@@ -477,6 +524,13 @@ HIDDEN = "hunter2-Ab1"
         with_line(f"tls: {{insecure_skip_verify: {HIDDEN}}}"),
         f"didww:\n  - name: d\n    api_key: k\n    api_version: {HIDDEN}\n",
         f"didww:\n  - name: d\n    api_key: '{HIDDEN}\x01'\n",
+        f"didww:\n  - {{name: d, api_key:{HIDDEN}}}\n",  # no space after the colon
+        f"didww:\n  - {{name: d, api_key={HIDDEN}}}\n",
+        f"didww:\n  - {{name: d, api_key {HIDDEN}: x}}\n",
+        f"didww:\n  - {{name: d, api_key: k, api_key:{HIDDEN}: [1], api_key:{HIDDEN}: 2}}\n",
+        f"didww:\n  - name: d\n    api_key: 'k{HIDDEN}\u20ac'\n",
+        f"didww:\n  - name: d\n    api_key: ' {HIDDEN}'\n",
+        f"odin:\n  - {{name: o, password:{HIDDEN}, password: x}}\n",
     ],
 )
 def test_no_error_ever_shows_a_value_only_its_key_and_position(text: str) -> None:
@@ -542,26 +596,31 @@ def test_config_check_also_checks_the_web_config(tmp_path: Path, processes: Proc
 
 
 @pytest.mark.parametrize(
-    "line",
-    ["api_key: *SECRET_VALUE_42", "timeout: SECRET_VALUE_42", "api_key: 'SECRET_VALUE_42\x07'"],
+    "entry",
+    [
+        "name: d\n    api_key: k\n    api_key: *SECRET_VALUE_42",
+        "name: d\n    api_key: k\n    timeout: SECRET_VALUE_42",
+        "name: d\n    api_key: k\n    api_key: 'SECRET_VALUE_42\x07'",
+        "name: d\n    api_key: 'SECRET_VALUE_42\u20ac'",
+        "{name: d, api_key:SECRET_VALUE_42}",
+    ],
 )
-def test_a_failed_reload_answers_with_the_key_and_position_never_the_value(
-    tmp_path: Path, line: str
+def test_a_failed_reload_answers_and_logs_the_key_and_position_never_the_value(
+    tmp_path: Path, entry: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The /-/reload 400 body is readable without auth when no web config is set."""
     path = tmp_path / "config.yml"
     path.write_text(ODIN_OK)
     exporter = Exporter(load_config(path))
-    path.write_text(ODIN_OK + f"didww:\n  - name: d\n    api_key: k\n    {line}\n")
-
-    def reload() -> None:
-        exporter.apply_config(load_config(path))
-
-    with serving(exporter, reload=reload) as url:
+    path.write_text(ODIN_OK + f"didww:\n  - {entry}\n")
+    with serving(exporter, reload=lambda: reload_config(exporter, path)) as url:
         response = requests.post(f"{url}/-/reload", timeout=10)
     assert response.status_code == 400
     assert "SECRET_VALUE_42" not in response.text
-    assert re.search(rf"{re.escape(str(path))}: line 11\b", response.text), response.text
+    assert re.search(rf"{re.escape(str(path))}: line (9|10|11)\b", response.text), response.text
+    logged = [f"{r.getMessage()} {vars(r)}" for r in caplog.records]
+    assert any("config reload failed" in line for line in logged)
+    assert not any("SECRET_VALUE_42" in line for line in logged)
 
 
 def test_describe_config_summarises_targets_without_secrets(

@@ -32,8 +32,13 @@ NOW = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
 RELOADED = (True, NOW - 3600)
 
 
+# Tags that start a line of a card's text; any other (<strong>, <bdi>) is inline.
+_BLOCK_TAGS = frozenset({"h2", "dt", "dd", "p", "br", "section"})
+
+
 class _Sections(HTMLParser):
-    """The text of each <section> (a target's card) by its heading, and every link."""
+    """The text of each <section> (a target's card) by its heading, a line per block, and
+    every link."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -42,10 +47,24 @@ class _Sections(HTMLParser):
         self.links: list[str] = []
         self.scripts = 0
         self._text: list[str] | None = None
+        self._line: list[str] = []
         self._class = ""
+        self.isolated: list[str] = []  # the text of every <bdi>
+        self._in_bdi = False
+
+    def _flush(self) -> None:
+        line = "".join(self._line).strip()
+        self._line = []
+        if self._text is not None and line:
+            self._text.append(line)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attributes = dict(attrs)
+        if tag in _BLOCK_TAGS:
+            self._flush()
+        self._in_bdi = tag == "bdi"
+        if self._in_bdi:
+            self.isolated.append("")
         if tag == "section":
             self._text, self._class = [], attributes.get("class") or ""
         elif tag == "a":
@@ -54,6 +73,10 @@ class _Sections(HTMLParser):
             self.scripts += 1
 
     def handle_endtag(self, tag: str) -> None:
+        if tag in _BLOCK_TAGS:
+            self._flush()
+        if tag == "bdi":
+            self._in_bdi = False
         if tag == "section" and self._text is not None:
             heading, _, rest = "\n".join(self._text).partition("\n")
             self.cards[heading] = rest
@@ -61,8 +84,10 @@ class _Sections(HTMLParser):
             self._text = None
 
     def handle_data(self, data: str) -> None:
-        if self._text is not None and data.strip():
-            self._text.append(data.strip())
+        if self._text is not None:
+            self._line.append(data)
+        if self._in_bdi:
+            self.isolated[-1] += data
 
 
 def parse(page: bytes | str) -> _Sections:
@@ -213,6 +238,22 @@ def test_a_long_upstream_detail_is_cut() -> None:
     page = render_status_page([status(up=False, error=error)], RELOADED, "1", NOW).decode()
     assert "y" * 300 + "…" in page
     assert "y" * 301 not in page
+
+
+def test_every_upstream_field_is_cut_and_isolated() -> None:
+    """A U+202E in an SP id turns only itself around; a 2 MB scope is not a 2 MB page."""
+    flipped = "sp.\u202eevil"
+    error = CollectionError("invalid_response", "/reports", f"bad {flipped}", scope="x" * 2_000_000)
+    page_text = render_status_page(
+        [status(flipped, up=False, error=error, counts={flipped: 1})], RELOADED, "1", NOW
+    ).decode()
+    page = parse(page_text)
+    assert len(page_text) < 20_000
+    assert "x" * 120 + "…" in page.isolated
+    assert flipped in page.isolated and f"bad {flipped}" in page.isolated
+    assert f"1 {flipped}" in page.isolated
+    # Every U+202E on the page is inside a <bdi>: none is left to turn the rest around.
+    assert page_text.count("\u202e") == sum(text.count("\u202e") for text in page.isolated)
 
 
 def test_reload_state() -> None:

@@ -138,6 +138,21 @@ local utils = import 'lib/utils.libsonnet';
             'The exporter failed to reload its configuration.',
             'The last configuration reload of {{ $labels.instance }} failed; it still serves the previous configuration.',
           ),
+          // Odin answering discovery with [] is odin_up 1 and no SP series at all: blind while
+          // up. A drop to 0, or below half of the most seen in the last 6h, is a ticket, like a
+          // target that cannot be collected (the paging policy: a vendor's side is not a page).
+          alert(
+            'TrunkCapacityOdinDiscoveryDropped', sev.targetDown,
+            |||
+              odin_discovery_service_providers{%(js)s} == 0
+              or
+              odin_discovery_service_providers{%(js)s}
+              < 0.5 * max_over_time(odin_discovery_service_providers{%(js)s}[6h])
+            ||| % { js: js },
+            '10m',
+            "Odin's discovery lists far fewer service providers than it did.",
+            "Odin's discovery of {{ $labels.target }} lists {{ $value }} service providers, none or less than half of the most it listed in the last 6h: the service providers it no longer lists are not monitored, and no other alert fires for them.",
+          ),
         ],
       },
       {

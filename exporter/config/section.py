@@ -5,7 +5,9 @@ key, but never the value, e.g. ``config.yml: line 7: odin[0] "odin-prod": timeou
 duration (use 10s, 500ms, 1m30s or a number of seconds)``. An unknown key is reported before
 anything else, with the closest known key. `${VAR}` in any string is replaced from the
 environment. Secrets are wrapped in `Secret` at load time so that no repr, log line or error
-message can print them; one with a control character is refused.
+message can print them; one with a control or format character is refused, and one sent as an
+HTTP header value must be Latin-1 without leading or trailing whitespace. An unknown key that
+holds its own value (`api_key:VALUE`, a missing space) is shown only up to the colon.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import difflib
 import math
 import os
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from exporter.config.yaml_file import describe_kind, line_of
+from exporter.config.yaml_file import describe_kind, line_of, shown_key
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # Prometheus' units, largest first, each at most once: `1w2d`, `1h30m`, `1s500ms`.
@@ -39,6 +42,9 @@ _DURATION = re.compile(
 _PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _MAX_SECRET_BYTES = 64 * 1024
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+# Characters no secret may hold beyond those: C1 controls (U+0085), format characters (U+200B,
+# U+202E), line and paragraph separators (U+2028): invisible when typed, pasted or shown.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")
 DURATION_HINT = "use 10s, 500ms, 1m30s, 1d or a number of seconds"
 
@@ -104,9 +110,13 @@ class Section:
         for key in self.mapping:
             if key in known:
                 continue
-            close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]}?" if close else "see docs/configuration.md"
-            raise self._error(self.line(key), f"unknown key {str(key)!r} ({hint})")
+            name = shown_key(key)
+            if name.endswith("…") and name[:-2] in known:
+                hint = f"a value joined to its key: write `{name[:-2]}: <value>`, with a space"
+            else:
+                close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                hint = f"did you mean {close[0]}?" if close else "see docs/configuration.md"
+            raise self._error(self.line(key), f"unknown key {name!r} ({hint})")
 
     def raw(self, key: str) -> Any:
         """The value of `key` with ${VAR} replaced from the environment; None when absent."""
@@ -238,17 +248,42 @@ class Section:
         except re.error as error:
             raise self.fail(key, f"invalid regular expression: {error.msg}") from None
 
-    def secret(self, key: str) -> Secret:
-        """`key` inline (usually `${ENV}`) or `key_file`, exactly one of them."""
+    def secret(self, key: str, header: bool = False) -> Secret:
+        """`key` inline (usually `${ENV}`) or `key_file`, exactly one of them; `header`: it is
+        sent as an HTTP header value, so it must be one (checked here, not at every call)."""
         file_key = f"{key}_file"
         if self.has(key) and self.has(file_key):
             raise self.fail(file_key, f"set either {key} or {file_key}, not both")
         if self.has(file_key):
-            return Secret(self._read_secret_file(file_key))
-        inline = self.raw(key)
-        if inline is None:
-            raise self.fail(key, f"is required (set {key} or {file_key})")
-        return Secret(self._text(key, inline))
+            value, named, holder = self._read_secret_file(file_key), file_key, "the file holds"
+        else:
+            inline = self.raw(key)
+            if inline is None:
+                raise self.fail(key, f"is required (set {key} or {file_key})")
+            value, named, holder = self._text(key, inline), key, "the value has"
+        self._refuse_unsendable(named, value, holder, header)
+        return Secret(value)
+
+    def _refuse_unsendable(self, key: str, value: str, holder: str, header: bool) -> None:
+        """Say what is wrong with a secret, never which character or where: that is part of
+        the secret too."""
+        if any(unicodedata.category(c) in _INVISIBLE_CATEGORIES for c in value):
+            raise self.fail(
+                key,
+                f"{holder} a control or format character (such as U+0085, U+200B, U+2028 or "
+                "U+202E), which no credential may contain",
+            )
+        if not header:
+            return
+        if any(ord(character) > 0xFF for character in value):
+            raise self.fail(
+                key,
+                f"{holder} a character outside Latin-1, which cannot be sent in an HTTP header",
+            )
+        if value != value.strip():
+            raise self.fail(
+                key, f"{holder} leading or trailing whitespace, which an HTTP header drops"
+            )
 
     def _read_secret_file(self, file_key: str) -> str:
         """The file's text minus one final line break (LF or CRLF), which is not the secret's."""

@@ -14,6 +14,7 @@ those positions (which construct was being read, which token was found, where th
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ import yaml
 MAX_FILE_BYTES = 4 * 1024 * 1024
 # A config is four levels deep; anything near this is a mistake or an attack on the parser.
 MAX_DEPTH = 32
+# Where a key's own name ends and, in a mistyped `key:value` or `key=value`, a value begins.
+_KEY_SEPARATOR = re.compile(r"[:=\s]")
 
 
 class YamlMapping(dict[Any, Any]):
@@ -199,10 +202,10 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> YamlMap
         if duplicate:
             place = f"{loader.where()}: " if loader.path else ""
             raise _Refused(
-                f"{place}duplicate key {key!r} (first at line {mapping.line_of(key)})",
+                f"{place}duplicate key {shown_key(key)!r} (first at line {mapping.line_of(key)})",
                 key_node.start_mark,
             )
-        loader.path.append(f".{key}")
+        loader.path.append(f".{shown_key(key)}")
         mapping[key] = loader.construct_object(value_node, deep=True)
         loader.path.pop()
         mapping.key_lines[key] = line
@@ -433,6 +436,15 @@ def _mark_at(text: str, position: int) -> yaml.Mark:
 def _located(source: str, mark: Any, problem: str) -> str:
     where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
     return f"{source}: {where}{problem}"
+
+
+def shown_key(key: Any) -> str:
+    """A key as an error message may show it: up to a `:`, `=` or blank inside it, then "…".
+    In flow style `{api_key:VALUE}` (no space after the colon) is one key holding the secret;
+    whatever follows such a separator may be a value, and is never echoed."""
+    text = str(key)
+    cut = _KEY_SEPARATOR.search(text)
+    return text if cut is None else text[: cut.start()] + " …"
 
 
 def describe_kind(value: Any) -> str:

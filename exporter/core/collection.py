@@ -48,6 +48,8 @@ class CollectionPlan(Generic[State]):
     start: Callable[[Run[State]], None]  # submits the first tasks
     # Called after the wait with whether every task ended in time, before the snapshot is built.
     finish: Callable[[Run[State], bool], None] | None = None
+    # The target's redactor: every error's text passes through it (exporter.core.redaction).
+    redact: Callable[[str], str] | None = None
 
 
 def collect(plan: CollectionPlan[State], deadline: Deadline) -> Snapshot:
@@ -56,7 +58,7 @@ def collect(plan: CollectionPlan[State], deadline: Deadline) -> Snapshot:
     Every call runs on the worker pool; this thread only waits, so it hands over at the
     deadline whatever the upstream does.
     """
-    builder = SnapshotBuilder(plan.target, plan.up, deadline)
+    builder = SnapshotBuilder(plan.target, plan.up, deadline, plan.redact)
     with FanOut(plan.max_concurrency, plan.workers) as fan_out:
         run = Run(fan_out, builder, deadline, plan.state)
         plan.start(run)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import unicodedata
 from datetime import UTC, datetime
 
 # Attributes every LogRecord has; anything else on a record came from `extra=` and is a field.
@@ -51,11 +52,33 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(_fields(record), default=str)
 
 
+# Characters a terminal or a line-based tool would act on rather than show: controls (ESC,
+# BEL, CR...), format characters (U+202E turns text around), line and paragraph separators,
+# and lone surrogates (which cannot even be written as UTF-8).
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_SHORT_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(character: str) -> str:
+    short = _SHORT_ESCAPES.get(character)
+    if short is not None:
+        return short
+    if character.isascii() and character.isprintable():
+        return character
+    if unicodedata.category(character) not in _UNSAFE_CATEGORIES:
+        return character
+    code = ord(character)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 def _logfmt_value(value: object) -> str:
-    text = str(value).replace("\n", " ")
-    if text and not any(c in text for c in ' "=\\'):
+    """A value as logfmt writes it: bare when it is plain, else quoted with every control and
+    format character escaped as JSON escapes them, so that upstream text can neither break
+    the line nor act on a terminal."""
+    text = str(value)
+    if text and text.isascii() and text.isprintable() and not any(c in text for c in ' "=\\'):
         return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + "".join(_escaped(character) for character in text) + '"'
 
 
 def setup_logging(level: str, log_format: str) -> None:

@@ -19,6 +19,9 @@ _ABSURD = 1e12
 _NUMBER_TYPES = (int, float)  # a tuple: isinstance with `int | float` is twice as slow
 # C0 and C1 control characters and UTF-16 surrogates.
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+# The longest string taken as a label value: ids and names are tens of characters; a 2 MB SP
+# id would be a 2 MB label on every series of the SP, and as long a log line.
+MAX_LABEL_VALUE = 1024
 
 
 class InvalidPayload(ValueError):
@@ -59,9 +62,15 @@ def optional_string(obj: Mapping[str, Any], key: str, what: str) -> str | None:
 
 
 def _printable(value: str, what: str) -> str:
-    """Strings become label values: one that holds a control character or a lone surrogate
-    (valid JSON, but not encodable as UTF-8) is refused here, naming its field, so that it
-    fails its own object and never the exposition."""
+    """Strings become label values: one longer than `MAX_LABEL_VALUE`, or that holds a control
+    character or a lone surrogate (valid JSON, but not encodable as UTF-8) is refused here,
+    naming its field (and a long one by its first characters), so that it fails its own object
+    and never the exposition."""
+    if len(value) > MAX_LABEL_VALUE:
+        raise InvalidPayload(
+            f"{what} is {len(value):,} characters long, over the {MAX_LABEL_VALUE} a label "
+            f"value may have (it starts {value[:40]!r})"
+        )
     bad = _UNPRINTABLE.search(value)
     if bad is not None:
         raise InvalidPayload(

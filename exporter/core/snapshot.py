@@ -24,7 +24,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from exporter.core.deadline import Deadline
@@ -34,6 +34,8 @@ from exporter.core.exposition import Family, PartWriter
 log = logging.getLogger(__name__)
 
 TARGET = ""  # the scope of an error that concerns the whole target
+_EXAMPLES = 3  # examples of a kind of problem in its one log line
+_MAX_EXAMPLE = 200  # characters of each
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,24 @@ class CollectionError:
     endpoint: str
     detail: str
     scope: str = TARGET
+
+
+@dataclass
+class _Problem:
+    """One kind of problem (a reason at an endpoint) in a collection: logged once, at the end,
+    with how often it happened and a few examples."""
+
+    first: CollectionError
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+    scopes: list[str] = field(default_factory=list)
+
+    def add(self, error: CollectionError) -> None:
+        self.count += 1
+        if len(self.examples) < _EXAMPLES and error.detail not in self.examples:
+            self.examples.append(error.detail)
+        if len(self.scopes) <= _EXAMPLES and error.scope not in self.scopes:
+            self.scopes.append(error.scope)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,15 +110,21 @@ class SnapshotBuilder:
         target: str,
         up: UpFamilies,
         deadline: Deadline | None = None,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self.target = target
         self._up = up
         self._deadline = deadline
+        # The last gate before the log and the status page: an error's text may quote an
+        # upstream that echoed a secret.
+        self._redact = redact
         self._lock = threading.Lock()
         self._scopes: dict[str, None] = {}
         self._parts: list[Part] = []
         self._available: set[str] = set()
-        self._errors: list[CollectionError] = []
+        # One per scope and reason: a page of 20,000 invalid pools is one error, not 20,000.
+        self._errors: dict[tuple[str, str], CollectionError] = {}
+        self._problems: dict[tuple[str, str], _Problem] = {}  # by reason and endpoint
         self._pending: Counter[str] = Counter()  # tasks still running, by scope
         self._counts: Counter[str] = Counter()
         self._ages: dict[str, float] = {}
@@ -147,19 +173,22 @@ class SnapshotBuilder:
             self._unread[kind] += items
 
     def fail(self, error: CollectionError) -> None:
-        """Record an error; it is logged once, here (timeouts met after the deadline are
-        summed up in one line by `build` instead: thousands of them must not delay it)."""
-        if error.reason == "timeout" and self._deadline is not None and self._deadline.expired:
-            with self._lock:
-                self._errors.append(error)
-                self._late += 1
-            return
-        fields = {"target": self.target, "endpoint": error.endpoint, "reason": error.reason}
-        if error.scope:
-            fields[self._up.part_label or "scope"] = error.scope
-        log.warning(error.detail, extra=fields)
+        """Record an error of its scope: the first of each reason is the scope's error (and
+        counted once); `build` logs one line per kind of problem with a count and examples
+        (timeouts met after the deadline are summed up in the line of the unfinished parts)."""
+        if self._redact is not None:
+            error = replace(error, detail=self._redact(error.detail))
+        late = error.reason == "timeout" and self._deadline is not None and self._deadline.expired
         with self._lock:
-            self._errors.append(error)
+            self._errors.setdefault((error.scope, error.reason), error)
+            if late:
+                self._late += 1
+                return
+            key = (error.reason, error.endpoint)
+            problem = self._problems.get(key)
+            if problem is None:
+                problem = self._problems[key] = _Problem(error)
+            problem.add(error)
 
     def fail_upstream(self, error: UpstreamError, scope: str = TARGET) -> None:
         self.fail(CollectionError(error.reason, error.endpoint, error.detail, scope))
@@ -195,7 +224,9 @@ class SnapshotBuilder:
             )
             detail = f"unexpected {type(error).__name__} in {getattr(task, '__name__', 'task')}"
             with self._lock:  # logged above, with its traceback: once is enough
-                self._errors.append(CollectionError("internal", "", detail, scope))
+                self._errors.setdefault(
+                    (scope, "internal"), CollectionError("internal", "", detail, scope)
+                )
         finally:
             with self._lock:
                 self._pending[scope] -= 1
@@ -210,7 +241,8 @@ class SnapshotBuilder:
             self._built = True
             parts = list(self._parts)
             available = set(self._available)
-            errors = list(self._errors)
+            errors = list(self._errors.values())
+            problems = list(self._problems.values())
             pending = {scope for scope, number in self._pending.items() if number > 0}
             scopes = list(self._scopes)
             counts = dict(self._counts)
@@ -219,6 +251,8 @@ class SnapshotBuilder:
             intervals = dict(self._intervals)
             names = dict(self._names)
             late = self._late
+        for problem in problems:
+            self._log_problem(problem)
         if deadline_missed:
             errors += self._timeouts(scopes, available, pending, {e.scope for e in errors}, late)
         failed = {error.scope for error in errors}
@@ -238,6 +272,28 @@ class SnapshotBuilder:
             intervals=intervals,
             names=names,
         )
+
+    def _log_problem(self, problem: _Problem) -> None:
+        """One line for every error of one kind in this collection."""
+        first = problem.first
+        fields: dict[str, object] = {
+            "target": self.target,
+            "endpoint": first.endpoint,
+            "reason": first.reason,
+        }
+        label = self._up.part_label or "scope"
+        scopes = [scope for scope in problem.scopes if scope]
+        if len(problem.scopes) == 1 and scopes:
+            fields[label] = scopes[0]
+        elif scopes:
+            more = " and more" if len(problem.scopes) > _EXAMPLES else ""
+            fields[f"{label}s"] = ", ".join(scopes[:_EXAMPLES]) + more
+        message = _cut(first.detail)
+        if problem.count > 1:
+            fields["count"] = problem.count
+            others = "; ".join(_cut(example) for example in problem.examples[1:])
+            message += f" (and {problem.count - 1} more like it{': ' if others else ''}{others})"
+        log.warning(message, extra=fields)
 
     def _timeouts(
         self,
@@ -271,6 +327,10 @@ class SnapshotBuilder:
                 part_up = scope in available and scope not in failed
                 writer.add(self._up.part, {self._up.part_label: scope}, 1.0 if part_up else 0.0)
         return Part(TARGET, (), writer.rendered())
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= _MAX_EXAMPLE else text[:_MAX_EXAMPLE] + "…"
 
 
 def failed_snapshot(target: str, up: UpFamilies, error: CollectionError) -> Snapshot:

@@ -2,8 +2,10 @@
 
 A pure function of what the exporter already holds in memory, so loading `/` never touches
 an upstream. No JavaScript; one small inline style sheet; a card per target reflows on a
-phone. Every value from the config or an upstream is HTML-escaped, and a target's URL is
-shown as scheme, host and port only: userinfo, path and query may carry credentials.
+phone. Every value from the config or an upstream is cut to a bounded length, HTML-escaped
+and shown inside <bdi> (so that a U+202E in an SP id turns only itself around, not the page),
+and a target's URL is shown as scheme, host and port only: userinfo, path and query may carry
+credentials.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ DOCS_URL = f"{REPOSITORY}/tree/main/docs"
 DASHBOARDS_URL = f"{REPOSITORY}/tree/main/grafana/dashboards"
 # An upstream's explanation can be long (an HTML error page's text); a card shows the start.
 MAX_DETAIL = 300
+# Names, ids and scopes: far beyond a real one, short enough for a card.
+MAX_FIELD = 120
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:1rem;
@@ -145,24 +149,30 @@ def _reload_line(reload_state: tuple[bool, float], now: float) -> str:
     )
 
 
+def shown(text: str, limit: int = MAX_FIELD) -> str:
+    """A value from the config or an upstream as the page shows it: cut, escaped, isolated."""
+    cut = text if len(text) <= limit else text[:limit] + "…"
+    return f"<bdi>{html.escape(cut)}</bdi>"
+
+
 def _target_card(status: TargetStatus, now: float) -> str:
     e = html.escape
     state = _state(status)
     css_class, label = _STATES[state]
     rows = [
         ("Kind", e(status.kind)),
-        ("Upstream", e(url_origin(status.url))),
+        ("Upstream", shown(url_origin(status.url))),
         ("State", f'<span class="state">{e(label)}</span>'),
         ("Last error", _last_error(status, now)),
         ("Last success", _last_success(status, now)),
         ("Data age", _data_age(status)),
     ]
     if status.last is not None and (status.last.snapshot.up or status.last.snapshot.counts):
-        rows.append(("Found", e(_counts(status.last.snapshot.counts))))
+        rows.append(("Found", shown(_counts(status.last.snapshot.counts))))
     details = "".join(f"<dt>{name}</dt><dd>{value}</dd>" for name, value in rows)
     probe = "probe?target=" + quote(status.name, safe="")
     return (
-        f'<section class="{css_class}"><h2>{e(status.name)}</h2><dl>{details}</dl>'
+        f'<section class="{css_class}"><h2>{shown(status.name)}</h2><dl>{details}</dl>'
         f'<p><a href="{e(probe)}">Probe this target</a></p></section>'
     )
 
@@ -203,15 +213,13 @@ def _last_error(status: TargetStatus, now: float) -> str:
     if status.last_error is None:
         return "none"
     error, at = status.last_error
-    detail = error.detail if len(error.detail) <= MAX_DETAIL else error.detail[:MAX_DETAIL] + "…"
-    where = " ".join(
-        part for part in (error.endpoint, f"({error.scope})" if error.scope else "") if part
-    )
-    text = f"<strong>{html.escape(error.reason)}</strong>"
-    if where:
-        text += f" at {html.escape(where)}"
-    if detail:
-        text += f": {html.escape(detail)}"
+    text = f"<strong>{shown(error.reason)}</strong>"
+    if error.endpoint:
+        text += f" at {shown(error.endpoint)}"
+    if error.scope:
+        text += f" ({shown(error.scope)})"
+    if error.detail:
+        text += f": {shown(error.detail, MAX_DETAIL)}"
     return f"{text}<br>{html.escape(format_time(at, now))}"
 
 

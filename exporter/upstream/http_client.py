@@ -21,7 +21,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
@@ -34,6 +34,7 @@ from exporter.config.target import TargetSettings, TlsSettings
 from exporter.core.deadline import Deadline
 from exporter.core.errors import UpstreamError
 from exporter.core.payload import InvalidPayload
+from exporter.core.redaction import CREDENTIAL_HEADERS, Redactor
 from exporter.core.telemetry import Telemetry
 from exporter.upstream.transport import DeadlineAdapter, sending_within
 
@@ -44,6 +45,9 @@ USER_AGENT = f"trunk-capacity-exporter/{__version__}"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 # A BroadWorks report for a large enterprise is tens of kB; anything near this is not an answer.
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+# How much of an error body's explanation is kept, and of a body that is not the vendor's.
+MAX_EXPLANATION = 300
+BODY_HINT = 60
 _CONNECT_TIMEOUT = 3.05
 
 
@@ -53,6 +57,8 @@ class UpstreamResponse:
     status: int
     body: bytes
     headers: Mapping[str, str]
+    # Every text made from the body passes through it: the upstream may echo a secret.
+    redactor: Redactor = field(default_factory=Redactor, repr=False, compare=False)
 
     def json(self) -> Any:
         """The decoded body; a body that is not JSON is an `invalid_response`."""
@@ -71,13 +77,17 @@ class UpstreamResponse:
         try:
             return parser(self.json(), *args)
         except InvalidPayload as error:
-            raise UpstreamError("invalid_response", self.endpoint, str(error)) from None
+            detail = self.redactor(str(error))
+            raise UpstreamError("invalid_response", self.endpoint, detail) from None
 
     def describe_body(self) -> str:
-        """A short, printable hint of what came back (content type and first characters)."""
-        content_type = self.headers.get("Content-Type", "no content type")
-        start = self.body[:60].decode("utf-8", "replace").replace("\n", " ").strip()
-        return f"{content_type}, {len(self.body)} bytes starting {start!r}"
+        """A short hint of what came back (content type and first characters), redacted."""
+        content_type = self.redactor.cut(self.headers.get("Content-Type", "no content type"), 100)
+        # Enough bytes that a secret starting within the hint is whole when it is redacted.
+        window = self.body[: 4 * (BODY_HINT + self.redactor.longest)]
+        start = window.decode("utf-8", "replace").replace("\n", " ").strip()
+        hint = self.redactor.cut(start, BODY_HINT)
+        return f"{content_type}, {len(self.body)} bytes starting {hint!r}"
 
 
 @dataclass(frozen=True)
@@ -163,8 +173,11 @@ class UpstreamSession:
         retry: RetryPolicy = RetryPolicy(),
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         observer: CallObserver | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.target = target
+        # Knows every credential this session sends; the vendor adds those in request bodies.
+        self.redactor = redactor or Redactor()
         # Told how long each answer took and of every 429: the target's call budget.
         self._observer = observer
         self.base_url = base_url
@@ -176,6 +189,9 @@ class UpstreamSession:
         # requests' default headers, as a session would send them; a request's own win.
         self._headers = {**requests.utils.default_headers(), "User-Agent": USER_AGENT}
         self._headers.update(headers or {})
+        for name, value in self._headers.items():
+            if name.lower() in CREDENTIAL_HEADERS:
+                self.redactor.add_header(value)
         self._proxies, self._verify = _settings_from_environment(base_url, tls.verify)
         # One keep-alive connection per worker thread, so no request waits for a socket.
         self._adapter = DeadlineAdapter(
@@ -189,6 +205,7 @@ class UpstreamSession:
         telemetry: Telemetry,
         headers: Mapping[str, str] | None = None,
         observer: CallObserver | None = None,
+        redactor: Redactor | None = None,
     ) -> UpstreamSession:
         return cls(
             target=target.name,
@@ -200,6 +217,7 @@ class UpstreamSession:
             telemetry=telemetry,
             headers=headers,
             observer=observer,
+            redactor=redactor,
         )
 
     def close(self) -> None:
@@ -297,13 +315,14 @@ class UpstreamSession:
                 except UpstreamError as error:
                     code = "timeout" if error.reason == "timeout" else code
                     raise
-            return UpstreamResponse(endpoint, response.status_code, body, response.headers)
+            return UpstreamResponse(
+                endpoint, response.status_code, body, response.headers, self.redactor
+            )
         except requests.RequestException as error:
             if not _is_timeout(error) and not deadline.expired:
                 code = "connection"
-                raise UpstreamError(
-                    "connection", endpoint, _describe_connection_error(error)
-                ) from None
+                detail = self.redactor(_describe_connection_error(error))
+                raise UpstreamError("connection", endpoint, detail) from None
             code = "timeout"
             raise UpstreamError(
                 "timeout", endpoint, f"no answer within {timeout[1]:.1f}s"
@@ -329,6 +348,9 @@ class UpstreamSession:
         test holds them equal), without the type checks that take requests (2.34) about a
         third of its preparation time for a mapping.
         """
+        for name, value in (headers or {}).items():
+            if name.lower() in CREDENTIAL_HEADERS:  # a token: one of the last few is echoed
+                self.redactor.add_header(value, rotating=True)
         request = requests.Request(
             method,
             self.base_url + endpoint,
@@ -422,7 +444,11 @@ def raise_for_status(response: UpstreamResponse, explain: Callable[[Any], list[s
         reason = "http_error"
     messages = vendor_messages(response, explain)
     # Without the vendor's words, say what came back instead (a proxy's HTML page, nothing).
-    explanation = "; ".join(messages)[:300] if messages else response.describe_body()
+    explanation = (
+        response.redactor.cut("; ".join(messages), MAX_EXPLANATION)
+        if messages
+        else response.describe_body()
+    )
     raise UpstreamError(
         reason,
         response.endpoint,

@@ -54,6 +54,8 @@ class DidwwClient:
         self._session = UpstreamSession.for_target(
             target, telemetry, didww_headers(target), observer
         )
+        # Knows the Api-Key: the session registers every credential header it sends.
+        self.redactor = self._session.redactor
 
     def close(self) -> None:
         self._session.close()

@@ -66,7 +66,7 @@ def parse_didww(section: Section) -> DidwwTarget:
     common = common_settings(section, DidwwTarget)
     return DidwwTarget(
         **common,
-        api_key=section.secret("api_key"),
+        api_key=section.secret("api_key", header=True),
         api_version=_api_version(section),
         refresh=refresh_intervals(section, DidwwRefresh(), REFRESH_KEYS),
     )

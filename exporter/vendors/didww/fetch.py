@@ -255,6 +255,7 @@ class DidwwFetcher:
             state=_Collected(budget, self._clock.tick()),
             start=self._start,
             finish=self._finish,
+            redact=self._client.redactor,
         )
         snapshot = collect(plan, deadline)
         self._throttle.collection_ended()
@@ -423,6 +424,7 @@ class DidwwFetcher:
             read = collected.read_of(kind)
             self._kinds[kind].keep(kind, read)
             builder.note_age(kind, 0.0)
+            _fail_contradictions(builder, read)
             return read
         last = self._kinds[kind].last(kind)
         if last is not None:
@@ -432,6 +434,7 @@ class DidwwFetcher:
                 for page in pages:
                     for problem in page.problems:
                         builder.fail(CollectionError("invalid_response", endpoint, problem))
+            _fail_contradictions(builder, last.value)
             return last.value
         if kind not in collected.reading or collected.cut(kind):
             builder.note_pending(kind)
@@ -612,6 +615,36 @@ def _with_pool_names(
         group = replace(group, dids=count if count >= 0 else None)
         named.append((group, pool_names.get(group.pool_id, "") if group.pool_id else ""))
     return named
+
+
+def _fail_contradictions(builder: SnapshotBuilder, read: KindRead) -> None:
+    """A complete read whose pages announce more (or fewer) than they hold: 12,000 records
+    announced and one page without `next` is not a small account but a truncated answer.
+    Records may come and go while the pages are read, so the count read must match what
+    some page announced, and `links.last` the pages read."""
+    for endpoint, pages in read.pages.items():
+        if not pages:
+            continue
+        records = sum(page.records for page in pages)
+        announced = {page.total_records for page in pages if page.total_records is not None}
+        if announced and records not in announced:
+            builder.fail(
+                CollectionError(
+                    "invalid_response",
+                    endpoint,
+                    f"meta.total_records announces {max(announced)} records, "
+                    f"{len(pages)} pages hold {records}",
+                )
+            )
+        last = pages[0].last_page
+        if last is not None and last != len(pages):
+            builder.fail(
+                CollectionError(
+                    "invalid_response",
+                    endpoint,
+                    f"links.last announces {last} pages, {len(pages)} were read",
+                )
+            )
 
 
 def _announced_last_page(first: Page) -> int | None:

@@ -51,6 +51,7 @@ class Page:
     last_page: int | None
     api_version: str | None
     problems: tuple[str, ...] = ()  # resources left out, each with what was wrong
+    records: int = 0  # resources in `data` as sent, the invalid ones too
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +95,8 @@ def parse_page(payload: Any) -> Page:
     """
     document = as_object(payload, "document")
     problems: list[str] = []
-    data = _parse_resources(as_list(document.get("data"), "data"), "data", problems)
+    raw_data = as_list(document.get("data"), "data")
+    data = _parse_resources(raw_data, "data", problems)
     included_raw = document.get("included")
     included: tuple[Resource, ...] = ()
     if included_raw is not None:
@@ -115,6 +117,7 @@ def parse_page(payload: Any) -> Page:
         last_page=_page_number(links, "last"),
         api_version=api_version,
         problems=tuple(problems),
+        records=len(raw_data),
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from exporter.core.deadline import Deadline
 from exporter.core.errors import UpstreamError
+from exporter.core.redaction import Redactor
 from exporter.core.telemetry import Telemetry
 from exporter.upstream.http_client import (
     CallObserver,
@@ -143,7 +144,11 @@ class OdinClient:
         observer: CallObserver | None = None,
     ) -> None:
         self.target = target
-        self._session = UpstreamSession.for_target(target, telemetry, observer=observer)
+        # The password travels in the login's body; the session adds the bearer tokens.
+        self.redactor = Redactor([target.password.reveal()])
+        self._session = UpstreamSession.for_target(
+            target, telemetry, observer=observer, redactor=self.redactor
+        )
         self._tokens = OdinTokenCache(self._login)
 
     def close(self) -> None:

@@ -19,14 +19,16 @@ Every call runs on the target's bounded worker pool; each answer is rendered int
 lines by the worker that received it. A service provider is the scope of its report and of its
 trunk groups' calls: any of them failing makes that SP down; what arrived is kept.
 
-Standing facts are not failures: an SP whose report answers 400 has no Trunk Group service
-(`odin_service_provider_trunking_enabled 0`), and a group whose trunk-group list answers 400
-has no trunk groups. Each is logged once, when it is first seen.
+Standing facts are not failures: an SP whose report answers 400 with Odin's own words for it
+(error 4500, "Trunk Group service is not authorized") has no Trunk Group service
+(`odin_service_provider_trunking_enabled 0`), and a group whose trunk-group list answers so
+has no trunk groups. Each is logged once, when it is first seen. Any other 400 is a failure.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
@@ -48,6 +50,7 @@ from exporter.vendors.odin.client import (
 from exporter.vendors.odin.config import OdinTarget
 from exporter.vendors.odin.metrics import (
     UP_FAMILIES,
+    discovery_lines,
     no_trunking_lines,
     report_lines,
     trunk_group_lines,
@@ -65,6 +68,10 @@ from exporter.vendors.odin.refresh import (
 
 log = logging.getLogger(__name__)
 
+# BroadWorks' error 4500, or its words: "Trunk Group service is not authorized for <id>".
+_NO_TRUNK_GROUP_SERVICE = re.compile(
+    r"\[Error 4500\]|Trunk Group service (is )?not (authori[sz]ed|assigned)", re.IGNORECASE
+)
 GroupKey = tuple[str, str]  # (service provider, group)
 DetailKey = tuple[str, str, str]  # (service provider, group, trunk group)
 
@@ -152,6 +159,7 @@ class OdinFetcher:
             workers=f"odin-{self._target.name}",
             state=state,
             start=lambda run: run.submit(TARGET, self._discover),
+            redact=self._client.redactor,
         )
         snapshot = collect(plan, deadline)
         self._throttle.collection_ended()
@@ -184,6 +192,9 @@ class OdinFetcher:
         if not self._target.discover:
             return list(self._target.service_providers)
         discovered = self._client.list_service_providers(run.deadline)
+        # Exported even at 0: an Odin that lists nothing is up, and only this series shows it.
+        lines = discovery_lines(self._target.name, len(discovered.names))
+        run.builder.add_part(Part(TARGET, ("discovery",), lines))
         for problem in discovered.problems:
             run.builder.fail(CollectionError("invalid_response", SERVICE_PROVIDERS, problem))
         return [sp for sp in discovered.names if self._target.wants_service_provider(sp)]
@@ -455,7 +466,7 @@ class OdinFetcher:
                 raise
             self._facts.note(
                 ("group", service_provider, group_id),
-                "group has no trunking (HTTP 400 on its trunk-group list)",
+                "group has no trunking (Odin's 400 on its trunk-group list says so)",
                 service_provider=service_provider,
                 group=group_id,
             )
@@ -518,6 +529,11 @@ def _kept_report(target: str, report: TrunkCallCapacityReport) -> KeptReport:
 
 
 def _odin_says_no(error: UpstreamError) -> bool:
-    """Odin's definite "no" (no Trunk Group service): a 400 in Odin's own error body. A 400
-    from anything else in the way (a proxy's HTML page) is a failure like any other."""
-    return error.status == 400 and error.explained
+    """Odin's definite "no" (no Trunk Group service): a 400 whose own error body gives its
+    code or its words for it. Any other 400, JSON or not ("Service temporarily unavailable",
+    a proxy's HTML page), is a failure like any other: reading it as "no" would hide the SP."""
+    return (
+        error.status == 400
+        and error.explained
+        and bool(_NO_TRUNK_GROUP_SERVICE.search(error.detail))
+    )

@@ -43,6 +43,12 @@ SERVICE_PROVIDER_UP = Family(
     "has no Trunk Group service) and nothing else of it failed.",
     SERVICE_PROVIDER_LABELS,
 )
+DISCOVERED = Family(
+    "odin_discovery_service_providers",
+    "Service providers Odin's discovery listed (before include and exclude); only with "
+    "discover: true. A drop to 0 is a blind exporter, not an empty Odin.",
+    TARGET_LABELS,
+)
 TRUNKING_ENABLED = Family(
     "odin_service_provider_trunking_enabled",
     "1 when the service provider has a trunk call capacity report, 0 when Odin answers that "
@@ -166,6 +172,7 @@ UP_FAMILIES = UpFamilies(UP, SERVICE_PROVIDER_UP, "service_provider")
 FAMILIES: tuple[Family, ...] = (
     UP,
     SERVICE_PROVIDER_UP,
+    DISCOVERED,
     TRUNKING_ENABLED,
     *SERVICE_PROVIDER_GAUGES,
     *GROUP_GAUGES,
@@ -192,6 +199,13 @@ def report_lines(target: str, report: TrunkCallCapacityReport) -> Lines:
         if group.group_name is not None:
             info = {"group": group.group_id, "group_name": group.group_name}
             writer.add(GROUP_INFO, info, 1.0)
+    return writer.rendered()
+
+
+def discovery_lines(target: str, found: int) -> Lines:
+    """How many service providers discovery listed."""
+    writer = PartWriter({"target": target})
+    writer.add(DISCOVERED, {}, float(found))
     return writer.rendered()
 
 
