@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from exporter.chain import links_of
 from exporter.core.deadline import Deadline
+from exporter.core.memory import MemoryBudget
 from exporter.core.telemetry import Telemetry
 from exporter.registry import Config, vendor_of
 from exporter.scrape.answer import GzipCache, Scrape
@@ -16,7 +17,10 @@ from exporter.scrape.sources import TargetSource, TargetStatus
 
 
 def build_sources(
-    config: Config, telemetry: Telemetry, current: Mapping[str, TargetSource] | None = None
+    config: Config,
+    telemetry: Telemetry,
+    memory: MemoryBudget,
+    current: Mapping[str, TargetSource] | None = None,
 ) -> dict[str, TargetSource]:
     """One source per configured target, each with its own client and connection pool.
 
@@ -29,7 +33,7 @@ def build_sources(
         if unchanged is not None and unchanged.target == target:
             sources[target.name] = unchanged
             continue
-        sources[target.name] = TargetSource(target, vendor_of(target), telemetry)
+        sources[target.name] = TargetSource(target, vendor_of(target), telemetry, memory)
         telemetry.register_target(target.name)
     return sources
 
@@ -37,11 +41,18 @@ def build_sources(
 class Exporter:
     """Configuration lifecycle and scrapes; every target is collected concurrently."""
 
-    def __init__(self, config: Config, telemetry: Telemetry | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        telemetry: Telemetry | None = None,
+        memory: MemoryBudget | None = None,
+    ) -> None:
         self.telemetry = telemetry or Telemetry()
+        # What every collection's answers may take at once (exporter.core.memory).
+        self.memory = memory or MemoryBudget()
         self._lock = threading.Lock()
         self.config = config
-        self._sources = build_sources(config, self.telemetry)
+        self._sources = build_sources(config, self.telemetry, self.memory)
         self._gzip_cache = GzipCache()
         self.telemetry.record_reload(True, time.time())
 
@@ -69,7 +80,7 @@ class Exporter:
         """Replace changed targets; collections already running finish on the old clients."""
         with self._lock:
             current = dict(self._sources)
-        sources = build_sources(config, self.telemetry, current)
+        sources = build_sources(config, self.telemetry, self.memory, current)
         with self._lock:
             self._sources, self.config = sources, config
             # Kept answers are keyed by targets and links: the old ones would never be asked

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from exporter.core.deadline import Deadline
+from exporter.core.memory import MemoryBudget
 from exporter.core.snapshot import CollectionError, Snapshot
 from exporter.core.telemetry import Telemetry
 from exporter.core.vendor import Fetcher, Vendor
@@ -77,8 +78,11 @@ class TargetOutcome:
 class TargetSource:
     """One configured target: its fetcher, the collection in flight and the last good one."""
 
-    def __init__(self, target: Any, vendor: Vendor, telemetry: Telemetry) -> None:
+    def __init__(
+        self, target: Any, vendor: Vendor, telemetry: Telemetry, memory: MemoryBudget
+    ) -> None:
         self.target = target
+        self._memory = memory  # each collection opens its account from it
         self.name: str = target.name
         self.vendor = vendor
         self._fetcher: Fetcher = vendor.open(target, telemetry)
@@ -109,7 +113,7 @@ class TargetSource:
         try:
             threading.Thread(
                 target=self._run,
-                args=(in_flight, deadline.fork()),
+                args=(in_flight, deadline.fork(self._memory.account())),
                 daemon=True,
                 name=f"collect-{self.name}",
             ).start()
@@ -181,8 +185,10 @@ class TargetSource:
                 self.name, CollectionError("internal", "", detail)
             )
         finally:
-            # Whatever is still waiting for an answer belongs to no collection any more.
+            # Whatever is still waiting for an answer belongs to no collection any more, nor
+            # does the memory its answers were charged with.
             deadline.abort_in_flight()
+            deadline.memory.close()
         self._finish(in_flight, snapshot, time.monotonic() - started)
 
     def _finish(self, in_flight: Future[Collection], snapshot: Snapshot, duration: float) -> None:

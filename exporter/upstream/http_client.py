@@ -21,7 +21,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
 
@@ -33,6 +33,7 @@ from exporter import __version__
 from exporter.config.target import TargetSettings, TlsSettings
 from exporter.core.deadline import Deadline
 from exporter.core.errors import UpstreamError
+from exporter.core.memory import Charge, MemoryAccount, parsed_size
 from exporter.core.payload import InvalidPayload
 from exporter.core.telemetry import Telemetry
 from exporter.upstream.transport import DeadlineAdapter, sending_within
@@ -49,13 +50,33 @@ _CONNECT_TIMEOUT = 3.05
 
 @dataclass(frozen=True)
 class UpstreamResponse:
+    """One answer; `memory` is the account of the collection that asked for it, charged with
+    what decoding and parsing the body take while they run (`exporter.core.memory`)."""
+
     endpoint: str
     status: int
     body: bytes
     headers: Mapping[str, str]
+    memory: MemoryAccount = field(default_factory=MemoryAccount.unlimited)
 
     def json(self) -> Any:
-        """The decoded body; a body that is not JSON is an `invalid_response`."""
+        """The decoded body; a body that is not JSON, or would not fit the memory budget, is
+        an `invalid_response`."""
+        with self._charge():
+            return self._decoded()
+
+    def parse(self, parser: Callable[..., T], *args: Any) -> T:
+        """`parser(json, *args)`; a body of the wrong shape is an `invalid_response`."""
+        with self._charge():
+            try:
+                return parser(self._decoded(), *args)
+            except InvalidPayload as error:
+                raise UpstreamError("invalid_response", self.endpoint, str(error)) from None
+
+    def _charge(self) -> Charge:
+        return self.memory.charge(parsed_size(self.body), self.endpoint)
+
+    def _decoded(self) -> Any:
         try:
             return json.loads(self.body)
         except (ValueError, UnicodeDecodeError, RecursionError):
@@ -65,13 +86,6 @@ class UpstreamResponse:
                 f"HTTP {self.status} body is not JSON ({self.describe_body()})",
                 self.status,
             ) from None
-
-    def parse(self, parser: Callable[..., T], *args: Any) -> T:
-        """`parser(json, *args)`; a body of the wrong shape is an `invalid_response`."""
-        try:
-            return parser(self.json(), *args)
-        except InvalidPayload as error:
-            raise UpstreamError("invalid_response", self.endpoint, str(error)) from None
 
     def describe_body(self) -> str:
         """A short, printable hint of what came back (content type and first characters)."""
@@ -297,7 +311,9 @@ class UpstreamSession:
                 except UpstreamError as error:
                     code = "timeout" if error.reason == "timeout" else code
                     raise
-            return UpstreamResponse(endpoint, response.status_code, body, response.headers)
+            return UpstreamResponse(
+                endpoint, response.status_code, body, response.headers, deadline.memory
+            )
         except requests.RequestException as error:
             if not _is_timeout(error) and not deadline.expired:
                 code = "connection"
@@ -433,10 +449,11 @@ def raise_for_status(response: UpstreamResponse, explain: Callable[[Any], list[s
 
 
 def vendor_messages(response: UpstreamResponse, explain: Callable[[Any], list[str]]) -> list[str]:
-    """The vendor's own messages in an error body; none when it is not the vendor's JSON."""
+    """The vendor's own messages in an error body; none when it is not the vendor's JSON (or
+    would not fit the memory budget)."""
     try:
-        body = json.loads(response.body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        body = response.json()
+    except UpstreamError:
         return []
     return [message for message in dict.fromkeys(explain(body)) if message]
 
