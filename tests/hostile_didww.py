@@ -91,7 +91,7 @@ def hostile_didww(flood: Flood = Flood()) -> Iterator[HostileDidww]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+        def do_GET(self) -> None:
             url = urlsplit(self.path)
             number = int(parse_qs(url.query).get("page[number]", ["1"])[0])
             path = url.path.removeprefix("/v3")
