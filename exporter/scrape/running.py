@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 
 from exporter.chain import links_of
 from exporter.core.deadline import Deadline
@@ -13,7 +14,14 @@ from exporter.core.telemetry import Telemetry
 from exporter.registry import Config, vendor_of
 from exporter.scrape.answer import GzipCache, Scrape
 from exporter.scrape.self_metrics import own_registry
-from exporter.scrape.sources import TargetSource, TargetStatus
+from exporter.scrape.sources import (
+    HANDOVER_GRACE,
+    Collection,
+    Started,
+    TargetOutcome,
+    TargetSource,
+    TargetStatus,
+)
 
 
 def build_sources(
@@ -36,6 +44,42 @@ def build_sources(
         sources[target.name] = TargetSource(target, vendor_of(target), telemetry, memory)
         telemetry.register_target(target.name)
     return sources
+
+
+class PendingScrape:
+    """A scrape whose collections are running: `ready` is done once every one of them is,
+    `ready_by` (time.monotonic()) is when the scrape stops waiting for them anyway, and
+    `result()` builds the scrape's answer (waiting, at most until then)."""
+
+    def __init__(
+        self,
+        started: Sequence[Started],
+        deadline: Deadline,
+        build: Callable[[list[TargetOutcome]], Scrape],
+    ) -> None:
+        self._started = started
+        self._build = build
+        self.ready: Future[None] = Future()
+        # A collection stops waiting for upstream calls at the deadline and builds in
+        # milliseconds; the grace lets it hand over on a busy machine.
+        self.ready_by = time.monotonic() + deadline.remaining() + HANDOVER_GRACE
+        in_flight = [s.in_flight for s in started if s.in_flight is not None]
+        self._lock = threading.Lock()
+        self._left = len(in_flight)
+        if not in_flight:
+            self.ready.set_result(None)
+        for future in in_flight:
+            future.add_done_callback(self._one_done)
+
+    def result(self) -> Scrape:
+        return self._build([started.wait(self.ready_by) for started in self._started])
+
+    def _one_done(self, _: Future[Collection]) -> None:
+        with self._lock:
+            self._left -= 1
+            last = self._left == 0
+        if last:
+            self.ready.set_result(None)
 
 
 class Exporter:
@@ -101,7 +145,11 @@ class Exporter:
             source.close()
 
     def scrape(self, deadline: Deadline, target: str | None = None) -> Scrape:
-        """Collect every target (or the one named) concurrently, at most until `deadline`.
+        """Collect every target (or the one named) concurrently, at most until `deadline`."""
+        return self.start_scrape(deadline, target).result()
+
+    def start_scrape(self, deadline: Deadline, target: str | None = None) -> PendingScrape:
+        """Start collecting every target (or the one named), without waiting.
 
         Every collection starts first, so waiting for them in turn costs no more than
         waiting for the slowest, and one slow target delays no other.
@@ -110,7 +158,9 @@ class Exporter:
             sources = [s for s in self._sources.values() if target in (None, s.name)]
             links = links_of(self.config.links, target)
             gzip_cache = self._gzip_cache
-        waits = [source.start(deadline) for source in sources]
-        outcomes = [wait() for wait in waits]
-        own = own_registry(outcomes, self.telemetry, process=target is None)
-        return Scrape(outcomes, own, gzip_cache, links)
+
+        def build(outcomes: list[TargetOutcome]) -> Scrape:
+            own = own_registry(outcomes, self.telemetry, process=target is None)
+            return Scrape(outcomes, own, gzip_cache, links)
+
+        return PendingScrape([source.start(deadline) for source in sources], deadline, build)
