@@ -147,9 +147,9 @@ def test_sigterm_stops_within_the_grace_whatever_waits_on_a_slow_upstream(
     simulator.latency = 30.0
     port = int(running.url.rsplit(":", 1)[1])
     request = (
-        "GET /metrics HTTP/1.1\r\nHost: exporter\r\n"
-        "X-Prometheus-Scrape-Timeout-Seconds: 120\r\n\r\n"
-    ).encode()
+        b"GET /metrics HTTP/1.1\r\nHost: exporter\r\n"
+        b"X-Prometheus-Scrape-Timeout-Seconds: 120\r\n\r\n"
+    )
     clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(24)]
     try:
         for client in clients:
