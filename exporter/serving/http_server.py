@@ -3,7 +3,11 @@
 One asyncio event loop holds every connection: accepting, the TLS handshake, reading the
 request head and waiting between keep-alive requests cost no thread, so idle, silent and
 slow-header clients cannot use up the workers. Only a complete, well-formed request reaches a
-worker thread, which runs the app and streams its answer back through the loop.
+worker thread, and the workers are for running the app and rendering, not for waiting: a body
+that waits for a collection (`Deferred`) waits on the loop, and stops waiting when its client
+hangs up; an answer is rendered in batches that the loop sends, each before the next is
+rendered, so a slow reader holds its connection and one batch, not a worker. At shutdown,
+whatever still waits after the grace is cut off, and nothing a worker does outlives the loop.
 
 Limits (see `ServingLimits` and docs/security.md): a listen backlog; a bound on open
 connections (at the bound, the connection idle longest is closed to make room, and when none
