@@ -123,6 +123,8 @@ class ExporterApp:
             body = [body]
         start_response(response.status, headers)
         if environ.get("REQUEST_METHOD") == "HEAD":
+            if isinstance(body, ScrapeBody):
+                return body.head_only()  # answered once its collections are in, as a GET
             _close(body)
             return []
         return body
@@ -212,15 +214,22 @@ class ScrapeBody:
         self.ready = pending.ready
         self.ready_by = pending.ready_by
         self._chunks: Generator[bytes] | None = None
+        self._head = False
 
     def __iter__(self) -> Iterator[bytes]:
         """A generator: nothing is waited for before its first item is asked for."""
         self._chunks = self._generate()
         return self._chunks
 
+    def head_only(self) -> ScrapeBody:
+        """The same wait, and no data (an answer to HEAD)."""
+        self._head = True
+        return self
+
     def _generate(self) -> Generator[bytes]:
         scrape = self._pending.result()
-        yield from scrape.chunks(openmetrics=self._openmetrics, gzip=self._gzip)
+        if not self._head:
+            yield from scrape.chunks(openmetrics=self._openmetrics, gzip=self._gzip)
 
     def close(self) -> None:
         if self._chunks is not None:
