@@ -16,6 +16,7 @@ from exporter import __version__
 from exporter.config.section import ConfigError, parse_duration
 from exporter.core.deadline import Deadline
 from exporter.core.logs import LEVELS, setup_logging
+from exporter.core.memory import MIB, MemoryBudget, MemoryLimits
 from exporter.planning.command import main as plan_main
 from exporter.registry import VENDORS, Config, describe_config, load_config
 from exporter.scrape.running import Exporter
@@ -83,6 +84,30 @@ def _add_serving_limits(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def _add_memory_limits(parser: argparse.ArgumentParser) -> None:
+    """What upstream answers may take (exporter.core.memory; docs/security.md sizes them)."""
+    defaults = MemoryLimits()
+    for flag, field, help_text in (
+        ("per-collection-mib", "per_collection", "one collection's answers"),
+        ("total-mib", "total", "every collection's answers at once"),
+    ):
+        default = getattr(defaults, field) // MIB
+        parser.add_argument(
+            f"--memory.{flag}",
+            dest=f"memory_{field}",
+            type=_positive_int,
+            default=default,
+            metavar="MIB",
+            help=f"memory budget of {help_text}, in MiB (default: {default})",
+        )
+
+
+def _memory_limits(args: argparse.Namespace) -> MemoryLimits:
+    return MemoryLimits(
+        per_collection=args.memory_per_collection * MIB, total=args.memory_total * MIB
+    )
+
+
 def _duration(text: str) -> float:
     seconds = parse_duration(text)
     if seconds is None:
@@ -148,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DURATION",
         help="kept back from Prometheus' scrape timeout (default: 0.5s)",
     )
+    _add_memory_limits(parser)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--config.check",
@@ -191,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"warning: {warning}", file=sys.stderr)
             return EXIT_OK
         _warn_about(config)
-        exporter = Exporter(config)
+        exporter = Exporter(config, memory=MemoryBudget(_memory_limits(args)))
         try:
             if args.once:
                 return _collect_once(exporter, args.default_timeout)

@@ -751,7 +751,8 @@ def page_of(data: list, included: list | None = None) -> Page:
     document: dict[str, Any] = {"data": data, "meta": {"total_records": len(data)}}
     if included is not None:
         document["included"] = included
-    return parse_page(document)
+    # As the client asks: including the types the page carries.
+    return parse_page(document, frozenset(r["type"] for r in included or []))
 
 
 def test_trunks_resolve_groups_from_the_listing_or_from_included() -> None:

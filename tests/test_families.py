@@ -26,6 +26,7 @@ from exporter.demo import demo_config
 from exporter.registry import VENDORS
 from exporter.scrape.running import Exporter
 from exporter.vendors import didww, odin
+from exporter.vendors.didww.client import INCLUDED_TYPES
 from exporter.vendors.didww.metrics import AccountData, account_lines
 from exporter.vendors.didww.models import (
     AccountBalance,
@@ -241,7 +242,7 @@ def test_a_failed_trunk_group_call_downs_its_sp_but_keeps_its_report() -> None:
 
 
 def didww_seed_snapshot(*errors: CollectionError, balance: bool = True) -> Snapshot:
-    page = parse_page(DIDWW_SEED)
+    page = parse_page(DIDWW_SEED, INCLUDED_TYPES["capacity_pool"])
     pools = [parse_capacity_pool(r) for r in page.included]
     names = {pool.pool_id: pool.name for pool in pools}
     groups = [parse_shared_capacity_group(r) for r in page.data]

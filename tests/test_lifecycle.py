@@ -139,6 +139,39 @@ def test_sigterm_stops_gracefully_with_exit_0(running: RunningExporter) -> None:
     assert "shutting down" in stderr
 
 
+def test_sigterm_stops_within_the_grace_whatever_waits_on_a_slow_upstream(
+    running: RunningExporter, simulator: Simulator
+) -> None:
+    """Requests waiting for collections of a 30 s upstream (some of whose clients hung up),
+    and a slow reader: the process ends within the 3 s grace, without an error line."""
+    running.metrics()  # warm, so that nothing is left to discover
+    simulator.latency = 30.0
+    port = int(running.url.rsplit(":", 1)[1])
+    request = (
+        b"GET /metrics HTTP/1.1\r\nHost: exporter\r\n"
+        b"X-Prometheus-Scrape-Timeout-Seconds: 120\r\n\r\n"
+    )
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(24)]
+    try:
+        for client in clients:
+            client.sendall(request)
+        for client in clients[:8]:  # hung up: nobody waits for their answers
+            client.close()
+        time.sleep(1.0)  # every request is waiting now
+        started = time.monotonic()
+        running.process.send_signal(signal.SIGTERM)
+        assert running.process.wait(timeout=15) == 0
+        took = time.monotonic() - started
+    finally:
+        for client in clients:
+            client.close()
+    stderr = running.process.output
+    assert took < 3.0 + 1.5, f"stopped {took:.1f}s after SIGTERM"
+    assert "Traceback" not in stderr
+    assert "Event loop is closed" not in stderr
+    assert "level=error" not in stderr, stderr[-2000:]
+
+
 def test_logs_never_contain_secrets(running: RunningExporter, simulator: Simulator) -> None:
     running.metrics()
     stderr = running.process.stop()

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from exporter.core.payload import InvalidPayload
+from exporter.vendors.didww.client import INCLUDED_TYPES, VOICE_IN_TRUNKS_INCLUDE
 from exporter.vendors.didww.models import (
     AccountBalance,
     Page,
@@ -120,7 +121,7 @@ def test_odin_parsers_on_arbitrary_json(payload: Any) -> None:
 
 def parse_didww_document(payload: Any) -> Page:
     """A page and every resource in it, as the collection parses them."""
-    page = parse_page(payload)
+    page = parse_page(payload, INCLUDED_TYPES["capacity_pool"])
     for resource in page.data:
         parse_shared_capacity_group(resource)
     for resource in page.included:
@@ -180,7 +181,7 @@ TRUNK_DOCUMENT = {
 
 
 def parse_trunk_document(payload: Any) -> Page:
-    page = parse_page(payload)
+    page = parse_page(payload, INCLUDED_TYPES[VOICE_IN_TRUNKS_INCLUDE])
     for resource in page.data:
         if resource.type == "voice_out_trunks":
             parse_voice_out_trunk(resource)

@@ -9,7 +9,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 
 import pytest
@@ -560,8 +560,20 @@ class StubExporter:
     def unresolved_links(self) -> list:
         return []
 
-    def scrape(self, deadline: object, target: str | None = None) -> StubScrape:
+    def start_scrape(self, deadline: object, target: str | None = None) -> StubPending:
         self.scrapes += 1
+        return StubPending()
+
+
+class StubPending:
+    """A scrape already collected."""
+
+    def __init__(self) -> None:
+        self.ready: Future[None] = Future()
+        self.ready.set_result(None)
+        self.ready_by = time.monotonic()
+
+    def result(self) -> StubScrape:
         return StubScrape()
 
 

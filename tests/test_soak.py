@@ -1,4 +1,5 @@
-"""Bounded soak: scrapes with random faults must not grow threads, file descriptors or memory.
+"""Bounded soak: scrapes with random faults, and with hostile pages and clients (issue 21),
+must not grow threads, file descriptors or memory.
 
 Runs SOAK_SECONDS (default 10 s in `make test`; `make soak` runs 60 s). Memory is the Python
 heap as tracemalloc counts it: what a leak would grow. The process's RSS also holds the
@@ -9,18 +10,24 @@ from __future__ import annotations
 
 import os
 import random
+import socket
 import threading
 import time
 import tracemalloc
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 import requests
 
 import exporter
+from exporter.config.section import Secret
+from exporter.registry import Config
 from exporter.scrape.running import Exporter
+from exporter.vendors.didww.config import DidwwRefresh, DidwwTarget
 from simulator import Fault, Simulator
 from tests.helpers import serving, simulator_config, wait_until
+from tests.hostile_didww import API_KEY, Flood, hostile_didww
 
 pytestmark = pytest.mark.slow
 
@@ -104,3 +111,63 @@ def test_soak_with_random_faults_leaks_nothing(simulator: Simulator) -> None:
     # A few kB per new label set of the request counters is expected once; retaining each
     # collection (a leak) costs over 10 kB per scrape.
     assert growth < 4_000 * scrapes, f"the exporter's heap grew {growth} B over {scrapes} scrapes"
+
+
+def test_soak_with_hostile_pages_and_clients_leaks_nothing(simulator: Simulator) -> None:
+    """Issue 21's memory and worker rows, over and over: a DIDWW whose every page floods it
+    with `included` objects, clients that hang up while their scrape waits, and clients that
+    stop reading a large answer. Every collection gives its memory back, the healthy target
+    is served every time, and nothing grows."""
+    odin = simulator_config(simulator).targets[0]
+    flood = Flood()  # the issue's: 120 pages of 175,000 objects each
+    with hostile_didww(flood) as upstream:
+        hostile = DidwwTarget(
+            name="hostile",
+            url=upstream.url,
+            api_key=Secret(API_KEY),
+            rate_limit=0.0,
+            refresh=DidwwRefresh(pools=0.0, groups=0.0, trunks=0.0, did_counts=0.0),
+        )
+        exporter = Exporter(Config(targets=(odin, hostile)))
+        with serving(exporter) as url:
+            port = int(url.rsplit(":", 1)[1])
+            session = requests.Session()
+            headers = {"X-Prometheus-Scrape-Timeout-Seconds": "5"}
+            rude = (
+                b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Prometheus-Scrape-Timeout-Seconds: 60"
+                b"\r\n\r\n"
+            )
+
+            def round_of_abuse() -> None:
+                with ExitStack() as stack:
+                    for index in range(6):
+                        sock = stack.enter_context(socket.socket())
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+                        sock.connect(("127.0.0.1", port))
+                        sock.sendall(rude)
+                        if index % 2:
+                            sock.close()  # hung up at once; the others read nothing
+                    response = session.get(f"{url}/metrics", headers=headers, timeout=10)
+                    assert response.status_code == 200
+                    assert f'odin_up{{target="{odin.name}"}} 1.0' in response.text
+                    assert 'didww_up{target="hostile"} 0.0' in response.text
+
+            round_of_abuse()  # warm
+            wait_until(lambda: own_threads() == 0, 10, "the warm-up collections' threads")
+            tracemalloc.start()
+            _, fds_before, heap_before = resources()
+            rounds = 0
+            end = time.monotonic() + SOAK_SECONDS
+            while time.monotonic() < end:
+                round_of_abuse()
+                rounds += 1
+            wait_until(lambda: own_threads() == 0, 10, "finished collections' threads to end")
+            wait_until(lambda: exporter.memory.used == 0, 5, "the collections' memory back")
+            threads_after, fds_after, heap_after = resources()
+            tracemalloc.stop()
+    assert rounds >= 3
+    assert threads_after == 0, "worker threads outlived their collections"
+    # The slow readers' connections are closed with their round; keep-alive pools stay.
+    assert fds_after <= fds_before + 2 * (8 + 4), f"{fds_after} descriptors after {rounds} rounds"
+    growth = heap_after - heap_before
+    assert growth < 40_000 * rounds, f"the exporter's heap grew {growth} B over {rounds} rounds"

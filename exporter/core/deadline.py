@@ -1,4 +1,5 @@
-"""A point in time by which a scrape must have answered, and the upstream sockets bound by it."""
+"""A point in time by which a scrape must have answered, and what one collection holds until
+then: its upstream sockets and its memory account."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import contextlib
 import socket
 import threading
 import time
+
+from exporter.core.memory import MemoryAccount
 
 
 class Deadline:
@@ -16,19 +19,24 @@ class Deadline:
     waiting for headers `track` their socket here, and `abort_in_flight`, called when the
     collection ends, shuts every such socket down: the worker wakes at once and no
     connection outlives the collection that started it.
+
+    `memory` is the collection's account (`exporter.core.memory`), which every answer is
+    charged to as it is parsed.
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, memory: MemoryAccount | None = None) -> None:
+        self.memory = memory or MemoryAccount.unlimited()
         self.started = time.monotonic()
         self._end = self.started + seconds
         self._lock = threading.Lock()
         self._in_flight: set[socket.socket] = set()
         self._aborted = False
 
-    def fork(self) -> Deadline:
-        """The same point in time, for one collection: its own start and in-flight sockets
-        (the targets of one scrape share the scrape's deadline, not their connections)."""
-        forked = Deadline(0.0)
+    def fork(self, memory: MemoryAccount | None = None) -> Deadline:
+        """The same point in time, for one collection: its own start, in-flight sockets and
+        memory account (the targets of one scrape share the scrape's deadline, not their
+        connections or memory)."""
+        forked = Deadline(0.0, memory)
         forked._end = self._end
         return forked
 

@@ -5,21 +5,33 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 
 from exporter.chain import Link, LinkCheck, check_links, describe_check, links_of, links_touching
 from exporter.core.deadline import Deadline
+from exporter.core.memory import MemoryBudget
 from exporter.core.telemetry import Telemetry
 from exporter.registry import Config, vendor_of
 from exporter.scrape.answer import GzipCache, Scrape
 from exporter.scrape.self_metrics import own_registry
-from exporter.scrape.sources import TargetSource, TargetStatus
+from exporter.scrape.sources import (
+    HANDOVER_GRACE,
+    Collection,
+    Started,
+    TargetOutcome,
+    TargetSource,
+    TargetStatus,
+)
 
 log = logging.getLogger(__name__)
 
 
 def build_sources(
-    config: Config, telemetry: Telemetry, current: Mapping[str, TargetSource] | None = None
+    config: Config,
+    telemetry: Telemetry,
+    memory: MemoryBudget,
+    current: Mapping[str, TargetSource] | None = None,
 ) -> dict[str, TargetSource]:
     """One source per configured target, each with its own client and connection pool.
 
@@ -32,19 +44,62 @@ def build_sources(
         if unchanged is not None and unchanged.target == target:
             sources[target.name] = unchanged
             continue
-        sources[target.name] = TargetSource(target, vendor_of(target), telemetry)
+        sources[target.name] = TargetSource(target, vendor_of(target), telemetry, memory)
         telemetry.register_target(target.name)
     return sources
+
+
+class PendingScrape:
+    """A scrape whose collections are running: `ready` is done once every one of them is,
+    `ready_by` (time.monotonic()) is when the scrape stops waiting for them anyway, and
+    `result()` builds the scrape's answer (waiting, at most until then)."""
+
+    def __init__(
+        self,
+        started: Sequence[Started],
+        deadline: Deadline,
+        build: Callable[[list[TargetOutcome]], Scrape],
+    ) -> None:
+        self._started = started
+        self._build = build
+        self.ready: Future[None] = Future()
+        # A collection stops waiting for upstream calls at the deadline and builds in
+        # milliseconds; the grace lets it hand over on a busy machine.
+        self.ready_by = time.monotonic() + deadline.remaining() + HANDOVER_GRACE
+        in_flight = [s.in_flight for s in started if s.in_flight is not None]
+        self._lock = threading.Lock()
+        self._left = len(in_flight)
+        if not in_flight:
+            self.ready.set_result(None)
+        for future in in_flight:
+            future.add_done_callback(self._one_done)
+
+    def result(self) -> Scrape:
+        return self._build([started.wait(self.ready_by) for started in self._started])
+
+    def _one_done(self, _: Future[Collection]) -> None:
+        with self._lock:
+            self._left -= 1
+            last = self._left == 0
+        if last:
+            self.ready.set_result(None)
 
 
 class Exporter:
     """Configuration lifecycle and scrapes; every target is collected concurrently."""
 
-    def __init__(self, config: Config, telemetry: Telemetry | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        telemetry: Telemetry | None = None,
+        memory: MemoryBudget | None = None,
+    ) -> None:
         self.telemetry = telemetry or Telemetry()
+        # What every collection's answers may take at once (exporter.core.memory).
+        self.memory = memory or MemoryBudget()
         self._lock = threading.Lock()
         self.config = config
-        self._sources = build_sources(config, self.telemetry)
+        self._sources = build_sources(config, self.telemetry, self.memory)
         self._gzip_cache = GzipCache()
         self._unresolved: dict[tuple[Link, str], LinkCheck] = {}  # by link and side
         self.telemetry.record_reload(True, time.time())
@@ -78,7 +133,7 @@ class Exporter:
         """Replace changed targets; collections already running finish on the old clients."""
         with self._lock:
             current = dict(self._sources)
-        sources = build_sources(config, self.telemetry, current)
+        sources = build_sources(config, self.telemetry, self.memory, current)
         with self._lock:
             self._sources, self.config = sources, config
             # Kept answers are keyed by targets and links: the old ones would never be asked
@@ -102,7 +157,11 @@ class Exporter:
             source.close()
 
     def scrape(self, deadline: Deadline, target: str | None = None) -> Scrape:
-        """Collect every target (or the one named) concurrently, at most until `deadline`.
+        """Collect every target (or the one named) concurrently, at most until `deadline`."""
+        return self.start_scrape(deadline, target).result()
+
+    def start_scrape(self, deadline: Deadline, target: str | None = None) -> PendingScrape:
+        """Start collecting every target (or the one named), without waiting.
 
         Every collection starts first, so waiting for them in turn costs no more than
         waiting for the slowest, and one slow target delays no other.
@@ -112,12 +171,14 @@ class Exporter:
             links = links_of(self.config.links, target)
             touching = links_touching(self.config.links, target)
             gzip_cache = self._gzip_cache
-        waits = [source.start(deadline) for source in sources]
-        outcomes = [wait() for wait in waits]
-        checks = check_links(touching, {o.name: o.snapshot.names for o in outcomes})
-        self._note_link_checks(checks)
-        own = own_registry(outcomes, self.telemetry, process=target is None)
-        return Scrape(outcomes, own, gzip_cache, links, checks)
+
+        def build(outcomes: list[TargetOutcome]) -> Scrape:
+            checks = check_links(touching, {o.name: o.snapshot.names for o in outcomes})
+            self._note_link_checks(checks)
+            own = own_registry(outcomes, self.telemetry, process=target is None)
+            return Scrape(outcomes, own, gzip_cache, links, checks)
+
+        return PendingScrape([source.start(deadline) for source in sources], deadline, build)
 
     def _note_link_checks(self, checks: Sequence[LinkCheck]) -> None:
         """Keep the unresolved sides for the status page; log each change once, not on every

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from exporter.core.deadline import Deadline
+from exporter.core.memory import MemoryBudget
 from exporter.core.snapshot import CollectionError, Snapshot
 from exporter.core.telemetry import Telemetry
 from exporter.core.vendor import Fetcher, Vendor
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 # collection stops waiting for upstream calls at the deadline and builds in milliseconds, but
 # on a busy machine its thread competes with workers still finishing. Half the default
 # --scrape.timeout-offset, so the answer still starts well before Prometheus gives up.
-_HANDOVER_GRACE = 0.25
+HANDOVER_GRACE = 0.25
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,16 @@ class TargetStatus:
 
 
 @dataclass(frozen=True)
+class Started:
+    """A scrape's hold on one target: the collection it waits for (None when it is served
+    from memory), and `wait(until)`, which returns once that is done or at `until`
+    (time.monotonic())."""
+
+    in_flight: Future[Collection] | None
+    wait: Callable[[float], TargetOutcome]
+
+
+@dataclass(frozen=True)
 class TargetOutcome:
     """What one scrape knows about one target."""
 
@@ -77,8 +88,11 @@ class TargetOutcome:
 class TargetSource:
     """One configured target: its fetcher, the collection in flight and the last good one."""
 
-    def __init__(self, target: Any, vendor: Vendor, telemetry: Telemetry) -> None:
+    def __init__(
+        self, target: Any, vendor: Vendor, telemetry: Telemetry, memory: MemoryBudget
+    ) -> None:
         self.target = target
+        self._memory = memory  # each collection opens its account from it
         self.name: str = target.name
         self.vendor = vendor
         self._fetcher: Fetcher = vendor.open(target, telemetry)
@@ -91,25 +105,28 @@ class TargetSource:
         self._last_error: tuple[CollectionError, float] | None = None
         self._last_success: float | None = None
 
-    def start(self, deadline: Deadline) -> Callable[[], TargetOutcome]:
-        """Serve the cache, join the collection in flight, or begin one; the function returned
-        waits for it, at most until the deadline."""
+    def start(self, deadline: Deadline) -> Started:
+        """Serve the cache, join the collection in flight, or begin one.
+
+        A collection runs to its own deadline whoever still waits for it: a scrape that
+        arrives meanwhile joins it, and its outcome is what the landing page, the last
+        success and `min_interval` keep."""
         with self._lock:
             cached = self._fresh_cache()
             if cached is not None:
                 outcome = self._outcome(cached, age=time.monotonic() - cached.finished_monotonic)
-                return lambda: outcome
+                return Started(None, lambda _: outcome)
             begin = self._in_flight is None
             in_flight = self._in_flight = self._in_flight or Future()
         if begin:
             self._begin(in_flight, deadline)
-        return lambda: self._wait(in_flight, deadline)
+        return Started(in_flight, lambda until: self._wait(in_flight, until))
 
     def _begin(self, in_flight: Future[Collection], deadline: Deadline) -> None:
         try:
             threading.Thread(
                 target=self._run,
-                args=(in_flight, deadline.fork()),
+                args=(in_flight, deadline.fork(self._memory.account())),
                 daemon=True,
                 name=f"collect-{self.name}",
             ).start()
@@ -121,9 +138,9 @@ class TargetSource:
             failure = CollectionError("internal", "", f"cannot start a collection: {error}")
             self._finish(in_flight, self.vendor.failed_snapshot(self.name, failure), 0.0)
 
-    def _wait(self, in_flight: Future[Collection], deadline: Deadline) -> TargetOutcome:
+    def _wait(self, in_flight: Future[Collection], until: float) -> TargetOutcome:
         try:
-            collection = in_flight.result(timeout=deadline.remaining() + _HANDOVER_GRACE)
+            collection = in_flight.result(timeout=max(0.0, until - time.monotonic()))
         except FutureTimeout:
             # This scrape gets nothing: counted here, since the collection it joined (started
             # by a scrape with a later deadline) may yet end well and count nothing.
@@ -181,8 +198,10 @@ class TargetSource:
                 self.name, CollectionError("internal", "", detail)
             )
         finally:
-            # Whatever is still waiting for an answer belongs to no collection any more.
+            # Whatever is still waiting for an answer belongs to no collection any more, nor
+            # does the memory its answers were charged with.
             deadline.abort_in_flight()
+            deadline.memory.close()
         self._finish(in_flight, snapshot, time.monotonic() - started)
 
     def _finish(self, in_flight: Future[Collection], snapshot: Snapshot, duration: float) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -22,7 +22,7 @@ from exporter import __version__
 from exporter.chain import describe_check
 from exporter.config.section import ConfigError
 from exporter.core.deadline import Deadline
-from exporter.scrape.running import Exporter
+from exporter.scrape.running import Exporter, PendingScrape
 from exporter.serving.http_request import RECEIVED_AT
 from exporter.serving.negotiation import gzip_accepted, negotiate
 from exporter.serving.status_page import render_status_page
@@ -124,6 +124,8 @@ class ExporterApp:
             body = [body]
         start_response(response.status, headers)
         if environ.get("REQUEST_METHOD") == "HEAD":
+            if isinstance(body, ScrapeBody):
+                return body.head_only()  # answered once its collections are in, as a GET
             _close(body)
             return []
         return body
@@ -171,8 +173,8 @@ class ExporterApp:
         waited = time.monotonic() - received_at if isinstance(received_at, float) else 0.0
         header = environ.get("HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS")
         deadline = self._timeouts.deadline(header, waited)
-        scrape = self._exporter.scrape(deadline, target)
-        chunks = scrape.chunks(openmetrics=exposition.format == "openmetrics", gzip=gzipped)
+        pending = self._exporter.start_scrape(deadline, target)
+        chunks = ScrapeBody(pending, openmetrics=exposition.format == "openmetrics", gzip=gzipped)
         headers = [("Vary", "Accept, Accept-Encoding")]
         if gzipped:
             headers.append(("Content-Encoding", "gzip"))
@@ -199,6 +201,43 @@ class ExporterApp:
         )
         # The state changes with every scrape: a cached copy would show an old one.
         return Response("200 OK", "text/html; charset=utf-8", page, [("Cache-Control", "no-store")])
+
+
+class ScrapeBody:
+    """The exposition of a scrape whose collections are still running.
+
+    Iterating it waits for them (at most until their deadline); the exporter's HTTP server
+    waits on its event loop instead, for `ready` or `ready_by`, so that no worker thread is
+    held by a slow upstream (`exporter.serving.http_response.Deferred`).
+    """
+
+    def __init__(self, pending: PendingScrape, openmetrics: bool, gzip: bool) -> None:
+        self._pending = pending
+        self._openmetrics = openmetrics
+        self._gzip = gzip
+        self.ready = pending.ready
+        self.ready_by = pending.ready_by
+        self._chunks: Generator[bytes] | None = None
+        self._head = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        """A generator: nothing is waited for before its first item is asked for."""
+        self._chunks = self._generate()
+        return self._chunks
+
+    def head_only(self) -> ScrapeBody:
+        """The same wait, and no data (an answer to HEAD)."""
+        self._head = True
+        return self
+
+    def _generate(self) -> Generator[bytes]:
+        scrape = self._pending.result()
+        if not self._head:
+            yield from scrape.chunks(openmetrics=self._openmetrics, gzip=self._gzip)
+
+    def close(self) -> None:
+        if self._chunks is not None:
+            self._chunks.close()
 
 
 def _close(body: Iterable[bytes]) -> None:

@@ -3,7 +3,11 @@
 One asyncio event loop holds every connection: accepting, the TLS handshake, reading the
 request head and waiting between keep-alive requests cost no thread, so idle, silent and
 slow-header clients cannot use up the workers. Only a complete, well-formed request reaches a
-worker thread, which runs the app and streams its answer back through the loop.
+worker thread, and the workers are for running the app and rendering, not for waiting: a body
+that waits for a collection (`Deferred`) waits on the loop, and stops waiting when its client
+hangs up; an answer is rendered in batches that the loop sends, each before the next is
+rendered, so a slow reader holds its connection and one batch, not a worker. At shutdown,
+whatever still waits after the grace is cut off, and nothing a worker does outlives the loop.
 
 Limits (see `ServingLimits` and docs/security.md): a listen backlog; a bound on open
 connections (at the bound, the connection idle longest is closed to make room, and when none
@@ -33,7 +37,16 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from exporter.serving.http_request import ProtocolError, Request, read_request, wsgi_environ
-from exporter.serving.http_response import ClientGone, StreamedResponse, WsgiApp, call_app, refusal
+from exporter.serving.http_response import (
+    ClientGone,
+    Deferred,
+    StreamedResponse,
+    WsgiApp,
+    close_body,
+    refusal,
+    render_batch,
+    start_app,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +95,23 @@ class _Connection:
 
     def __init__(self) -> None:
         self.task: asyncio.Task[None] | None = None
+
+
+class _ClientProtocol(asyncio.StreamReaderProtocol):
+    """A stream protocol that tells when the client hung up (its end of the stream, or the
+    connection lost), so that a request waiting for its answer stops waiting."""
+
+    def __init__(self, reader: asyncio.StreamReader) -> None:
+        super().__init__(reader)
+        self.hung_up = asyncio.Event()
+
+    def eof_received(self) -> bool | None:
+        self.hung_up.set()
+        return super().eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.hung_up.set()
+        super().connection_lost(exc)
 
 
 class HttpServer:
@@ -239,8 +269,8 @@ class HttpServer:
         writer: asyncio.StreamWriter | None = None
         cut_off = False
         try:
-            reader, writer = await self._open_streams(sock)
-            await self._requests(connection, reader, writer, address, sock)
+            reader, writer, protocol = await self._open_streams(sock)
+            await self._requests(connection, reader, writer, protocol, address, sock)
         except ClientGone:
             cut_off = True
         except (TimeoutError, OSError, asyncio.IncompleteReadError):
@@ -258,10 +288,10 @@ class HttpServer:
 
     async def _open_streams(
         self, sock: socket.socket
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, _ClientProtocol]:
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader(limit=self.limits.max_header_bytes)
-        protocol = asyncio.StreamReaderProtocol(reader)
+        protocol = _ClientProtocol(reader)
         if self._ssl is None:
             transport, _ = await loop.connect_accepted_socket(lambda: protocol, sock)
         else:
@@ -278,13 +308,14 @@ class HttpServer:
                 ),
                 timeout,
             )
-        return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
+        return reader, asyncio.StreamWriter(transport, protocol, reader, loop), protocol
 
     async def _requests(
         self,
         connection: _Connection,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        protocol: _ClientProtocol,
         address: Any,
         sock: socket.socket,
     ) -> None:
@@ -305,7 +336,7 @@ class HttpServer:
             self._idle.pop(connection, None)
             scheme = "https" if self._ssl else "http"
             environ = wsgi_environ(request, sock.getsockname(), address, scheme, received_at)
-            keep_alive = await self._run(environ, request, writer)
+            keep_alive = await self._run(environ, request, writer, protocol)
             if not keep_alive or self._stopping():
                 return  # at shutdown an answer in progress ends its connection
             self._idle[connection] = None
@@ -314,45 +345,86 @@ class HttpServer:
             timeout = self.limits.idle_timeout
 
     async def _run(
-        self, environ: dict[str, Any], request: Request, writer: asyncio.StreamWriter
+        self,
+        environ: dict[str, Any],
+        request: Request,
+        writer: asyncio.StreamWriter,
+        protocol: _ClientProtocol,
     ) -> bool:
-        """Run the app in a worker; whether the connection may carry another request."""
+        """Answer one request; whether the connection may carry another.
+
+        Workers only run the app and render its answer: a body that waits for a collection
+        waits here, on the loop, and every batch is sent from here, so neither a slow upstream
+        nor a slow reader holds a worker.
+        """
         loop = asyncio.get_running_loop()
-
-        # The whole answer must be sent within write_timeout of its first byte: a client
-        # reading slowly cannot hold a worker longer than that, however large the answer.
-        send_by: list[float] = []
-
-        def send(data: bytes) -> None:  # in the worker thread
-            if not send_by:
-                send_by.append(time.monotonic() + self.limits.write_timeout)
-            remaining = send_by[0] - time.monotonic()
-            if remaining <= 0:
-                raise ClientGone
-            future = asyncio.run_coroutine_threadsafe(self._write(writer, data, remaining), loop)
-            try:
-                future.result(timeout=remaining + 1)
-            except Exception as error:
-                future.cancel()
-                raise ClientGone from error
-
-        response = StreamedResponse(send, request)
         light = environ["PATH_INFO"] in self._light_paths
         workers = self._light_workers if light else self._workers
-        await loop.run_in_executor(workers, call_app, self._app, environ, response)
-        if response.cut_off:
-            raise ClientGone
+        response = StreamedResponse(request)
+        body = await loop.run_in_executor(workers, start_app, self._app, environ, response)
+        try:
+            if isinstance(body, Deferred) and not await _ready(body, protocol):
+                raise ClientGone  # it hung up while its answer was being collected
+            await self._send(workers, body, response, writer, environ["PATH_INFO"])
+        finally:
+            if body is not None:
+                with contextlib.suppress(RuntimeError):  # the workers are shut down
+                    workers.submit(close_body, body)
         return response.keep_alive and request.keep_alive
+
+    async def _send(
+        self,
+        workers: ThreadPoolExecutor,
+        body: Any,
+        response: StreamedResponse,
+        writer: asyncio.StreamWriter,
+        path: str,
+    ) -> None:
+        """Render in batches and send each. The whole answer must be sent within
+        write_timeout of its first byte, however large it is and however slowly it is read."""
+        loop = asyncio.get_running_loop()
+        batches = iter(body) if body is not None else iter(())
+        send_by: float | None = None
+        while True:
+            data, done = await loop.run_in_executor(workers, render_batch, batches, response, path)
+            if data:
+                send_by = send_by or time.monotonic() + self.limits.write_timeout
+                await self._write(writer, data, send_by - time.monotonic())
+            if done:
+                return
 
     async def _refuse(self, writer: asyncio.StreamWriter, error: ProtocolError) -> None:
         writer.write(refusal(error, self._headers))
         await asyncio.wait_for(writer.drain(), self.limits.write_timeout)
 
     async def _write(self, writer: asyncio.StreamWriter, data: bytes, timeout: float) -> None:
-        if writer.transport.is_closing():
+        if writer.transport.is_closing() or timeout <= 0:
             raise ClientGone
         writer.write(data)
-        await asyncio.wait_for(writer.drain(), timeout)
+        try:
+            await asyncio.wait_for(writer.drain(), timeout)
+        except (TimeoutError, ConnectionError) as error:
+            raise ClientGone from error
+
+
+async def _ready(body: Deferred, protocol: _ClientProtocol) -> bool:
+    """Wait until `body` is ready (or its time is up); False when the client hung up first."""
+    loop = asyncio.get_running_loop()
+    ready = asyncio.Event()
+
+    def wake(_: object) -> None:  # on the thread that finished the collection
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits any more
+            loop.call_soon_threadsafe(ready.set)
+
+    body.ready.add_done_callback(wake)
+    waits = {asyncio.ensure_future(ready.wait()), asyncio.ensure_future(protocol.hung_up.wait())}
+    try:
+        timeout = max(0.0, body.ready_by - time.monotonic())
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+    return not protocol.hung_up.is_set()
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:

@@ -33,6 +33,7 @@ from exporter import __version__
 from exporter.config.target import TargetSettings, TlsSettings
 from exporter.core.deadline import Deadline
 from exporter.core.errors import UpstreamError
+from exporter.core.memory import Charge, MemoryAccount, parsed_size
 from exporter.core.payload import InvalidPayload
 from exporter.core.redaction import CREDENTIAL_HEADERS, Redactor
 from exporter.core.telemetry import Telemetry
@@ -53,15 +54,36 @@ _CONNECT_TIMEOUT = 3.05
 
 @dataclass(frozen=True)
 class UpstreamResponse:
+    """One answer; `memory` is the account of the collection that asked for it, charged with
+    what decoding and parsing the body take while they run (`exporter.core.memory`)."""
+
     endpoint: str
     status: int
     body: bytes
     headers: Mapping[str, str]
     # Every text made from the body passes through it: the upstream may echo a secret.
     redactor: Redactor = field(default_factory=Redactor, repr=False, compare=False)
+    memory: MemoryAccount = field(default_factory=MemoryAccount.unlimited)
 
     def json(self) -> Any:
-        """The decoded body; a body that is not JSON is an `invalid_response`."""
+        """The decoded body; a body that is not JSON, or would not fit the memory budget, is
+        an `invalid_response`."""
+        with self._charge():
+            return self._decoded()
+
+    def parse(self, parser: Callable[..., T], *args: Any) -> T:
+        """`parser(json, *args)`; a body of the wrong shape is an `invalid_response`."""
+        with self._charge():
+            try:
+                return parser(self._decoded(), *args)
+            except InvalidPayload as error:
+                detail = self.redactor(str(error))
+                raise UpstreamError("invalid_response", self.endpoint, detail) from None
+
+    def _charge(self) -> Charge:
+        return self.memory.charge(parsed_size(self.body), self.endpoint)
+
+    def _decoded(self) -> Any:
         try:
             return json.loads(self.body)
         except (ValueError, UnicodeDecodeError, RecursionError):
@@ -71,14 +93,6 @@ class UpstreamResponse:
                 f"HTTP {self.status} body is not JSON ({self.describe_body()})",
                 self.status,
             ) from None
-
-    def parse(self, parser: Callable[..., T], *args: Any) -> T:
-        """`parser(json, *args)`; a body of the wrong shape is an `invalid_response`."""
-        try:
-            return parser(self.json(), *args)
-        except InvalidPayload as error:
-            detail = self.redactor(str(error))
-            raise UpstreamError("invalid_response", self.endpoint, detail) from None
 
     def describe_body(self) -> str:
         """A short hint of what came back (content type and first characters), redacted."""
@@ -316,7 +330,12 @@ class UpstreamSession:
                     code = "timeout" if error.reason == "timeout" else code
                     raise
             return UpstreamResponse(
-                endpoint, response.status_code, body, response.headers, self.redactor
+                endpoint,
+                response.status_code,
+                body,
+                response.headers,
+                self.redactor,
+                deadline.memory,
             )
         except requests.RequestException as error:
             if not _is_timeout(error) and not deadline.expired:
@@ -459,10 +478,11 @@ def raise_for_status(response: UpstreamResponse, explain: Callable[[Any], list[s
 
 
 def vendor_messages(response: UpstreamResponse, explain: Callable[[Any], list[str]]) -> list[str]:
-    """The vendor's own messages in an error body; none when it is not the vendor's JSON."""
+    """The vendor's own messages in an error body; none when it is not the vendor's JSON (or
+    would not fit the memory budget)."""
     try:
-        body = json.loads(response.body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        body = response.json()
+    except UpstreamError:
         return []
     return [message for message in dict.fromkeys(explain(body)) if message]
 

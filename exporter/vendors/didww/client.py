@@ -26,6 +26,11 @@ VOICE_IN_TRUNK_GROUPS = "/voice_in_trunk_groups"
 VOICE_OUT_TRUNKS = "/voice_out_trunks"
 # A trunk's group linkage is present only when the group is included.
 VOICE_IN_TRUNKS_INCLUDE = "voice_in_trunk_group"
+# The resource type each `include` asks for: the only `included` objects a page keeps.
+INCLUDED_TYPES = {
+    "capacity_pool": frozenset({"capacity_pools"}),
+    VOICE_IN_TRUNKS_INCLUDE: frozenset({"voice_in_trunk_groups"}),
+}
 # The documented maximum page size.
 PAGE_SIZE = 100
 # The server rejects any media-type parameter (e.g. "; charset=utf-8") with 406/415.
@@ -63,7 +68,10 @@ class DidwwClient:
     def fetch_page(
         self, endpoint: str, page_number: int, deadline: Deadline, include: str | None = None
     ) -> Page:
-        return self._get(endpoint, _page_params(page_number, include), deadline).parse(parse_page)
+        """A page, held in the collection's memory account until the collection ends."""
+        response = self._get(endpoint, _page_params(page_number, include), deadline)
+        page = response.parse(parse_page, INCLUDED_TYPES.get(include or "", frozenset()))
+        return _held(page, endpoint, page_number, deadline)
 
     def fetch_voice_out_trunks_page(self, page_number: int, deadline: Deadline) -> Page | None:
         """A page of /voice_out_trunks; None when the account has no outbound plan (403)."""
@@ -71,7 +79,8 @@ class DidwwClient:
         response = self._session.request("GET", VOICE_OUT_TRUNKS, params=params, deadline=deadline)
         if response.status == 403:
             return None
-        return self._checked(VOICE_OUT_TRUNKS, response).parse(parse_page)
+        page = self._checked(VOICE_OUT_TRUNKS, response).parse(parse_page)
+        return _held(page, VOICE_OUT_TRUNKS, page_number, deadline)
 
     def count_dids(self, shared_capacity_group_id: str, deadline: Deadline) -> int:
         """DIDs in a shared capacity group: `meta.total_records` of a one-DID page."""
@@ -106,6 +115,13 @@ class DidwwClient:
             )
         raise_for_status(response, json_api_error_messages)
         return response
+
+
+def _held(page: Page, endpoint: str, number: int, deadline: Deadline) -> Page:
+    """`page`, once what it holds is charged to the collection (every page of a kind is kept
+    until the kind is complete)."""
+    deadline.memory.hold(page.size, endpoint, f"page {number}")
+    return page
 
 
 def _page_params(page_number: int, include: str | None) -> dict[str, str]:

@@ -152,6 +152,10 @@ class _Collected:
         with self._lock:
             self._failed.add(KIND_OF[endpoint])
 
+    def failed(self, endpoint: str) -> bool:
+        with self._lock:
+            return KIND_OF[endpoint] in self._failed
+
     def deadline_missed(self) -> None:
         """Work was left at the deadline: no kind read in this collection is known whole."""
         with self._lock:
@@ -378,6 +382,8 @@ class DidwwFetcher:
             run.submit(TARGET, self._collect_page, endpoint, include, number)
 
     def _collect_page(self, run: _Run, endpoint: str, include: str | None, number: int) -> None:
+        if run.state.failed(endpoint):
+            return  # its kind cannot be kept whole (a page failed, or did not fit): no call
         page = self._fetch_page(run, endpoint, number, include)
         self._keep_page(run, endpoint, number, page)
         self._warn_if_next_link_goes_back(run.state, endpoint, number, page)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from exporter.core.memory import deep_size
 from exporter.core.payload import (
     InvalidPayload,
     as_list,
@@ -52,6 +54,7 @@ class Page:
     api_version: str | None
     problems: tuple[str, ...] = ()  # resources left out, each with what was wrong
     records: int = 0  # resources in `data` as sent, the invalid ones too
+    size: int = 0  # the memory its resources hold (`exporter.core.memory.deep_size`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,20 +90,27 @@ class AccountBalance:
     total_balance: float | None = None
 
 
-def parse_page(payload: Any) -> Page:
+def parse_page(payload: Any, included_types: frozenset[str] = frozenset()) -> Page:
     """A collection page: `data`, `included`, `meta.total_records`, `links.next`/`last`.
 
     Each resource is parsed on its own: one whose type or id is unusable is left out and
-    named in `problems`, and so is an unusable `meta.api_version`.
+    named in `problems`, and so is an unusable `meta.api_version`. Of `included`, only the
+    objects of `included_types` (what the request asked to include) are kept: any other is
+    nobody's business, and a page may carry a great many of them.
     """
     document = as_object(payload, "document")
     problems: list[str] = []
     raw_data = as_list(document.get("data"), "data")
-    data = _parse_resources(raw_data, "data", problems)
+    data = _parse_resources(enumerate(raw_data), "data", problems)
     included_raw = document.get("included")
     included: tuple[Resource, ...] = ()
     if included_raw is not None:
-        included = _parse_resources(as_list(included_raw, "included"), "included", problems)
+        wanted = (
+            (index, item)
+            for index, item in enumerate(as_list(included_raw, "included"))
+            if _of_type(item, included_types)
+        )
+        included = _parse_resources(wanted, "included", problems)
     meta = optional_object(document, "meta", "document") or {}
     links = optional_object(document, "links", "document") or {}
     total = optional_count(meta, "total_records", "meta")
@@ -118,12 +128,33 @@ def parse_page(payload: Any) -> Page:
         api_version=api_version,
         problems=tuple(problems),
         records=len(raw_data),
+        size=sum(_resource_size(r) for r in (*data, *included)) + deep_size(problems),
     )
 
 
-def _parse_resources(items: list[Any], what: str, problems: list[str]) -> tuple[Resource, ...]:
+def _of_type(item: Any, types: frozenset[str]) -> bool:
+    """Whether an `included` item is kept: one of `types`, or malformed (to be named)."""
+    if not isinstance(item, dict) or not isinstance(item.get("type"), str):
+        return True
+    return item["type"] in types
+
+
+def _resource_size(resource: Resource) -> int:
+    return (
+        sys.getsizeof(resource)
+        + deep_size(resource.id)
+        + deep_size(resource.attributes)
+        + deep_size(resource.relationships)
+        + deep_size(resource.meta)
+    )
+
+
+def _parse_resources(
+    items: Iterable[tuple[int, Any]], what: str, problems: list[str]
+) -> tuple[Resource, ...]:
+    """`items`: (index, resource) pairs, the index naming a resource left out."""
     resources = []
-    for index, item in enumerate(items):
+    for index, item in items:
         try:
             resources.append(_parse_resource(item, f"{what}[{index}]"))
         except InvalidPayload as error:
