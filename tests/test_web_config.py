@@ -882,6 +882,18 @@ def test_rate_limit_answers_429_beyond_the_bucket_on_every_path_but_health(
     assert simulator.stats.count("odin") == 0  # the refused scrape collected nothing
 
 
+def test_the_command_line_applies_the_rate_limit(tmp_path: Path, processes: Processes) -> None:
+    path = write_web_config(tmp_path, {"rate_limit": {"interval": "1m", "burst": 2}})
+    cli = processes.start_exporter(
+        "--demo", "--web.listen-address=127.0.0.1:0", f"--web.config.file={path}"
+    )
+    url = cli.url()
+    statuses = [requests.get(f"{url}/nope", timeout=5).status_code for _ in range(3)]
+    healthy = requests.get(f"{url}/-/healthy", timeout=5).status_code
+    assert statuses == [404, 404, 429]
+    assert healthy == 200
+
+
 def test_token_bucket_starts_full_and_refills_one_token_per_interval() -> None:
     now = [100.0]
     bucket = TokenBucket(RateLimit(interval=2.0, burst=2), clock=lambda: now[0])
