@@ -50,12 +50,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $@
 
 # promtool and prometheus (Debian's `prometheus` package), amtool (`prometheus-alertmanager`),
-# systemd-analyze and chromium (the status page's browser test) are used by the suite; install
+# systemd-analyze, chromium (the status page's browser test), and podman, buildah and
+# mmdebstrap (tests/test_image.py builds and runs the image) are used by the suite; install
 # them when missing and permitted. Tests that still lack them say so when skipped.
 test-tools:
 	@missing=""; \
 	command -v promtool >/dev/null && command -v prometheus >/dev/null || missing="$$missing prometheus"; \
 	command -v amtool >/dev/null || missing="$$missing prometheus-alertmanager"; \
+	command -v podman >/dev/null || missing="$$missing podman"; \
+	command -v buildah >/dev/null || missing="$$missing buildah"; \
+	command -v mmdebstrap >/dev/null || missing="$$missing mmdebstrap"; \
 	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \

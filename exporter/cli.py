@@ -23,6 +23,7 @@ from exporter.scrape.running import Exporter
 from exporter.serving.app import ExporterApp, ScrapeTimeouts
 from exporter.serving.http_server import HttpServer, ServingLimits, fit_to_open_files
 from exporter.serving.listen import ListenAddress, ListenError, open_sockets, parse_listen_address
+from exporter.serving.rate_limit import TokenBucket
 from exporter.serving.reloader import Reloader
 from exporter.serving.web_config import BasicAuth, WebConfig, WebConfigError, load_web_config
 
@@ -233,13 +234,14 @@ class WebSecurity:
     ssl_context: ssl.SSLContext | None
     auth: BasicAuth | None
     headers: tuple[tuple[str, str], ...]
+    rate_limiter: TokenBucket | None
 
 
 def _web_security(path: str | None) -> WebSecurity | None:
     """The web config, checked at start-up (also by --config.check); None after an error."""
     try:
         web = load_web_config(path) if path else WebConfig()
-        return WebSecurity(web.ssl_context(), web.basic_auth(), web.headers)
+        return WebSecurity(web.ssl_context(), web.basic_auth(), web.headers, web.rate_limiter())
     except WebConfigError as error:
         print(f"web config error: {error}", file=sys.stderr)
         return None
@@ -308,6 +310,7 @@ def _serve(
         reload=reloader.now if config_file is not None else None,
         auth=web.auth,
         headers=web.headers,
+        rate_limiter=web.rate_limiter,
     )
     addresses: list[ListenAddress] = args.listen_addresses or [
         parse_listen_address(DEFAULT_LISTEN_ADDRESS)
@@ -325,6 +328,7 @@ def _serve(
         limits,
         signal_handlers=_signal_handlers(lambda: server.stop_soon(), reloader),
         headers=web.headers,
+        light=app.light,
     )
     if not all(a.loopback_only for a in addresses) and web.ssl_context is None and not web.auth:
         log.warning(

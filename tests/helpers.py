@@ -114,10 +114,13 @@ def serving(
         reload=reload,
         auth=web.basic_auth(),
         headers=web.headers,
+        rate_limiter=web.rate_limiter(),
     )
     limits = limits or ServingLimits(tls_handshake_timeout=handshake_timeout)
     try:
-        with serving_app(app, web.ssl_context(), limits, headers=web.headers) as url:
+        with serving_app(
+            app, web.ssl_context(), limits, headers=web.headers, light=app.light
+        ) as url:
             yield url
     finally:
         exporter.close()
@@ -130,11 +133,13 @@ def serving_app(
     limits: ServingLimits | None = None,
     address: str = "127.0.0.1:0",
     headers: Sequence[tuple[str, str]] = (),
+    light: Callable[[dict[str, Any]], bool] | None = None,
 ) -> Iterator[str]:
-    """Any WSGI app on the exporter's HTTP server, on a free loopback port; its base URL."""
+    """Any WSGI app on the exporter's HTTP server, on a free loopback port; its base URL.
+    `light`: which requests run on the light workers (the server's default if None)."""
     limits = limits or ServingLimits()
     sockets = open_sockets([parse_listen_address(address)], limits.backlog)
-    server = HttpServer(app, sockets, ssl_context, limits, headers=headers)
+    server = HttpServer(app, sockets, ssl_context, limits, headers=headers, light=light)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     scheme = "https" if ssl_context else "http"

@@ -1,6 +1,8 @@
 """Test certificates made with the openssl command (the `cryptography` package is not a
 dependency): a CA, a server certificate for 127.0.0.1 and localhost, a client certificate from
-the CA and a self-signed "stranger" client certificate that the CA never signed."""
+the CA, two more from the CA with subject alternative names ("prometheus": a DNS name, an IPv6
+address and a URI; "grafana": a DNS name and an e-mail address) and a self-signed "stranger"
+client certificate that the CA never signed."""
 
 from __future__ import annotations
 
@@ -28,7 +30,17 @@ authorityKeyIdentifier = keyid
 extendedKeyUsage = clientAuth
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[prometheus]
+extendedKeyUsage = clientAuth
+subjectAltName = DNS:prometheus.example, IP:2001:db8:0:0:0:0:0:7, URI:spiffe://example.org/prometheus
+authorityKeyIdentifier = keyid
+[grafana]
+extendedKeyUsage = clientAuth
+subjectAltName = DNS:grafana.example, email:grafana@example.org
+authorityKeyIdentifier = keyid
 """
+# The CA-signed certificates, each with the section of OPENSSL_CONFIG of its name.
+SIGNED = ("server", "client", "prometheus", "grafana")
 
 
 @dataclass(frozen=True)
@@ -70,12 +82,12 @@ def make_pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     config = ["-config", "openssl.cnf"]
     run("req", "-x509", *config, *new_key, "-keyout", "ca.key", "-out", "ca.crt",
         "-days", "1", "-subj", "/CN=test-ca")  # fmt: skip
-    for name, extensions in (("server", "server"), ("client", "client")):
+    for name in SIGNED:
         run("req", "-new", *config, *new_key, "-keyout", f"{name}.key", "-out", f"{name}.csr",
             "-subj", f"/CN={name}")  # fmt: skip
         run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
             "-CAcreateserial", "-days", "1", "-out", f"{name}.crt",
-            "-extfile", "openssl.cnf", "-extensions", extensions)  # fmt: skip
+            "-extfile", "openssl.cnf", "-extensions", name)  # fmt: skip
     run("req", "-x509", *config, "-extensions", "client", *new_key, "-keyout",
         "stranger.key", "-out", "stranger.crt", "-days", "1", "-subj", "/CN=stranger")  # fmt: skip
     return Pki(directory)

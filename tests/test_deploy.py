@@ -3,7 +3,8 @@
 Every artefact is checked with the real tool where one runs offline on these machines
 (kubectl kustomize, kubernetes-validate, promtool, prometheus, systemd-analyze, pip and venv),
 and statically where none does: there is no Docker engine here, so the Dockerfile and Compose
-files are parsed and cross-checked against the repository instead of built and run.
+files are parsed and cross-checked against the repository. The image itself is built with podman
+and run by tests/test_image.py.
 """
 
 from __future__ import annotations
@@ -704,7 +705,7 @@ def test_compose_real_credentials_are_the_example_configs_secret_files() -> None
 
 
 # --------------------------------------------------------------------------------------------
-# Dockerfile (static: there is no Docker engine on these machines)
+# Dockerfile (static; tests/test_image.py builds and runs it)
 
 
 def dockerfile_instructions() -> list[tuple[str, str]]:
@@ -751,9 +752,10 @@ def test_dockerfile_builds_a_wheel_into_a_venv_on_a_slim_base_in_two_stages() ->
         assert re.fullmatch(r"python:3\.(1[1-9])-slim(-\w+)?", image), image
     build_steps = " ".join(values(build, "RUN"))
     assert "pip wheel" in build_steps or "-m build" in build_steps
-    venv = re.search(r"python -m venv (\S+)", build_steps)
-    assert venv, "the build stage should create a virtual environment"
-    assert f"{venv.group(1)}/bin/pip install" in build_steps and ".whl" in build_steps
+    venv = re.search(r"python -m venv --without-pip (\S+)", build_steps)
+    assert venv, "the build stage should create a virtual environment without pip"
+    assert f"--python {venv.group(1)}/bin/python install" in build_steps
+    assert ".whl" in build_steps
     copies = values(final, "COPY")
     assert any(c.startswith("--from=") and c.split()[1:] == [venv.group(1)] * 2 for c in copies)
     assert not [c for c in copies if not c.startswith("--from=")], "final stage copies sources"
@@ -836,25 +838,6 @@ def test_dockerignore_keeps_what_the_build_copies_and_nothing_else() -> None:
         "exporter/__pycache__/cli.cpython-311.pyc",
     ):
         assert dockerignored(path), f"{path} would be sent to the Docker daemon"
-
-
-def test_docker_image_builds_and_answers_version() -> None:
-    docker = shutil.which("docker")
-    if docker is None or run([docker, "info"], timeout=20).returncode != 0:
-        pytest.skip(
-            "no Docker engine on this machine (docker info fails): the Dockerfile is checked "
-            "statically above, and its healthcheck and console script with the real wheel below"
-        )
-    tag = f"trunk-capacity-exporter:test-{os.getpid()}"
-    build = run([docker, "build", "-f", str(DOCKERFILE), "-t", tag, str(ROOT)], timeout=900)
-    assert build.returncode == 0, build.stderr[-3000:]
-    try:
-        result = run([docker, "run", "--rm", tag, "--version"])
-        assert VERSION in result.stdout + result.stderr
-        user = run([docker, "run", "--rm", "--entrypoint", "id", tag, "-u"])
-        assert user.stdout.strip() != "0"
-    finally:
-        run([docker, "rmi", "--force", tag])
 
 
 # --------------------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ Everything a client sends (path, method, query, Accept, Accept-Encoding and
 X-Prometheus-Scrape-Timeout-Seconds) is read and checked before a collection starts, so a bad
 request costs no upstream call and gets a 4xx with a one-line reason; only a bug answers 500.
 The exposition is streamed as byte chunks without a Content-Length (the server sends it
-chunked), gzipped on the fly when asked. With a web config, every path asks for basic auth.
-The HTTP server that runs this app is `exporter.serving.http_server`.
+chunked), gzipped on the fly when asked. With a web config, every path asks for basic auth, and
+a rate limit answers 429 beyond its bucket on every path but /-/healthy (before any bcrypt is
+spent). The HTTP server that runs this app is `exporter.serving.http_server`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from exporter.core.deadline import Deadline
 from exporter.scrape.running import Exporter, PendingScrape
 from exporter.serving.http_request import RECEIVED_AT
 from exporter.serving.negotiation import gzip_accepted, negotiate
+from exporter.serving.rate_limit import TokenBucket
 from exporter.serving.status_page import render_status_page
 from exporter.serving.web_config import REALM, BasicAuth
 
@@ -34,6 +36,9 @@ MAX_QUERY_LENGTH = 2048
 # Never wait less than this, whatever the header says: a scrape needs a few round trips.
 MIN_DEADLINE = 1.0
 MAX_DEADLINE = 300.0
+# The liveness probe's path: never rate limited, and answered by workers of its own when it
+# costs nothing (see ExporterApp.light).
+HEALTH_PATH = "/-/healthy"
 
 StartResponse = Callable[..., Any]
 
@@ -89,17 +94,19 @@ class ExporterApp:
         reload: Callable[[], None] | None = None,
         auth: BasicAuth | None = None,
         headers: Sequence[tuple[str, str]] = (),
+        rate_limiter: TokenBucket | None = None,
     ) -> None:
         self._exporter = exporter
         self._timeouts = timeouts
         self._reload = reload
         self._auth = auth
+        self._rate_limiter = rate_limiter
         self._headers = list(headers)  # the web config's, on every answer
         self._routes: dict[str, tuple[tuple[str, ...], Callable[..., Response]]] = {
             "/": (("GET", "HEAD"), self._landing_page),
             "/metrics": (("GET", "HEAD"), self._metrics),
             "/probe": (("GET", "HEAD"), self._probe),
-            "/-/healthy": (("GET", "HEAD"), self._healthy),
+            HEALTH_PATH: (("GET", "HEAD"), self._healthy),
             "/-/reload": (("POST", "PUT"), self._reload_config),
         }
 
@@ -130,12 +137,23 @@ class ExporterApp:
             return []
         return body
 
+    def light(self, environ: dict[str, Any]) -> bool:
+        """Whether the request costs next to nothing: /-/healthy with no bcrypt check to run
+        (no basic auth, or a credential already verified). The server runs these on workers
+        of their own, so wrong passwords, each a bcrypt check, never queue ahead of the
+        liveness probe."""
+        if environ.get("PATH_INFO") != HEALTH_PATH:
+            return False
+        return self._auth is None or self._auth.known(environ.get("HTTP_AUTHORIZATION"))
+
     def _dispatch(self, environ: dict[str, Any]) -> Response:
+        path = environ.get("PATH_INFO", "")
+        if self._rate_limiter is not None and path != HEALTH_PATH:
+            _take_token(self._rate_limiter)
         if self._auth is not None and not self._auth.check(environ.get("HTTP_AUTHORIZATION")):
             # The same answer whichever part was wrong: nothing to learn about usernames.
             challenge = ("WWW-Authenticate", f'Basic realm="{REALM}"')
             raise HttpError("401 Unauthorized", "unauthorized", [challenge])
-        path = environ.get("PATH_INFO", "")
         if path not in self._routes:
             raise HttpError("404 Not Found", f"no page at {path[:100]!r}")
         methods, handler = self._routes[path]
@@ -238,6 +256,14 @@ class ScrapeBody:
     def close(self) -> None:
         if self._chunks is not None:
             self._chunks.close()
+
+
+def _take_token(bucket: TokenBucket) -> None:
+    wait = bucket.take()
+    if wait is None:
+        return
+    retry = [("Retry-After", str(max(1, math.ceil(wait))))] if math.isfinite(wait) else []
+    raise HttpError("429 Too Many Requests", "too many requests: see rate_limit", retry)
 
 
 def _close(body: Iterable[bytes]) -> None:

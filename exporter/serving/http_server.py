@@ -12,7 +12,8 @@ whatever still waits after the grace is cut off, and nothing a worker does outli
 Limits (see `ServingLimits` and docs/security.md): a listen backlog; a bound on open
 connections (at the bound, the connection idle longest is closed to make room, and when none
 is idle, new connections wait in the kernel's backlog); a bounded pool of request workers plus
-a small pool of its own for /-/healthy, so a burst of scrapes never delays the health check;
+a small pool of its own for light requests (the app says which: /-/healthy when it costs no
+bcrypt check), so a burst of scrapes or of wrong passwords never delays the health check;
 deadlines for the TLS handshake, the request head, an idle keep-alive connection and each write
 to a client that stops reading; caps on the head's size and its number of header lines and on
 a request body. When the process runs out of file descriptors, accepting pauses and retries
@@ -123,20 +124,21 @@ class HttpServer:
         sockets: list[socket.socket],
         ssl_context: ssl.SSLContext | None = None,
         limits: ServingLimits = ServingLimits(),
-        light_paths: frozenset[str] = frozenset({"/-/healthy"}),
+        light: Callable[[dict[str, Any]], bool] | None = None,
         signal_handlers: Mapping[int, Callable[[], None]] | None = None,
         headers: Sequence[tuple[str, str]] = (),
     ) -> None:
         """`signal_handlers` run on the event loop (loop.add_signal_handler), never inside a
         signal handler, so they may take locks and log; only in the main thread. `headers`
         (the web config's) go on the answers the server writes itself, as the app puts them
-        on its own."""
+        on its own. `light(environ)` says which requests the small pool of their own runs
+        (by default, those for /-/healthy)."""
         self._app = app
         self._headers = tuple(headers)
         self._sockets = sockets
         self._ssl = ssl_context
         self.limits = limits
-        self._light_paths = light_paths
+        self._light = light or _health_request
         self._signal_handlers = dict(signal_handlers or {})
         self._workers = ThreadPoolExecutor(limits.max_requests, thread_name_prefix="http")
         self._light_workers = ThreadPoolExecutor(2, thread_name_prefix="http-light")
@@ -358,7 +360,7 @@ class HttpServer:
         nor a slow reader holds a worker.
         """
         loop = asyncio.get_running_loop()
-        light = environ["PATH_INFO"] in self._light_paths
+        light = self._light(environ)
         workers = self._light_workers if light else self._workers
         response = StreamedResponse(request)
         body = await loop.run_in_executor(workers, start_app, self._app, environ, response)
@@ -425,6 +427,10 @@ async def _ready(body: Deferred, protocol: _ClientProtocol) -> bool:
         for wait in waits:
             wait.cancel()
     return not protocol.hung_up.is_set()
+
+
+def _health_request(environ: dict[str, Any]) -> bool:
+    return bool(environ["PATH_INFO"] == "/-/healthy")
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:

@@ -1,30 +1,42 @@
-"""The --web.config.file: TLS, client certificates, basic auth and extra response headers.
+"""The --web.config.file: TLS, client certificates, basic auth, rate limit and headers.
 
-The file is in the Prometheus exporter-toolkit format, and a file is refused exactly when
-`promtool check web-config` refuses it (tests/test_web_config.py holds the table), so one file
-serves every exporter on a host. Where Python's ssl cannot do what Go's crypto/tls does (curve
-preferences, HTTP/2, a client_ca_file Go would half-read), the setting is accepted with a
-warning saying what happens instead. Every problem is one `WebConfigError` line naming the
-key, e.g. ``tls_server_config.client_auth_type: 'Sometimes' is not one of ...``.
-Relative file paths are relative to the web config file, as in exporter-toolkit; unlike
-exporter-toolkit, the file and the certificates are read once, at start-up.
+The file is in the Prometheus exporter-toolkit format as its docs/web-configuration.md has it
+today (inline `cert`, `key` and `client_ca`, `client_allowed_sans`, `rate_limit`: see
+docs/security.md for the version). For what Debian's promtool (Prometheus 2.42) knows, a file
+is refused exactly when `promtool check web-config` refuses it (tests/test_web_config.py holds
+the table), so one file serves every exporter on a host. Where Python's ssl cannot do what
+Go's crypto/tls does (curve preferences, HTTP/2, a client_ca_file Go would half-read), the
+setting is accepted with a warning saying what happens instead. Every problem is one
+`WebConfigError` line naming the key, e.g. ``tls_server_config.client_auth_type: 'Sometimes'
+is not one of ...``. Relative file paths are relative to the web config file, as in
+exporter-toolkit; unlike exporter-toolkit, the file and the certificates are read once, at
+start-up.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import hmac
+import ipaddress
 import logging
+import os
 import re
+import secrets
 import ssl
+import tempfile
+import threading
 import warnings
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from exporter.config.yaml_file import describe_kind, parse_yaml, read_text
+from exporter.serving.rate_limit import RateLimit, TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +96,27 @@ ALLOWED_HEADERS: dict[str, tuple[str, ...] | None] = {
 }
 
 # These keys turn TLS on; a tls_server_config with none of them set serves plain HTTP.
-_TLS_SWITCHES = ("cert_file", "key_file", "client_auth_type", "client_ca_file")
+_TLS_SWITCHES = (
+    "cert",
+    "key",
+    "client_ca",
+    "cert_file",
+    "key_file",
+    "client_auth_type",
+    "client_ca_file",
+)
 _TLS_KEYS = {*_TLS_SWITCHES, "min_version", "max_version", "cipher_suites"}
-_TLS_KEYS |= {"curve_preferences", "prefer_server_cipher_suites"}
+_TLS_KEYS |= {"curve_preferences", "prefer_server_cipher_suites", "client_allowed_sans"}
 _HTTP_KEYS = {"headers", "http2"}
-_TOP_KEYS = {"tls_server_config", "http_server_config", "basic_auth_users"}
+_RATE_LIMIT_KEYS = {"interval", "burst"}
+_TOP_KEYS = {"tls_server_config", "http_server_config", "basic_auth_users", "rate_limit"}
+# The client auth types under which a client must send a certificate, the only ones
+# exporter-toolkit lets client_allowed_sans go with (otherwise there may be no SAN to match).
+_SAN_AUTH_TYPES = ("RequireAnyClientCert", "RequireClientCert", "RequireAndVerifyClientCert")
+# Go's time.ParseDuration: a sequence of decimal numbers with units, e.g. 1s, 1.5m, 1h30m.
+_GO_DURATION_PART = re.compile(r"(\d+\.?\d*|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+_GO_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "\u03bcs": 1e-6, "ms": 1e-3}
+_GO_DURATION_UNITS |= {"s": 1.0, "m": 60.0, "h": 3600.0}
 
 # A bcrypt hash as bcrypt itself accepts it: the salt's last character carries only 2 bits.
 _BCRYPT_HASH = re.compile(r"\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{21}[.Oeu][./A-Za-z0-9]{31}")
@@ -97,6 +125,11 @@ BCRYPT_MAX_PASSWORD = 72
 REALM = "trunk-capacity-exporter"
 # Stands in for the decoy hash when no user's hash is usable (the cost of a usual hash).
 _DECOY_SALT = b"$2b$10$" + b"." * 22
+# Verified credentials remembered (as keyed hashes): far more than the users of any web config.
+VERIFIED_CACHE_SIZE = 64
+# bcrypt checks at once: each takes a core for its tens to hundreds of milliseconds, and
+# more at once would only take the CPU from everything else the exporter does.
+BCRYPT_CONCURRENCY = 2
 
 
 class WebConfigError(Exception):
@@ -104,15 +137,24 @@ class WebConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class Pem:
+    """A certificate or key: a file, or PEM text given inline (`cert`, `key`, `client_ca`)."""
+
+    file: Path | None = None
+    text: str | None = field(default=None, repr=False)  # `key` is a secret
+
+
+@dataclass(frozen=True)
 class TlsServerConfig:
-    cert_file: Path
-    key_file: Path
+    cert: Pem
+    key: Pem
     client_auth_type: str = "NoClientCert"
-    client_ca_file: Path | None = None
+    client_ca: Pem | None = None
     min_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_2
     max_version: ssl.TLSVersion = ssl.TLSVersion.TLSv1_3
     cipher_suites: tuple[str, ...] = ()  # Go names; empty: OpenSSL's defaults
     prefer_server_cipher_suites: bool = True
+    client_allowed_sans: frozenset[str] | None = None  # None: any client certificate
 
 
 @dataclass(frozen=True)
@@ -120,6 +162,7 @@ class WebConfig:
     tls: TlsServerConfig | None = None
     headers: tuple[tuple[str, str], ...] = ()
     basic_auth_users: Mapping[str, str] = field(default_factory=dict, repr=False)
+    rate_limit: RateLimit | None = None
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """A fresh server context, or None for plain HTTP; reads the certificate files now."""
@@ -133,41 +176,35 @@ class WebConfig:
             warnings.simplefilter("ignore", DeprecationWarning)
             context.minimum_version = tls.min_version
             context.maximum_version = tls.max_version
-        try:
-            context.load_cert_chain(tls.cert_file, tls.key_file, password=_no_passphrase)
-        except OSError as error:
-            raise WebConfigError(
-                f"tls_server_config.cert_file, key_file: cannot load the pair: {error}"
-            ) from None
-        if tls.client_ca_file is not None:
-            try:
-                context.load_verify_locations(cafile=tls.client_ca_file)
-            except ssl.SSLError:
-                # Go skips what it cannot parse; no CA then verifies no client certificate.
-                log.warning(
-                    "web config: client_ca_file holds no certificate that can be read; "
-                    "no client certificate will be accepted",
-                    extra={"key": "tls_server_config.client_ca_file"},
-                )
-            except OSError as error:
-                raise WebConfigError(f"tls_server_config.client_ca_file: {error}") from None
+        _load_pair(context, tls.cert, tls.key)
+        if tls.client_ca is not None:
+            _load_client_ca(context, tls.client_ca)
         context.verify_mode = CLIENT_AUTH_TYPES[tls.client_auth_type][0]
         _apply_cipher_suites(context, tls.cipher_suites)
         if not tls.prefer_server_cipher_suites:
             context.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
+        if tls.client_allowed_sans is not None:
+            context.sslobject_class = _san_checking(tls.client_allowed_sans)
         return context
 
     def basic_auth(self) -> BasicAuth | None:
         return BasicAuth(self.basic_auth_users) if self.basic_auth_users else None
 
+    def rate_limiter(self) -> TokenBucket | None:
+        """A fresh bucket, full; None when rate_limit is off."""
+        return TokenBucket(self.rate_limit) if self.rate_limit is not None else None
+
 
 class BasicAuth:
     """HTTP basic auth against bcrypt hashes, checked the way exporter-toolkit checks them.
 
-    bcrypt is slow on purpose, so a right answer is remembered as (username, sha256(password)):
-    Prometheus scraping every few seconds pays for bcrypt once, and no password is kept. Only
-    successes are remembered, so guessing cannot grow the cache. checkpw runs outside any lock
-    and bcrypt releases the GIL, so one client's check never holds up another client.
+    bcrypt is slow on purpose, so a right answer is remembered: Prometheus scraping every few
+    seconds pays for bcrypt once. What is remembered is an HMAC of the username and password
+    under a key made at start (never the password, nor a hash of it alone that could be tried
+    against guesses offline), in a bounded cache of the most recent; only successes, so
+    guessing cannot evict a good credential faster than good credentials arrive. At most
+    BCRYPT_CONCURRENCY checks run at once; checkpw releases the GIL, so a check never holds up
+    a client whose credential is already known (`known()` needs no bcrypt at all).
     """
 
     def __init__(self, users: Mapping[str, str]) -> None:
@@ -176,8 +213,15 @@ class BasicAuth:
         # An unknown user is checked against a real hash: timing must not tell who exists.
         usable = [hashed for hashed in users.values() if _BCRYPT_HASH.fullmatch(hashed)]
         self._decoy = usable[0].encode() if usable else self._bcrypt.hashpw(b"", _DECOY_SALT)
-        # Set lookups and adds are atomic, so the worker threads share this without a lock.
-        self._verified: set[tuple[str, bytes]] = set()
+        self._key = secrets.token_bytes(32)
+        self._verified: OrderedDict[bytes, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._bcrypt_slots = threading.BoundedSemaphore(BCRYPT_CONCURRENCY)
+
+    def known(self, authorization_header: str | None) -> bool:
+        """Whether the header holds a credential already verified: cheap, no bcrypt."""
+        credentials = _basic_credentials(authorization_header)
+        return credentials is not None and self._remembered(self._digest(*credentials))
 
     def check(self, authorization_header: str | None) -> bool:
         credentials = _basic_credentials(authorization_header)
@@ -186,17 +230,31 @@ class BasicAuth:
         user, password = credentials
         if len(password) > BCRYPT_MAX_PASSWORD:
             return False
-        key = (user, hashlib.sha256(password).digest())
-        if key in self._verified:
+        digest = self._digest(user, password)
+        if self._remembered(digest):
             return True
         try:
-            matches = self._bcrypt.checkpw(password, self._hashes.get(user, self._decoy))
+            with self._bcrypt_slots:
+                matches = self._bcrypt.checkpw(password, self._hashes.get(user, self._decoy))
         except ValueError:  # a hash Go accepts but bcrypt cannot use: no one logs in with it
             return False
         if not (matches and user in self._hashes):
             return False
-        self._verified.add(key)
+        with self._lock:
+            self._verified[digest] = None
+            while len(self._verified) > VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
         return True
+
+    def _digest(self, user: str, password: bytes) -> bytes:
+        return hmac.digest(self._key, user.encode() + b"\0" + password, hashlib.sha256)
+
+    def _remembered(self, digest: bytes) -> bool:
+        with self._lock:
+            if digest not in self._verified:
+                return False
+            self._verified.move_to_end(digest)
+            return True
 
 
 def load_web_config(path: str | Path) -> WebConfig:
@@ -209,6 +267,7 @@ def load_web_config(path: str | Path) -> WebConfig:
         tls=_tls(top.get("tls_server_config"), path.parent),
         headers=_http(top.get("http_server_config")),
         basic_auth_users=_users(top.get("basic_auth_users")),
+        rate_limit=_rate_limit(top.get("rate_limit")),
     )
     config.ssl_context()
     config.basic_auth()
@@ -229,20 +288,20 @@ def _tls(value: Any, base: Path) -> TlsServerConfig | None:
         if section:
             _warn_ignored(where, "no cert_file: plain HTTP is served")
         return None
-    cert_file = _required_file(section, "cert_file", base)
-    key_file = _required_file(section, "key_file", base)
+    cert = _required_pem(section, "cert", base)
+    key = _required_pem(section, "key", base)
     auth_type = _go_string(section.get("client_auth_type"), f"{where}.client_auth_type")
     auth_type = auth_type or "NoClientCert"
     if auth_type not in CLIENT_AUTH_TYPES:
         choices = ", ".join(CLIENT_AUTH_TYPES)
         raise WebConfigError(f"{where}.client_auth_type: {auth_type!r} is not one of {choices}")
-    ca_file = _file(section, "client_ca_file", base)
-    if ca_file is not None and auth_type == "NoClientCert":
+    client_ca = _pem(section, "client_ca", base)
+    if client_ca is not None and auth_type == "NoClientCert":
         raise WebConfigError(
             f"{where}.client_auth_type: client_ca_file is set but no client certificate is "
             "asked for: use RequireAndVerifyClientCert"
         )
-    if CLIENT_AUTH_TYPES[auth_type][1] and ca_file is None:
+    if CLIENT_AUTH_TYPES[auth_type][1] and client_ca is None:
         # Go would verify against the system's CAs; Python's ssl has none loaded here.
         _warn_ignored(
             f"{where}.client_ca_file", f"none with {auth_type}: no client certificate is accepted"
@@ -250,22 +309,55 @@ def _tls(value: Any, base: Path) -> TlsServerConfig | None:
     if min_version > max_version:
         _warn_ignored(f"{where}.min_version", "above max_version: every TLS handshake fails")
     return TlsServerConfig(
-        cert_file=cert_file,
-        key_file=key_file,
+        cert=cert,
+        key=key,
         client_auth_type=auth_type,
-        client_ca_file=ca_file,
+        client_ca=client_ca,
         min_version=min_version,
         max_version=max_version,
         cipher_suites=cipher_suites,
         prefer_server_cipher_suites=prefer,
+        client_allowed_sans=_allowed_sans(section, auth_type),
     )
 
 
-def _required_file(section: dict[str, Any], key: str, base: Path) -> Path:
-    path = _file(section, key, base)
-    if path is None:
-        raise WebConfigError(f"tls_server_config.{key}: is required")
-    return path
+def _required_pem(section: dict[str, Any], key: str, base: Path) -> Pem:
+    pem = _pem(section, key, base)
+    if pem is None:
+        where = f"tls_server_config.{key}"
+        raise WebConfigError(f"{where}_file: is required (or {key}, the PEM text inline)")
+    return pem
+
+
+def _pem(section: dict[str, Any], key: str, base: Path) -> Pem | None:
+    """`KEY_file` (a path, checked to be readable) or `KEY` (inline PEM); as in
+    exporter-toolkit, the file wins when both are given."""
+    where = f"tls_server_config.{key}"
+    path = _file(section, f"{key}_file", base)
+    text = _go_string(section.get(key), where)
+    if path is not None:
+        if text:
+            _warn_ignored(where, f"{key}_file is set too: the file is used")
+        return Pem(file=path)
+    return Pem(text=text) if text else None
+
+
+def _allowed_sans(section: dict[str, Any], auth_type: str) -> frozenset[str] | None:
+    where = "tls_server_config.client_allowed_sans"
+    value = section.get("client_allowed_sans")
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise WebConfigError(f"{where}: expected a list of names, got {describe_kind(value)}")
+    sans = frozenset(_go_string(item, where) for item in value)
+    if auth_type not in _SAN_AUTH_TYPES:
+        raise WebConfigError(
+            f"{where}: needs client_auth_type RequireAnyClientCert or "
+            f"RequireAndVerifyClientCert (a client may send no certificate with {auth_type})"
+        )
+    if not sans:
+        _warn_ignored(where, "an empty list: no client certificate matches, every client fails")
+    return sans
 
 
 def _file(section: dict[str, Any], key: str, base: Path) -> Path | None:
@@ -350,6 +442,44 @@ def _http(value: Any) -> tuple[tuple[str, str], ...]:
     return tuple(checked)
 
 
+def _rate_limit(value: Any) -> RateLimit | None:
+    """rate_limit: {interval, burst}; an interval of 0 (or none) turns it off."""
+    where = "rate_limit"
+    section = _mapping(value, where, _RATE_LIMIT_KEYS)
+    interval = _go_duration(section.get("interval"), f"{where}.interval")
+    burst = section.get("burst", 0)
+    if burst is None:
+        burst = 0
+    if isinstance(burst, bool) or not isinstance(burst, int):
+        raise WebConfigError(f"{where}.burst: expected a whole number, got {describe_kind(burst)}")
+    if interval == 0:
+        return None
+    if interval < 0:
+        _warn_ignored(f"{where}.interval", "negative: no limit applies, as in Go")
+        return None
+    if burst <= 0:
+        _warn_ignored(f"{where}.burst", "0 or less: every request but /-/healthy gets 429")
+    return RateLimit(interval=interval, burst=burst)
+
+
+def _go_duration(value: Any, where: str) -> float:
+    """Seconds, from a Go duration as Go's YAML decoder reads one: a string such as "1s" or
+    "1m30s", or a whole number of nanoseconds."""
+    if value is None:
+        return 0.0
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value * 1e-9
+    if not isinstance(value, str):
+        raise WebConfigError(f"{where}: expected a duration such as 1s, got {describe_kind(value)}")
+    sign, body = (-1.0, value[1:]) if value.startswith("-") else (1.0, value.removeprefix("+"))
+    if body == "0":
+        return 0.0
+    parts = _GO_DURATION_PART.findall(body)
+    if not body or "".join(number + unit for number, unit in parts) != body:
+        raise WebConfigError(f"{where}: {value[:40]!r} is not a duration such as 500ms, 1s, 1m")
+    return sign * sum(float(number) * _GO_DURATION_UNITS[unit] for number, unit in parts)
+
+
 def _users(value: Any) -> dict[str, str]:
     users = _mapping(value, "basic_auth_users", None)
     checked = {}
@@ -379,6 +509,95 @@ def _go_bcrypt_problem(hashed: str) -> str | None:
     if not re.fullmatch(r"[+-]?\d+", cost) or not 4 <= int(cost) <= 31:
         return "the bcrypt cost is not a number from 04 to 31"
     return None
+
+
+def _load_pair(context: ssl.SSLContext, cert: Pem, key: Pem) -> None:
+    try:
+        with _pem_path(cert) as cert_path, _pem_path(key) as key_path:
+            context.load_cert_chain(cert_path, key_path, password=_no_passphrase)
+    except OSError as error:
+        names = f"{_pem_key(cert, 'cert')}, {_pem_key(key, 'key')}"
+        # OpenSSL's reason only: its text never holds the key's bytes.
+        reason = error.strerror if isinstance(error, ssl.SSLError) else str(error)
+        raise WebConfigError(
+            f"tls_server_config.{names}: cannot load the pair: {reason or error}"
+        ) from None
+
+
+def _load_client_ca(context: ssl.SSLContext, client_ca: Pem) -> None:
+    name = f"tls_server_config.{_pem_key(client_ca, 'client_ca')}"
+    try:
+        if client_ca.file is not None:
+            context.load_verify_locations(cafile=client_ca.file)
+        else:
+            context.load_verify_locations(cadata=client_ca.text)
+    except ssl.SSLError:
+        # Go skips what it cannot parse; no CA then verifies no client certificate.
+        log.warning(
+            "web config: the client CA holds no certificate that can be read; "
+            "no client certificate will be accepted",
+            extra={"key": name},
+        )
+    except OSError as error:
+        raise WebConfigError(f"{name}: {error}") from None
+
+
+def _pem_key(pem: Pem, key: str) -> str:
+    return f"{key}_file" if pem.file is not None else key
+
+
+@contextlib.contextmanager
+def _pem_path(pem: Pem) -> Iterator[str]:
+    """A path OpenSSL can read the PEM from: the file, or the inline text in an anonymous
+    memory file (nothing written to disk, which may be read-only), or failing that a private
+    temporary file removed at once."""
+    if pem.file is not None:
+        yield str(pem.file)
+        return
+    data = (pem.text or "").encode()
+    if hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd"):
+        descriptor = os.memfd_create("web-config-pem", os.MFD_CLOEXEC)
+        try:
+            os.write(descriptor, data)
+            yield f"/proc/self/fd/{descriptor}"
+        finally:
+            os.close(descriptor)
+        return
+    descriptor, path = tempfile.mkstemp(suffix=".pem")  # mode 0600
+    try:
+        os.write(descriptor, data)
+        os.close(descriptor)
+        yield path
+    finally:
+        os.unlink(path)
+
+
+def _san_checking(allowed: frozenset[str]) -> type[ssl.SSLObject]:
+    """An SSLObject class that ends the handshake of a client whose certificate has none of
+    the `allowed` subject alternative names, as exporter-toolkit's VerifyPeerCertificate."""
+
+    class SanCheckingObject(ssl.SSLObject):
+        def do_handshake(self) -> None:
+            super().do_handshake()
+            if not allowed & _certificate_sans(self.getpeercert()):
+                raise ssl.SSLError("the client certificate has none of client_allowed_sans")
+
+    return SanCheckingObject
+
+
+def _certificate_sans(certificate: dict[str, Any] | None) -> set[str]:
+    """The DNS names, e-mail addresses, IP addresses and URIs of a verified certificate,
+    written as Go writes them (an IPv6 address compressed, an IPv4-mapped one as IPv4)."""
+    sans = set()
+    for kind, value in (certificate or {}).get("subjectAltName", ()):
+        if kind in ("DNS", "email", "URI"):
+            sans.add(value)
+        elif kind == "IP Address":
+            with contextlib.suppress(ValueError):
+                address = ipaddress.ip_address(value.strip())
+                mapped = getattr(address, "ipv4_mapped", None)
+                sans.add(str(mapped or address))
+    return sans
 
 
 def _apply_cipher_suites(context: ssl.SSLContext, names: tuple[str, ...]) -> None:
