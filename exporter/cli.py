@@ -330,12 +330,7 @@ def _serve(
         headers=web.headers,
         light=app.light,
     )
-    if not all(a.loopback_only for a in addresses) and web.ssl_context is None and not web.auth:
-        log.warning(
-            "listening beyond loopback without TLS and basic auth: anyone who can reach "
-            "this port can read capacity data; see --web.config.file",
-            extra={"address": ",".join(a.text for a in addresses)},
-        )
+    warn_about_open_access(addresses, web)
     log.info(
         "listening",
         extra={
@@ -354,6 +349,16 @@ def _serve(
         reloader.stop()
     log.info("stopped")
     return EXIT_OK
+
+
+def warn_about_open_access(addresses: Sequence[ListenAddress], web: WebSecurity) -> None:
+    """Capacity data is commercial: say so when anyone on the network can read it."""
+    if not all(a.loopback_only for a in addresses) and web.ssl_context is None and not web.auth:
+        log.warning(
+            "listening beyond loopback without TLS and basic auth: anyone who can reach "
+            "this port can read capacity data; see --web.config.file",
+            extra={"address": ",".join(a.text for a in addresses)},
+        )
 
 
 def _serving_limits(args: argparse.Namespace) -> ServingLimits:
