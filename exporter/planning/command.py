@@ -4,28 +4,15 @@ one-line error on stderr."""
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Sequence
 
+from exporter.config.section import parse_duration
 from exporter.planning.prometheus import PrometheusClient, PrometheusError
 from exporter.planning.report import plan, render_csv, render_table
 from exporter.planning.series import LEVELS
 
 EXIT_OK, EXIT_FAILED = 0, 1  # and 2 for a bad flag, from argparse
-
-# Durations as PromQL writes them, days and weeks included: planning looks back weeks.
-UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-DURATION = re.compile(r"(?:\d+(?:ms|[smhdwy]))+")
-
-
-def parse_duration(text: str) -> float | None:
-    """`1w2d`, `90d`, `30s` as seconds; None when it is not a PromQL duration."""
-    if not DURATION.fullmatch(text):
-        return None
-    return sum(
-        int(number) * UNIT_SECONDS[unit] for number, unit in re.findall(r"(\d+)(ms|[smhdwy])", text)
-    )
 
 
 def _period(text: str) -> int:
