@@ -144,8 +144,18 @@ def test_a_redacted_text_is_cut_after_redacting() -> None:
     """A secret straddling the cut must not leave its first half behind."""
     redactor = Redactor(["s3cret-value"])
     text = "x" * 55 + "s3cret-value and more"
-    assert redactor.cut(text, 60) == "x" * 55 + REDACTED[:5] + "…"
+    assert redactor.cut(text, 60) == "x" * 55 + REDACTED + "…"
     assert "s3cr" not in redactor.cut(text, 60)
+
+
+def test_a_secret_repeated_after_the_cut_is_not_pulled_into_view() -> None:
+    """A DIDWW error whose title and detail both quote the key: the shorter `[redacted]` of
+    the first copy must not bring the second copy inside the cut."""
+    key = "SECRETKEY0123456789abcdefghijklmnopqrstu"
+    text = key + "-" * 30 + key
+    cut = Redactor([key]).cut(text, 60)
+    assert cut == REDACTED + "-" * 20 + "…"
+    assert "SECRET" not in cut and "0123" not in cut
 
 
 @pytest.mark.parametrize(

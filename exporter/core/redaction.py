@@ -74,10 +74,19 @@ class Redactor:
         return text if pattern is None else pattern.sub(REDACTED, text)
 
     def cut(self, text: str, limit: int) -> str:
-        """The first `limit` characters of `text`, redacted before it is cut: a secret that
-        straddles the cut must not leave its first half behind."""
-        redacted = self(text[: limit + self.longest])
-        return redacted if len(redacted) <= limit else redacted[:limit] + "…"
+        """The first `limit` characters of `text`, redacted. The cut is made in the original
+        text, after any secret that starts before it: a secret straddling the cut leaves no
+        half behind, and a shorter `[redacted]` does not pull a later copy into view."""
+        end = limit
+        pattern = self._pattern
+        if pattern is not None:
+            # A match that starts before `limit` ends within `limit + longest`.
+            for match in pattern.finditer(text, 0, limit + self.longest):
+                if match.start() >= limit:
+                    break
+                end = max(end, match.end())
+        head = self(text[:end])
+        return head if end >= len(text) else head + "…"
 
     def _compile(self) -> None:
         secrets = self._fixed.union(*self._rotating)
