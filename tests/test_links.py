@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from exporter.chain import Link, describe_check
+from exporter.chain import Link, LinkCheck, describe_check
 from exporter.config.section import ConfigError
 from exporter.core.deadline import Deadline
 from exporter.registry import parse_config
@@ -175,5 +175,18 @@ def test_a_trunk_group_the_odin_side_does_not_have_is_unresolved(simulator: Simu
 def test_the_status_page_lists_unresolved_links_escaped() -> None:
     page = render_status_page([], (True, 0.0), "1.0", 0.0, ["didww has no capacity_group '<b>'"])
     assert b"Links naming nothing upstream" in page
-    assert b"didww has no capacity_group &#x27;&lt;b&gt;&#x27;" in page
+    assert b"<bdi>didww has no capacity_group &#x27;&lt;b&gt;&#x27;</bdi>" in page
     assert b"Links naming" not in render_status_page([], (True, 0.0), "1.0", 0.0)
+
+
+def test_a_check_of_a_link_a_reload_removed_is_not_kept(simulator: Simulator) -> None:
+    """A scrape that started before a reload builds with the old links: its checks of a link
+    the new config dropped must not come back on the status page, where nothing would clear
+    them."""
+    typo = Link("odin-demo", "ent.acme", "didww-demo", "", "Main Office", "")
+    exporter = Exporter(simulator_config(simulator))  # the new config: no such link
+    try:
+        exporter._note_link_checks([LinkCheck(typo, "didww", ("capacity_group",))])
+        assert exporter.unresolved_links() == []
+    finally:
+        exporter.close()

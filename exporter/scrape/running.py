@@ -185,7 +185,8 @@ class Exporter:
         scrape."""
         changed = []
         with self._lock:
-            for check in checks:
+            # A scrape started before a reload checks the links of the old config.
+            for check in (c for c in checks if c.link in self.config.links):
                 key = (check.link, check.side)
                 before = self._unresolved.get(key)
                 if check.missing:

@@ -180,7 +180,7 @@ def _target_card(status: TargetStatus, now: float) -> str:
 def _unresolved_card(problems: Sequence[str]) -> str:
     if not problems:
         return ""
-    items = "".join(f"<li>{html.escape(problem)}</li>" for problem in problems)
+    items = "".join(f"<li>{shown(problem, MAX_DETAIL)}</li>" for problem in problems)
     return (
         '<section class="down"><h2>Links naming nothing upstream</h2>'
         f"<ul>{items}</ul><p>Their capacity-chain rules stay empty until <code>links:</code> "
