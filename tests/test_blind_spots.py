@@ -177,6 +177,25 @@ def test_announced_totals_that_contradict_the_pages_are_an_invalid_response(
     assert any(problem in record.getMessage() for record in caplog.records)
 
 
+def test_a_truncated_read_is_not_kept_for_the_refresh_interval() -> None:
+    """A read whose pages contradict their announced total is read again on the next
+    collection (pools refresh every 5m by default), not served as the last complete one."""
+    truncated = pools_page(100, {"total_records": 12000}, {"first": FIRST})
+    with hostile_upstream(didww_routes(truncated)) as upstream:
+        target = DidwwTarget(
+            name="didww", url=f"{upstream.url}/v3", api_key=Secret("k-1"), rate_limit=0
+        )
+        exporter = Exporter(Config(targets=(target,)))
+        try:
+            for _ in range(2):
+                families = parsed_families(exporter.scrape(Deadline(10.0)).chunks(False))
+                assert sample_value(families, "didww_up", target="didww") == 0
+        finally:
+            exporter.close()
+        reads = [r for r in upstream.requests if r.path.endswith("/capacity_pools")]
+    assert len(reads) == 2
+
+
 def test_an_sp_id_over_the_label_bound_is_an_invalid_response_named_by_its_start(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

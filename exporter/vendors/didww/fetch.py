@@ -425,13 +425,20 @@ class DidwwFetcher:
 
     def _kind_served(self, builder: SnapshotBuilder, collected: _Collected, kind: str) -> KindRead:
         """This collection's complete read of `kind` (kept for the next), else the last
-        complete one with its age, else whatever arrived (nothing: pending)."""
+        complete one with its age, else whatever arrived (nothing: pending). A read whose
+        pages contradict what they announce is a truncated answer: an error, and not kept, so
+        the next collection reads it again."""
         if collected.complete(kind):
             read = collected.read_of(kind)
-            self._kinds[kind].keep(kind, read)
-            builder.note_age(kind, 0.0)
-            _fail_contradictions(builder, read)
-            return read
+            contradictions = _contradictions(read)
+            for error in contradictions:
+                builder.fail(error)
+            if not contradictions:
+                self._kinds[kind].keep(kind, read)
+                builder.note_age(kind, 0.0)
+                return read
+            if self._kinds[kind].last(kind) is None:
+                return read
         last = self._kinds[kind].last(kind)
         if last is not None:
             builder.note_age(kind, last.age())
@@ -440,7 +447,6 @@ class DidwwFetcher:
                 for page in pages:
                     for problem in page.problems:
                         builder.fail(CollectionError("invalid_response", endpoint, problem))
-            _fail_contradictions(builder, last.value)
             return last.value
         if kind not in collected.reading or collected.cut(kind):
             builder.note_pending(kind)
@@ -623,18 +629,19 @@ def _with_pool_names(
     return named
 
 
-def _fail_contradictions(builder: SnapshotBuilder, read: KindRead) -> None:
-    """A complete read whose pages announce more (or fewer) than they hold: 12,000 records
-    announced and one page without `next` is not a small account but a truncated answer.
-    Records may come and go while the pages are read, so the count read must match what
-    some page announced, and `links.last` the pages read."""
+def _contradictions(read: KindRead) -> list[CollectionError]:
+    """What a complete read's pages announce that they do not hold: 12,000 records announced
+    and one page without `next` is not a small account but a truncated answer. Records may
+    come and go while the pages are read, so the count read must match what some page
+    announced, and `links.last` the pages read."""
+    errors = []
     for endpoint, pages in read.pages.items():
         if not pages:
             continue
         records = sum(page.records for page in pages)
         announced = {page.total_records for page in pages if page.total_records is not None}
         if announced and records not in announced:
-            builder.fail(
+            errors.append(
                 CollectionError(
                     "invalid_response",
                     endpoint,
@@ -644,13 +651,14 @@ def _fail_contradictions(builder: SnapshotBuilder, read: KindRead) -> None:
             )
         last = pages[0].last_page
         if last is not None and last != len(pages):
-            builder.fail(
+            errors.append(
                 CollectionError(
                     "invalid_response",
                     endpoint,
                     f"links.last announces {last} pages, {len(pages)} were read",
                 )
             )
+    return errors
 
 
 def _announced_last_page(first: Page) -> int | None:
