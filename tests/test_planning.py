@@ -22,6 +22,7 @@ import requests
 import responses
 import yaml
 
+from exporter.planning import command
 from exporter.planning.erlang import blocking, channels_needed, traffic_carried
 from exporter.planning.prometheus import PrometheusClient, PrometheusError, Sample
 from exporter.planning.report import plan, render_csv, render_table
@@ -190,9 +191,29 @@ def test_credentials_in_the_url_are_never_printed():
     assert str(caught.value).startswith("https://prom.test:9443/prometheus: HTTP 500")
 
 
-def test_a_url_that_is_not_http_is_refused():
-    with pytest.raises(PrometheusError, match="must be an http"):
-        PrometheusClient("prom.test:9090", timeout=1.0)
+@pytest.mark.parametrize(
+    "url", ["prom.test:9090", "admin:s3cret@prom:9090", "htp://admin:s3cret@prom:9090"]
+)
+def test_a_url_that_is_not_http_is_refused_without_echoing_it(url: str):
+    with pytest.raises(PrometheusError, match="must be an http") as caught:
+        PrometheusClient(url, timeout=1.0)
+    assert "s3cret" not in str(caught.value) and url not in str(caught.value)
+
+
+def test_blocking_on_a_huge_limit_ends_at_once():
+    """A limit of 10^12 channels (a typo, or a cap nobody set) refuses nothing, and says so
+    without counting up to it."""
+    assert blocking(40.0, 10**12) == 0.0
+
+
+def test_traffic_beyond_any_trunk_is_a_one_line_error(monkeypatch, capsys):
+    def plan_of_a_flood(*_args):
+        return channels_needed(5e6, 0.01)
+
+    monkeypatch.setattr(command, "plan", plan_of_a_flood)
+    assert command.main(["--prometheus.url=http://127.0.0.1:9"]) == command.EXIT_FAILED
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("plan: 5e+06 erlangs need more than")
 
 
 # ---- the planning table -------------------------------------------------------------------------

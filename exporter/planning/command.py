@@ -92,7 +92,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         client = PrometheusClient(args.url, args.timeout)
         rows = plan(levels, client.query, args.period, args.grade)
-    except PrometheusError as error:
+    except (PrometheusError, ValueError) as error:  # ValueError: traffic beyond any trunk
         print(f"plan: {error}", file=sys.stderr)
         return EXIT_FAILED
     if not rows:

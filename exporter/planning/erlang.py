@@ -18,6 +18,8 @@ def blocking(traffic: float, channels: int) -> float:
     b = 1.0
     for n in range(1, channels + 1):
         b = traffic * b / (n + traffic * b)
+        if b == 0.0:  # underflowed: every further channel keeps it 0, however many
+            break
     return b
 
 

@@ -39,7 +39,10 @@ class PrometheusClient:
     def __init__(self, url: str, timeout: float, session: requests.Session | None = None):
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise PrometheusError(f"--prometheus.url must be an http(s) URL, got {url!r}")
+            # Not echoed: a mistyped URL may still hold a password.
+            raise PrometheusError(
+                "--prometheus.url must be an http(s) URL with a host, e.g. http://prometheus:9090"
+            )
         # Credentials in the URL go as basic auth, never into a URL that may be printed.
         self._base = redacted(url).rstrip("/")
         self._shown = self._base
