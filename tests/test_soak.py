@@ -8,6 +8,7 @@ allocator's high-water marks (a 20 MB fault body read once), which say nothing o
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 import socket
@@ -64,7 +65,12 @@ def own_threads() -> int:
 
 
 def resources() -> tuple[int, int, int]:
-    """(own worker threads, open file descriptors, the exporter's traced heap in bytes)."""
+    """(own worker threads, open file descriptors, the exporter's traced heap in bytes).
+
+    Garbage in reference cycles (a future and its callbacks, an exception and its frames) is
+    collected first: it is freed by the next full collection, whenever that comes, so only
+    what is still reachable can be a leak."""
+    gc.collect()
     threads = own_threads()
     descriptors = len(os.listdir("/proc/self/fd"))
     return threads, descriptors, exporter_heap()
