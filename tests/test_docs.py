@@ -407,3 +407,12 @@ def test_the_secret_is_created_with_the_same_files_and_keys_everywhere() -> None
     assert set(example["stringData"]) == keys
     config = (kubernetes / "base" / "config.yml").read_text()
     assert set(re.findall(r"/run/secrets/trunk-capacity-exporter/([\w-]+)", config)) == keys
+
+
+def test_the_runbooks_index_lists_every_alert() -> None:
+    """The table of kinds at the top of docs/runbooks.md is how on-call finds a runbook."""
+    alerts = (RULES_DIR / "trunk-capacity-alerts.yml").read_text(encoding="utf-8")
+    names = {name.lower() for name in re.findall(r"alert: (TrunkCapacity\w+)", alerts)}
+    runbooks = (ROOT / "docs" / "runbooks.md").read_text(encoding="utf-8")
+    index = runbooks.split("| Kind | Alerts |")[1].split("\n## ")[0]
+    assert set(re.findall(r"\(#(trunkcapacity\w+)\)", index)) == names
