@@ -205,6 +205,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.demo and args.config_check:
         print("--config.check has no file to check in --demo mode", file=sys.stderr)
         return EXIT_CONFIG
+    if args.memory_per_collection > args.memory_total:
+        print(
+            f"--memory.per-collection-mib {args.memory_per_collection} is more than "
+            f"--memory.total-mib {args.memory_total}, which every collection shares",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     web = _web_security(args.web_config_file)
     if web is None:
         return EXIT_CONFIG

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import requests
 
+from exporter.cli import main
 from exporter.config.section import Secret
 from exporter.core.deadline import Deadline
 from exporter.core.errors import UpstreamError
@@ -179,3 +180,15 @@ def test_a_flood_of_included_objects_downs_its_target_and_not_the_process(
     assert "memory budget of 48 MiB" in log
     # Without the budget this peaked at 2.8 GB; the Kubernetes manifest allows 256 MiB.
     assert peak < 200, f"peak RSS {peak:.0f} MiB"
+
+
+def test_a_collection_budget_above_the_total_is_refused_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code = main(["--demo", "--memory.per-collection-mib=200", "--memory.total-mib=96"])
+    assert code == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == (
+        "--memory.per-collection-mib 200 is more than --memory.total-mib 96, "
+        "which every collection shares"
+    )

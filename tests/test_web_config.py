@@ -995,3 +995,14 @@ def test_wrong_passwords_from_30_clients_never_slow_an_authenticated_health_chec
     print(f"authenticated /-/healthy under attack: max {max(latencies):.3f} s")
     assert guesses and set(guesses) == {401}
     assert max(latencies) < 1.0, latencies  # a Kubernetes probe gives up at 3 s
+
+
+def test_a_key_joined_to_its_value_is_not_echoed(tmp_path: Path) -> None:
+    """Flow style without a space after the colon makes the inline private key one long key:
+    the error names it up to the colon, never the PEM."""
+    path = tmp_path / "web.yml"
+    path.write_text("tls_server_config: {key:-----BEGIN PRIVATE KEY-----MIIEvQIBADAN}\n")
+    with pytest.raises(WebConfigError) as caught:
+        load_web_config(path)
+    assert "MIIEvQIBADAN" not in str(caught.value) and "BEGIN" not in str(caught.value)
+    assert str(caught.value).startswith("tls_server_config.key …: unknown or unsupported key")

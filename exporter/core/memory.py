@@ -11,9 +11,11 @@ or the process's budget shared by every collection running at once, fails that c
 `invalid_response`: the collection is an error with what it has, and nothing else is touched.
 
 Each collection's account is closed when it ends, which gives everything back. What a vendor
-keeps between collections (answers kept for `refresh`) was read within one account, so it is
-at most one `per_collection` per target; docs/security.md relates the bounds to the
-container's memory limit.
+keeps between collections (answers kept for `refresh`) is not charged: a DIDWW kind is read
+whole within one account, so it is at most one `per_collection`; Odin's kept reports and trunk
+groups are read over many collections, one answer at a time, and grow with the account's size,
+which docs/deployment.md measures, not with this budget. docs/security.md relates the bounds
+to the container's memory limit.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from exporter.config.yaml_file import describe_kind, parse_yaml, read_text
+from exporter.config.yaml_file import describe_kind, parse_yaml, read_text, shown_key
 from exporter.serving.rate_limit import RateLimit, TokenBucket
 
 log = logging.getLogger(__name__)
@@ -622,7 +622,8 @@ def _mapping(value: Any, where: str, known: Mapping[str, Any] | set[str] | None)
         raise WebConfigError(f"{where or 'web config'}: expected a mapping, got {got}")
     for key in value:
         if known is not None and key not in known:
-            name = f"{where}.{key}" if where else str(key)
+            # A flow-style `{key:-----BEGIN PRIVATE KEY...}` is one key holding the secret.
+            name = f"{where}.{shown_key(key)}" if where else shown_key(key)
             known_keys = ", ".join(sorted(known))
             raise WebConfigError(f"{name}: unknown or unsupported key (known: {known_keys})")
     return value
