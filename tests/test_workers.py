@@ -109,6 +109,22 @@ def test_clients_that_hang_up_while_waiting_hold_no_worker() -> None:
         assert health.status_code == 200
 
 
+def test_a_client_that_asked_for_300s_and_hung_up_holds_the_target_one_scrape_at_most() -> None:
+    """The collection it started ends by the deadline of the first real scrape that joins it;
+    the scrape after that collects afresh, from an upstream that has recovered."""
+    with exporter_setup() as setup:
+        setup.slow.latency = 20.0
+        with socket.create_connection(("127.0.0.1", setup.port), timeout=5) as sock:
+            sock.sendall(setup.request(SLOW, 300))
+        time.sleep(0.5)  # its collection now waits on a 20 s answer
+        setup.slow.latency = 0.0
+        status, joined, _ = setup.probe(SLOW, 4)
+        assert status == 200 and joined < 6, f"the joining scrape took {joined:.1f}s"
+        status, elapsed, text = setup.probe(SLOW, 4)
+    assert status == 200 and elapsed < 3, f"the next scrape took {elapsed:.1f}s"
+    assert f'didww_up{{target="{SLOW}"}} 1' in text
+
+
 def test_200_concurrent_scrapes_of_a_2s_upstream_are_all_answered_in_time() -> None:
     with exporter_setup() as setup:
         setup.slow.latency = 2.0

@@ -47,6 +47,11 @@ class Deadline:
     def expired(self) -> bool:
         return time.monotonic() >= self._end
 
+    def shorten_to(self, other: Deadline) -> None:
+        """End no later than `other`: a collection answers the earliest of those waiting."""
+        with self._lock:
+            self._end = min(self._end, other._end)
+
     def track(self, sock: socket.socket) -> None:
         with self._lock:
             if not self._aborted:

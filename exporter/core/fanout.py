@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 _Task = tuple[Callable[..., None], tuple[Any, ...]]
 
+# How often a wait looks at its deadline again (a joining scrape may have shortened it).
+_RECHECK_DEADLINE = 0.1
+
 
 class FanOut:
     def __init__(self, max_workers: int, name: str) -> None:
@@ -58,9 +61,12 @@ class FanOut:
             self._queue.put((task, args))
 
     def wait(self, deadline: Deadline) -> bool:
-        """True when every task finished, False when the deadline came first."""
+        """True when every task finished, False when the deadline came first. The deadline
+        is looked at again every moment: a scrape that joins the collection may shorten it."""
         with self._condition:
-            return self._condition.wait_for(lambda: self._pending == 0, deadline.remaining())
+            while self._pending and not deadline.expired:
+                self._condition.wait(min(deadline.remaining(), _RECHECK_DEADLINE))
+            return self._pending == 0
 
     @property
     def pending(self) -> int:

@@ -100,6 +100,7 @@ class TargetSource:
         self._telemetry = telemetry
         self._lock = threading.Lock()
         self._in_flight: Future[Collection] | None = None
+        self._in_flight_deadline: Deadline | None = None
         self._last_good: Collection | None = None
         self._last: Collection | None = None
         self._last_error: tuple[CollectionError, float] | None = None
@@ -108,9 +109,11 @@ class TargetSource:
     def start(self, deadline: Deadline) -> Started:
         """Serve the cache, join the collection in flight, or begin one.
 
-        A collection runs to its own deadline whoever still waits for it: a scrape that
-        arrives meanwhile joins it, and its outcome is what the landing page, the last
-        success and `min_interval` keep."""
+        A collection runs whoever still waits for it: a scrape that arrives meanwhile joins
+        it, and its outcome is what the landing page, the last success and `min_interval`
+        keep. It ends by the earliest deadline of the scrapes that joined it, so a client that
+        asked for a long timeout and hung up cannot hold the target for every scrape after
+        it."""
         with self._lock:
             cached = self._fresh_cache()
             if cached is not None:
@@ -118,15 +121,19 @@ class TargetSource:
                 return Started(None, lambda _: outcome)
             begin = self._in_flight is None
             in_flight = self._in_flight = self._in_flight or Future()
+            if begin:
+                collecting = self._in_flight_deadline = deadline.fork(self._memory.account())
+            elif self._in_flight_deadline is not None:
+                self._in_flight_deadline.shorten_to(deadline)
         if begin:
-            self._begin(in_flight, deadline)
+            self._begin(in_flight, collecting)
         return Started(in_flight, lambda until: self._wait(in_flight, until))
 
     def _begin(self, in_flight: Future[Collection], deadline: Deadline) -> None:
         try:
             threading.Thread(
                 target=self._run,
-                args=(in_flight, deadline.fork(self._memory.account())),
+                args=(in_flight, deadline),
                 daemon=True,
                 name=f"collect-{self.name}",
             ).start()
@@ -214,6 +221,7 @@ class TargetSource:
         finally:
             with self._lock:
                 self._in_flight = None
+                self._in_flight_deadline = None
                 # The landing page needs the outcome, not the rendered lines: holding those
                 # until the next collection has built its own would keep two copies of a
                 # large target's data in memory during every scrape.
