@@ -22,7 +22,7 @@ class Sample:
     value: float
 
 
-def redacted(url: str) -> str:
+def without_credentials(url: str) -> str:
     """The URL without user, password, query or fragment: fit to print, and the base of the
     API paths."""
     parts = urllib.parse.urlsplit(url)
@@ -44,7 +44,7 @@ class PrometheusClient:
                 "--prometheus.url must be an http(s) URL with a host, e.g. http://prometheus:9090"
             )
         # Credentials in the URL go as basic auth, never into a URL that may be printed.
-        self._base = redacted(url).rstrip("/")
+        self._base = without_credentials(url).rstrip("/")
         self._shown = self._base
         self._timeout = timeout
         self._session = session or requests.Session()
