@@ -302,6 +302,44 @@ def test_hot_trunk_groups_are_read_on_every_scrape_and_none_is_older_than_the_bo
         exporter.close()
 
 
+def test_every_trunk_group_of_an_sp_near_its_cap_is_read_on_every_scrape(
+    simulator: Simulator,
+) -> None:
+    """Acme's trunk groups add up to its cap of 40 while the fax trunk group idles far below
+    its own limit: the SP's alert sums them all, so the idle one is read every scrape too (a
+    count two minutes old would hide the SP at its cap). An SP with unlimited caps is not."""
+    sps = {sp.id: sp for sp in simulator.dataset.odin.service_providers}
+
+    def trunk_groups(sp_id: str) -> list[tuple[str, str, str]]:
+        sp = sps[sp_id]
+        return [
+            (sp.id, group.id, tg.name)
+            for group in sp.groups
+            if group.trunking
+            for tg in group.trunking.trunk_groups
+        ]
+
+    acme, unlimited = trunk_groups("ent.acme"), trunk_groups("sp.northwind")
+    assert ("ent.acme", "acme.hq", "acme-hq-fax") in acme and unlimited
+    exporter = Exporter(simulator_config(simulator))
+    try:
+        for _ in range(3):  # lists, then a first read of every trunk group
+            scrape(exporter)
+        before_acme, before_other = (
+            detail_reads(simulator, acme),
+            detail_reads(simulator, unlimited),
+        )
+        for _ in range(3):
+            scrape(exporter)
+        after_acme, after_other = detail_reads(simulator, acme), detail_reads(simulator, unlimited)
+    finally:
+        exporter.close()
+    assert {tg: after_acme[tg] - before_acme[tg] for tg in after_acme} == dict.fromkeys(
+        after_acme, 3
+    )
+    assert sum(after_other.values()) - sum(before_other.values()) < 3 * len(unlimited)
+
+
 # --- DIDWW: an account whose DID counts do not fit into one scrape ----------------------------
 
 DIDWW_RATE = 20.0

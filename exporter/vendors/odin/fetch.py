@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +65,7 @@ from exporter.vendors.odin.refresh import (
     KeptReport,
     is_hot,
     live_calls,
+    near_cap,
 )
 
 log = logging.getLogger(__name__)
@@ -254,9 +256,11 @@ class OdinFetcher:
         unread_reports = [sp for sp in service_providers if not self._has_report(sp)]
         hot: list[DetailKey] = []
         cold: list[DetailKey] = []
+        crowded = self._near_their_caps(details)
         for key in details:
             kept = self._details.last(key)
-            (hot if kept is not None and kept.value.hot else cold).append(key)
+            hot_itself = kept is not None and kept.value.hot
+            (hot if hot_itself or key[0] in crowded or key[:2] in crowded else cold).append(key)
         unread_lists = [key for key in groups if self._lists.last(key) is None]
         unread_details = [key for key in cold if not self._has_detail(key)]
         stale_details = self._details.due(
@@ -279,6 +283,26 @@ class OdinFetcher:
             *(self._report_call(sp) for sp in stale_reports),
             *(self._list_call(key) for key in stale_lists),
         ]
+
+    def _near_their_caps(self, details: list[DetailKey]) -> set[str | GroupKey]:
+        """The SPs and groups whose trunk groups' last live calls add up to near their cap:
+        all their trunk groups are read on every collection, since a sum of fresh and old
+        counts could hide an SP or group at its cap from its alert."""
+        calls: defaultdict[str | GroupKey, float] = defaultdict(float)
+        for key in details:
+            kept = self._details.last(key)
+            if kept is not None:
+                calls[key[0]] += kept.value.calls
+                calls[key[:2]] += kept.value.calls
+        crowded: set[str | GroupKey] = set()
+        for sp in {key[0] for key in details}:
+            report = self._reports.last(sp)
+            if report is None:
+                continue
+            caps: list[tuple[str | GroupKey, float | None]] = [(sp, report.value.call_limit)]
+            caps += [((sp, g), cap) for g, cap in report.value.group_call_limits.items()]
+            crowded.update(key for key, cap in caps if near_cap(calls[key], cap))
+        return crowded
 
     def _has_report(self, sp: str) -> bool:
         """A report to serve: kept, with its lines (not let go for a read that then failed)."""
@@ -525,6 +549,8 @@ def _kept_report(target: str, report: TrunkCallCapacityReport) -> KeptReport:
         ),
         legacy_trunk_groups=tuple((row.group_id, row.name) for row in report.legacy_trunk_groups),
         problems=report.problems,
+        call_limit=report.max_active_calls,
+        group_call_limits={group.group_id: group.max_active_calls for group in report.groups},
     )
 
 

@@ -4,8 +4,9 @@ Capacity settings change a few times a month, live calls every second. So an SP'
 the fact that it has no trunking) is fetched again after `refresh.reports`, a group's
 trunk-group list after `refresh.trunk_group_lists`, each in turns so that no collection reads
 them all at once. Trunk-group details (the live calls) are read by need: a hot trunk group, near
-its limit or climbing fast, on every collection; the others in turns, so that none is older
-than `refresh.trunk_group_details`. A kept answer is served with its age; a failed refresh is an
+its limit or climbing fast, or in a group or SP whose trunk groups' calls add up to near its
+cap, on every collection; the others in turns, so that none is older than
+`refresh.trunk_group_details`. A kept answer is served with its age; a failed refresh is an
 error like any other, and the kept answer is served beside it until a refresh succeeds. The
 keeping itself is `exporter.core.kept`, the same for every vendor.
 """
@@ -13,7 +14,8 @@ keeping itself is `exporter.core.kept`, the same for every vendor.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from exporter.core.snapshot import Part
 from exporter.vendors.odin.models import TrunkGroup
@@ -35,6 +37,9 @@ class KeptReport:
     trunk_group_groups: tuple[str, ...]  # groups whose trunk-group list is to be read
     legacy_trunk_groups: tuple[tuple[str, str], ...]  # (group, trunk group) of the older shape
     problems: tuple[str, ...] = ()  # what was left out of it: an error whenever it is served
+    # The caps its trunk groups' calls add up against (maxActiveCalls): the SP's, each group's.
+    call_limit: float | None = None
+    group_call_limits: Mapping[str, float | None] = field(default_factory=dict)
 
     def without_lines(self) -> KeptReport:
         return replace(self, part=None)
@@ -82,6 +87,12 @@ def is_hot(detail: TrunkGroup, calls_before: float | None) -> bool:
         return False
     calls, effective = incoming + outgoing, limit + burst
     return calls >= _RISING_FROM * effective and calls - calls_before >= RISING_SHARE * effective
+
+
+def near_cap(calls: float, limit: float | None) -> bool:
+    """Whether live calls summed over a group's or an SP's trunk groups near its cap: the group
+    and SP alerts add them up, so each of them counts then, not only the busy ones."""
+    return limit is not None and 0 < limit < math.inf and calls >= HOT_SHARE * limit
 
 
 def live_calls(detail: TrunkGroup) -> float:
