@@ -588,3 +588,23 @@ def test_a_slow_upstream_defers_what_its_latency_cannot_answer_instead_of_timing
                 assert own(families, "collect_errors_total", target="odin", reason="timeout") == 0
         finally:
             exporter.close()
+
+
+def test_an_odin_with_no_time_left_for_any_report_is_down_not_an_empty_account(
+    simulator: Simulator,
+) -> None:
+    """The login eats the scrape: the budget plans no report and none is kept. That is a
+    target the exporter cannot see, not one without service providers."""
+    simulator.latency = 0.5  # the login, and what the budget expects any call to take
+    odin = simulator_config(simulator).targets[0]
+    assert isinstance(odin, OdinTarget)
+    odin = replace(odin, discover=False, service_providers=("ent.acme",))
+    fetcher = OdinFetcher(odin, Telemetry())
+    try:
+        snapshot = fetcher.collect(Deadline(0.8))
+    finally:
+        fetcher.close()
+    assert not snapshot.up
+    assert [e.detail for e in snapshot.errors if e.reason == "timeout"] == [
+        "no time left to read any SP's report"
+    ]

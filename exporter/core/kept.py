@@ -2,7 +2,7 @@
 
 A vendor keeps the last good answer per key (an SP's report, a group's trunk-group list) in a
 `KeptAnswers` with the interval of its kind, serves it while it is fresh, and fetches it again
-once it is not, the stalest first (`stale`, or `due` for a kind read in turns). A kept answer is
+once it is not (`is_stale`, or `due` for items read in turns, the stalest first). A kept answer is
 served with its age; beside a failed refresh, or when the call budget defers its refresh, the
 last good answer is still there (`last`) to serve. An interval of 0 means "read on every
 collection": the answer is still kept, for a collection whose budget cannot read it.
@@ -37,13 +37,6 @@ class KeptAnswers(Generic[K, T]):
         self._lock = threading.Lock()
         self._kept: dict[K, Kept[T]] = {}
 
-    def fresh(self, key: K) -> Kept[T] | None:
-        with self._lock:
-            kept = self._kept.get(key)
-        if kept is None or kept.age() >= self._interval:
-            return None
-        return kept
-
     def last(self, key: K) -> Kept[T] | None:
         """The last good answer however old, to serve beside a failed refresh."""
         with self._lock:
@@ -53,13 +46,10 @@ class KeptAnswers(Generic[K, T]):
         with self._lock:
             self._kept[key] = Kept(value, time.monotonic())
 
-    def stale(self, keys: Iterable[K]) -> list[K]:
-        """Those of `keys` with a kept answer that is no longer fresh, the oldest first."""
-        now = time.monotonic()
-        with self._lock:
-            kept = [(self._kept[key].fetched_at, key) for key in keys if key in self._kept]
-        aged = [(at, key) for at, key in kept if now - at >= self._interval]
-        return [key for _, key in sorted(aged, key=lambda pair: pair[0])]
+    def is_stale(self, key: K) -> bool:
+        """Whether `key` is to be read again: nothing kept, or kept longer than the interval."""
+        kept = self.last(key)
+        return kept is None or kept.age() >= self._interval
 
     def due(self, keys: Iterable[K], period: float, share: int) -> list[K]:
         """Which of `keys` to read again in a collection that comes `period` after the last one,

@@ -269,7 +269,7 @@ class DidwwFetcher:
         """Plan this collection's calls, the most important first."""
         refresh = self._target.refresh
         run.builder.note_intervals(self._intervals)
-        if self._balance.last(BALANCE) is None or self._balance.stale([BALANCE]):
+        if self._balance.is_stale(BALANCE):
             run.state.budget.spend(1)
             run.submit(TARGET, self._collect_balance)
         unread = [kind for kind, kept in self._kinds.items() if kept.last(kind) is None]
@@ -284,7 +284,7 @@ class DidwwFetcher:
         stale = [
             (last.fetched_at, kind, last.value.calls)
             for kind, kept in self._kinds.items()
-            if kept.stale([kind]) and (last := kept.last(kind)) is not None
+            if kept.is_stale(kind) and (last := kept.last(kind)) is not None
         ]
         # One stale kind per collection: after a cold start they fall due at different scrapes.
         for _, kind, calls in sorted(stale)[:1]:

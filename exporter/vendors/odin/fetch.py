@@ -33,7 +33,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from exporter.core.budget import CallBudget, CollectionClock, Throttle, refresh_share
 from exporter.core.collection import CollectionPlan, Run, collect
@@ -69,6 +69,9 @@ from exporter.vendors.odin.refresh import (
 )
 
 log = logging.getLogger(__name__)
+
+Key = TypeVar("Key", bound=Hashable)
+Value = TypeVar("Value")
 
 # BroadWorks' error 4500, or its words: "Trunk Group service is not authorized for <id>".
 _NO_TRUNK_GROUP_SERVICE = re.compile(
@@ -184,7 +187,15 @@ class OdinFetcher:
             if call.slim is not None:
                 call.kept.reading([call.key], call.slim)
         read = {call.scope for call in planned if call.kind == REPORTS}
-        run.builder.expect([sp for sp in service_providers if sp in read or self._has_report(sp)])
+        expected = [sp for sp in service_providers if sp in read or self._has_report(sp)]
+        if service_providers and not expected:
+            # Nothing to serve and no time to read anything: blind, not an empty account.
+            run.builder.fail(
+                CollectionError(
+                    "timeout", CALL_CAPACITY_REPORT, "no time left to read any SP's report"
+                )
+            )
+        run.builder.expect(expected)
         for call in planned:
             run.submit(call.scope, call.task, *call.args)
         self._serve_unplanned(run, service_providers, groups, details)
@@ -344,40 +355,46 @@ class OdinFetcher:
         """What this collection does not read is served from before, with its age; what was
         never read is pending."""
         for sp in service_providers:
-            if run.state.budget.claimed((REPORTS, sp)):
+            report = self._served_unread(run, REPORTS, self._reports, sp, _has_lines)
+            if report is None:
                 continue
-            kept = self._reports.last(sp)
-            if kept is None or kept.value.part is None:
-                run.builder.note_pending(REPORTS)
-                continue
-            run.builder.note_age(REPORTS, kept.age())
-            self._serve_report(run, sp, kept.value)
-            for problem in kept.value.problems:  # still wrong while it is what is served
+            self._serve_report(run, sp, report)
+            for problem in report.problems:  # still wrong while it is what is served
                 run.builder.fail(
                     CollectionError("invalid_response", CALL_CAPACITY_REPORT, problem, sp)
                 )
         for detail_key in details:
-            if run.state.budget.claimed((TRUNK_GROUP_DETAILS, detail_key)):
-                continue
-            detail = self._details.last(detail_key)
-            if detail is None or detail.value.part is None:
-                run.builder.note_pending(TRUNK_GROUP_DETAILS)
-                continue
-            run.builder.note_age(TRUNK_GROUP_DETAILS, detail.age())
-            run.builder.add_part(detail.value.part)
-            run.builder.count("trunk groups")
+            detail = self._served_unread(
+                run, TRUNK_GROUP_DETAILS, self._details, detail_key, _has_lines
+            )
+            if detail is not None and detail.part is not None:
+                run.builder.add_part(detail.part)
+                run.builder.count("trunk groups")
         for group_key in groups:
-            if run.state.budget.claimed((TRUNK_GROUP_LISTS, group_key)):
-                continue
-            listing = self._lists.last(group_key)
-            if listing is None:
-                run.builder.note_pending(TRUNK_GROUP_LISTS)
-                continue
-            run.builder.note_age(TRUNK_GROUP_LISTS, listing.age())
-            for problem in listing.value.problems:
+            listing = self._served_unread(run, TRUNK_GROUP_LISTS, self._lists, group_key)
+            for problem in listing.problems if listing is not None else ():
                 run.builder.fail(
                     CollectionError("invalid_response", TRUNK_GROUPS, problem, group_key[0])
                 )
+
+    @staticmethod
+    def _served_unread(
+        run: _Run,
+        kind: str,
+        answers: KeptAnswers[Key, Value],
+        key: Key,
+        servable: Callable[[Value], bool] = lambda _: True,
+    ) -> Value | None:
+        """The kept answer served for `key` when this collection does not read it, its age
+        noted; None when the collection reads it, or when it was never read (pending)."""
+        if run.state.budget.claimed((kind, key)):
+            return None
+        kept = answers.last(key)
+        if kept is None or not servable(kept.value):
+            run.builder.note_pending(kind)
+            return None
+        run.builder.note_age(kind, kept.age())
+        return kept.value
 
     def _collect_report(self, run: _Run, service_provider: str) -> None:
         try:
@@ -563,3 +580,8 @@ def _odin_says_no(error: UpstreamError) -> bool:
         and error.explained
         and bool(_NO_TRUNK_GROUP_SERVICE.search(error.detail))
     )
+
+
+def _has_lines(kept: KeptReport | KeptDetail) -> bool:
+    """Whether a kept report or detail can be served (not let go while it is read again)."""
+    return kept.part is not None
