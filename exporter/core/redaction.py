@@ -96,6 +96,12 @@ class Redactor:
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
 
+def shortened(text: str, limit: int) -> str:
+    """The first `limit` characters of `text`, and "…" when there were more (for text that
+    holds no secret, or already went through a `Redactor`)."""
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def _forms(secret: str) -> set[str]:
     """The ways an upstream or a message may spell `secret`."""
     forms = {

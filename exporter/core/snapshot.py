@@ -30,6 +30,7 @@ from typing import Any
 from exporter.core.deadline import Deadline
 from exporter.core.errors import UpstreamError
 from exporter.core.exposition import Family, PartWriter
+from exporter.core.redaction import shortened
 
 log = logging.getLogger(__name__)
 
@@ -288,10 +289,10 @@ class SnapshotBuilder:
         elif scopes:
             more = " and more" if len(problem.scopes) > _EXAMPLES else ""
             fields[f"{label}s"] = ", ".join(scopes[:_EXAMPLES]) + more
-        message = _cut(first.detail)
+        message = shortened(first.detail, _MAX_EXAMPLE)
         if problem.count > 1:
             fields["count"] = problem.count
-            others = "; ".join(_cut(example) for example in problem.examples[1:])
+            others = "; ".join(shortened(e, _MAX_EXAMPLE) for e in problem.examples[1:])
             message += f" (and {problem.count - 1} more like it{': ' if others else ''}{others})"
         log.warning(message, extra=fields)
 
@@ -327,10 +328,6 @@ class SnapshotBuilder:
                 part_up = scope in available and scope not in failed
                 writer.add(self._up.part, {self._up.part_label: scope}, 1.0 if part_up else 0.0)
         return Part(TARGET, (), writer.rendered())
-
-
-def _cut(text: str) -> str:
-    return text if len(text) <= _MAX_EXAMPLE else text[:_MAX_EXAMPLE] + "…"
 
 
 def failed_snapshot(target: str, up: UpFamilies, error: CollectionError) -> Snapshot:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote, urlsplit
 
+from exporter.core.redaction import shortened
 from exporter.scrape.sources import TargetStatus
 
 # The project's repository (pyproject.toml's Homepage; a test keeps the two the same).
@@ -151,8 +152,7 @@ def _reload_line(reload_state: tuple[bool, float], now: float) -> str:
 
 def shown(text: str, limit: int = MAX_FIELD) -> str:
     """A value from the config or an upstream as the page shows it: cut, escaped, isolated."""
-    cut = text if len(text) <= limit else text[:limit] + "…"
-    return f"<bdi>{html.escape(cut)}</bdi>"
+    return f"<bdi>{html.escape(shortened(text, limit))}</bdi>"
 
 
 def _target_card(status: TargetStatus, now: float) -> str:
