@@ -511,8 +511,10 @@ class OdinFetcher:
                 service_provider=service_provider,
                 group=group_id,
             )
-            self._lists.keep(key, Names(()))
-            return
+            # An empty list, kept and served like any other: its trunk groups are forgotten.
+            listing = Names(())
+        else:
+            self._facts.forget(("group", service_provider, group_id))
         for problem in listing.problems:
             run.builder.fail(
                 CollectionError("invalid_response", TRUNK_GROUPS, problem, service_provider)
