@@ -17,7 +17,7 @@ from prometheus_client.metrics_core import Metric
 from exporter.chain import LINK_KEYS, Link
 from exporter.cli import build_parser
 from exporter.core.deadline import Deadline
-from exporter.registry import VENDORS
+from exporter.registry import VENDORS, parse_config
 from exporter.scrape.running import Exporter
 from exporter.serving.status_page import REPOSITORY
 from simulator import Simulator
@@ -416,3 +416,23 @@ def test_the_runbooks_index_lists_every_alert() -> None:
     runbooks = (ROOT / "docs" / "runbooks.md").read_text(encoding="utf-8")
     index = runbooks.split("| Kind | Alerts |")[1].split("\n## ")[0]
     assert set(re.findall(r"\(#(trunkcapacity\w+)\)", index)) == names
+
+
+def test_the_readme_config_with_the_printed_links_block_passes_the_check(tmp_path: Path) -> None:
+    """What a newcomer writes: the README's minimal config, then the `links:` block of
+    docs/alerting.md. Only the secret files' directory is this test's; the file names are
+    those every deploy/ artefact mounts."""
+    (readme,) = [
+        block
+        for block in re.findall(r"```yaml\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+        if block.startswith("# config.yml")
+    ]
+    alerting = (ROOT / "docs" / "alerting.md").read_text(encoding="utf-8")
+    (links,) = [b for b in re.findall(r"```yaml\n(.*?)```", alerting, re.S) if "links:" in b]
+    deployed = (ROOT / "deploy" / "config.example.yml").read_text(encoding="utf-8")
+    for name in re.findall(r"/run/secrets/(\w+)", readme):
+        assert f"/run/secrets/{name}" in deployed, name
+        (tmp_path / name).write_text("s3cret\n")
+    config = parse_config((readme + links).replace("/run/secrets/", f"{tmp_path}/"))
+    assert config.target_names == ("odin-prod", "didww")
+    assert [link.service_provider for link in config.links] == ["ent.odin"]

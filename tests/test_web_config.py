@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import shutil
 import socket
 import ssl
@@ -1006,3 +1007,20 @@ def test_a_key_joined_to_its_value_is_not_echoed(tmp_path: Path) -> None:
         load_web_config(path)
     assert "MIIEvQIBADAN" not in str(caught.value) and "BEGIN" not in str(caught.value)
     assert str(caught.value).startswith("tls_server_config.key …: unknown or unsupported key")
+
+
+def test_the_web_config_docs_security_md_prints_is_accepted(tmp_path: Path, pki: Pki) -> None:
+    """The printed block, as an operator fills it in: its own files beside it under the
+    printed names, and a real hash where it says `$2b$12$...`."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "security.md").read_text()
+    (block,) = [
+        b for b in re.findall(r"```yaml\n(.*?)```", text, re.S) if "tls_server_config:" in b
+    ]
+    for printed, ours in [("server.crt", pki.server_crt), ("server.key", pki.server_key)]:
+        shutil.copy(ours, tmp_path / printed)
+    shutil.copy(pki.ca, tmp_path / "clients-ca.crt")
+    path = tmp_path / "web.yml"
+    path.write_text(block.replace("$2b$12$...", bcrypt_hash("pw")))
+    web = load_web_config(path)
+    assert web.ssl_context() is not None
+    assert web.basic_auth() is not None
