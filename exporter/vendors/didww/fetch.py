@@ -623,8 +623,7 @@ def _with_pool_names(
                 )
             )
             continue
-        count = did_counts.get(group.group_id, -1)
-        group = replace(group, dids=count if count >= 0 else None)
+        group = replace(group, dids=did_counts.get(group.group_id))
         named.append((group, pool_names.get(group.pool_id, "") if group.pool_id else ""))
     return named
 
